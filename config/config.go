@@ -12,9 +12,12 @@ import (
 	"net/netip"
 	"net/url"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/editwatch/editwatch/extendapi"
 )
 
 // Command names.
@@ -370,6 +373,9 @@ func (r *sandboxRaw) build() (Sandbox, error) {
 	failShare, reason, _ := strings.Cut(r.faultFail, ":")
 	s.FaultFail = share("fault-fail", failShare)
 	s.FaultFailReason = strings.ToUpper(strings.TrimSpace(reason))
+	if s.FaultFailReason != "" && !slices.Contains(extendapi.FailureReasons, extendapi.FailureReason(s.FaultFailReason)) {
+		add(fmt.Errorf("--fault-fail: unknown failure reason %q; use one of %v", s.FaultFailReason, extendapi.FailureReasons))
+	}
 	s.FaultStuck = share("fault-stuck", r.faultStuck)
 	s.FaultWebhook = share("fault-webhook", r.faultWebhook)
 	add(checkLogging(s.LogFormat, s.LogLevel))

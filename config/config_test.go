@@ -135,7 +135,7 @@ func TestSandboxCommand(t *testing.T) {
 	if diff := cmp.Diff(map[string]string{"k1": "ws_1", "k2": "*"}, cfg.Sandbox.APIKeys); diff != "" {
 		t.Errorf("api keys from env (-want +got):\n%s", diff)
 	}
-	for _, bad := range [][]string{{"--api-key", "nokey"}, {"--fault-5xx", "2"}, {"--max-upload", "lots"}, {"--credits", "-1"}} {
+	for _, bad := range [][]string{{"--api-key", "nokey"}, {"--fault-5xx", "2"}, {"--max-upload", "lots"}, {"--credits", "-1"}, {"--fault-fail", "0.1:NOPE"}} {
 		if _, err := Load(append([]string{"sandbox"}, bad...), envOf(nil)); err == nil {
 			t.Errorf("%v: want an error", bad)
 		}
