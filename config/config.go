@@ -74,6 +74,7 @@ type Serve struct {
 type Sandbox struct {
 	Listen           string
 	APIKeys          map[string]string // key -> workspace, "*" for an organization key
+	FirstWorkspace   string            // the first --api-key's workspace: where --seed puts demo history
 	DataDir          string
 	Seed             bool
 	MaxUpload        int64
@@ -347,6 +348,9 @@ func (r *sandboxRaw) build() (Sandbox, error) {
 			continue
 		}
 		s.APIKeys[k] = ws
+		if s.FirstWorkspace == "" && ws != "*" {
+			s.FirstWorkspace = ws
+		}
 	}
 	var err error
 	if s.MaxUpload, err = ParseSize(r.maxUpload); err != nil || s.MaxUpload <= 0 {

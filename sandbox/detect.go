@@ -1,0 +1,327 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/form"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/primitives"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
+)
+
+// fieldKind is a logical field's kind, spelled as extend_edit:field_type
+// spells it.
+type fieldKind string
+
+const (
+	kindText       fieldKind = "text"
+	kindCheckbox   fieldKind = "checkbox"
+	kindRadio      fieldKind = "radio"
+	kindDropdown   fieldKind = "dropdown"
+	kindOptionList fieldKind = "optionList"
+	kindSignature  fieldKind = "signature"
+	kindUnknown    fieldKind = "unknown"
+	// kindPushButton is detected but never becomes a schema property: a push
+	// button holds no value, so there is nothing to fill.
+	kindPushButton fieldKind = "pushButton"
+)
+
+// formField is one logical AcroForm field: a field dictionary and all its
+// widgets, however many entries pdfcpu lists for it.
+type formField struct {
+	Name    string // fully qualified, exactly as the PDF spells it
+	AltName string // TU, the field's alternate (user-facing) name
+	Kind    fieldKind
+	// ChoiceAsText marks a choice field whose options pdfcpu does not expose
+	// (its widgets are separate dictionaries); it is treated as text,
+	// best-effort.
+	ChoiceAsText bool
+	Date         bool // a text field pdfcpu recognises as a date field
+	Options      []string
+	MaxLen       int
+	MultiSelect  bool
+	Value        string // current value as pdfcpu reports it ("Yes" for a checked box)
+
+	// Filled in by annotation.
+	PageIndex int // 0-based page of the first widget
+	BBox      *editBBox
+	BBoxes    []editBBox // radio groups: one box per option, in option order
+
+	pdfcpuIDs []string // pdfcpu's IDs of the entries this field was merged from
+	pages     []int    // 1-based pages pdfcpu saw the field on
+	ref       types.IndirectRef
+	widgets   []types.IndirectRef
+}
+
+// inSchema is false for fields that never become schema properties.
+func (f *formField) inSchema() bool { return f.Kind != kindPushButton }
+
+// editBBox is Extend's EditBoundingBox: a field's box on its page, in PDF
+// points (pixels at 72 dpi) from the page's top-left corner.
+type editBBox struct {
+	Left   float64 `json:"left"`
+	Top    float64 `json:"top"`
+	Right  float64 `json:"right"`
+	Bottom float64 `json:"bottom"`
+}
+
+// errFieldDetection wraps every way pdfcpu can fail while reading the fields
+// of a PDF it could parse.
+var errFieldDetection = errors.New("reading form fields failed")
+
+// exportedField is what pdfcpu's form export knows about one entry that its
+// field list does not carry: typed options, date-ness, flags.
+type exportedField struct {
+	kind        fieldKind
+	date        bool
+	options     []string
+	maxLen      int
+	multiSelect bool
+}
+
+// detectFields reads the logical fields of the parsed document, in the order
+// pdfcpu walks the pages' widgets. A document without an AcroForm, or with an
+// empty one, has no fields and no error.
+func detectFields(ctx *model.Context) ([]*formField, error) {
+	present, err := hasFormFields(ctx.XRefTable)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errFieldDetection, err)
+	}
+	if !present {
+		return nil, nil
+	}
+	entries, _, err := form.FormFields(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%w: list fields: %w", errFieldDetection, err)
+	}
+	group, _, err := form.ExportForm(ctx.XRefTable, "input.pdf")
+	if err != nil {
+		return nil, fmt.Errorf("%w: export fields: %w", errFieldDetection, err)
+	}
+	exported := exportedFields(group)
+
+	var fields []*formField
+	byObject := map[int]*formField{}
+	// Fields sharing a fully qualified name are one field to the PDF spec
+	// (they share a value), so a malformed form that spreads one name over
+	// several field dictionaries still yields one property.
+	byName := map[string]*formField{}
+	for _, entry := range entries {
+		fieldRef, widgetRef, err := logicalFieldRef(ctx.XRefTable, entry.ID)
+		if err != nil {
+			return nil, fmt.Errorf("%w: field %q: %w", errFieldDetection, entry.Name, err)
+		}
+		f, seen := byObject[fieldRef.ObjectNumber.Value()]
+		if !seen {
+			f, seen = byName[entry.Name]
+		}
+		if !seen {
+			f = &formField{Name: entry.Name, AltName: entry.AltName, Value: entry.V, ref: fieldRef}
+			byName[entry.Name] = f
+			fields = append(fields, f)
+		}
+		byObject[fieldRef.ObjectNumber.Value()] = f
+		f.pdfcpuIDs = append(f.pdfcpuIDs, entry.ID)
+		for _, p := range entry.Pages {
+			if !slices.Contains(f.pages, p) {
+				f.pages = append(f.pages, p)
+			}
+		}
+		if widgetRef != nil {
+			f.widgets = append(f.widgets, *widgetRef)
+		}
+	}
+	for _, f := range fields {
+		if err := classifyField(ctx.XRefTable, f, exported); err != nil {
+			return nil, fmt.Errorf("%w: field %q: %w", errFieldDetection, f.Name, err)
+		}
+		slices.Sort(f.pages)
+	}
+	return fields, nil
+}
+
+func hasFormFields(xrt *model.XRefTable) (bool, error) {
+	if xrt.Form == nil {
+		return false, nil
+	}
+	o, found := xrt.Form.Find("Fields")
+	if !found {
+		return false, nil
+	}
+	arr, err := xrt.DereferenceArray(o)
+	if err != nil {
+		return false, fmt.Errorf("AcroForm Fields: %w", err)
+	}
+	return len(arr) > 0, nil
+}
+
+func exportedFields(group *form.FormGroup) map[string]exportedField {
+	m := map[string]exportedField{}
+	if group == nil || len(group.Forms) == 0 {
+		return m
+	}
+	f := group.Forms[0]
+	for _, tf := range f.TextFields {
+		m[tf.ID] = exportedField{kind: kindText, maxLen: tf.MaxLen}
+	}
+	for _, df := range f.DateFields {
+		m[df.ID] = exportedField{kind: kindText, date: true}
+	}
+	for _, cb := range f.CheckBoxes {
+		m[cb.ID] = exportedField{kind: kindCheckbox}
+	}
+	for _, rb := range f.RadioButtonGroups {
+		m[rb.ID] = exportedField{kind: kindRadio, options: rb.Options}
+	}
+	for _, cb := range f.ComboBoxes {
+		m[cb.ID] = exportedField{kind: kindDropdown, options: cb.Options}
+	}
+	for _, lb := range f.ListBoxes {
+		m[lb.ID] = exportedField{kind: kindOptionList, options: lb.Options, multiSelect: lb.Multi}
+	}
+	return m
+}
+
+// logicalFieldRef turns a pdfcpu field ID ("118.119.1041": the chain of
+// object numbers from the root field) into the field dictionary it belongs
+// to. pdfcpu lists a widget that is a separate kid of its field (no T of its
+// own) as a field of its own; its logical field is its parent. widget is set
+// when the entry itself is that separate widget.
+func logicalFieldRef(xrt *model.XRefTable, pdfcpuID string) (field types.IndirectRef, widget *types.IndirectRef, err error) {
+	last := pdfcpuID[strings.LastIndexByte(pdfcpuID, '.')+1:]
+	objNr, err := strconv.Atoi(last)
+	if err != nil {
+		return types.IndirectRef{}, nil, fmt.Errorf("unexpected field id %q", pdfcpuID)
+	}
+	ref := *types.NewIndirectRef(objNr, 0)
+	d, err := xrt.DereferenceDict(ref)
+	if err != nil {
+		return types.IndirectRef{}, nil, fmt.Errorf("obj#%d: %w", objNr, err)
+	}
+	if _, named := d.Find("T"); !named {
+		if parent := d.IndirectRefEntry("Parent"); parent != nil {
+			return *parent, &ref, nil
+		}
+	}
+	return ref, nil, nil
+}
+
+// inheritedEntry finds key on the field or the nearest ancestor that has it,
+// as inheritable field attributes (FT, Ff, DA, V) work.
+func inheritedEntry(xrt *model.XRefTable, d types.Dict, key string) (types.Object, error) {
+	for depth := 0; d != nil && depth < 32; depth++ {
+		if o, found := d.Find(key); found {
+			return xrt.Dereference(o)
+		}
+		parent := d.IndirectRefEntry("Parent")
+		if parent == nil {
+			return nil, nil
+		}
+		var err error
+		if d, err = xrt.DereferenceDict(*parent); err != nil {
+			return nil, fmt.Errorf("parent obj#%d: %w", parent.ObjectNumber.Value(), err)
+		}
+	}
+	return nil, nil
+}
+
+func classifyField(xrt *model.XRefTable, f *formField, exported map[string]exportedField) error {
+	d, err := xrt.DereferenceDict(f.ref)
+	if err != nil {
+		return err
+	}
+	if tu, err := d.StringOrHexLiteralEntry("TU"); err == nil && tu != nil {
+		f.AltName = *tu
+	}
+	if len(f.widgets) == 0 {
+		f.widgets = fieldWidgets(xrt, f.ref, d)
+	}
+
+	ftObj, err := inheritedEntry(xrt, d, "FT")
+	if err != nil {
+		return err
+	}
+	ft, _ := ftObj.(types.Name)
+	flags := primitives.FieldFlags(0)
+	if ffObj, err := inheritedEntry(xrt, d, "Ff"); err != nil {
+		return err
+	} else if ff, ok := ffObj.(types.Integer); ok {
+		flags = primitives.FieldFlags(ff)
+	}
+	info := exported[f.pdfcpuIDs[0]]
+
+	switch ft {
+	case "Btn":
+		switch {
+		case flags&primitives.FieldPushbutton != 0:
+			f.Kind = kindPushButton
+		case info.kind == kindRadio:
+			f.Kind, f.Options = kindRadio, info.options
+		default:
+			f.Kind = kindCheckbox
+		}
+	case "Tx":
+		f.Kind, f.Date, f.MaxLen = kindText, info.date, info.maxLen
+	case "Ch":
+		if len(f.pdfcpuIDs) > 1 || len(info.options) == 0 {
+			f.Kind, f.ChoiceAsText = kindText, true
+			f.Value = choiceValue(xrt, d)
+			break
+		}
+		f.Options = info.options
+		f.Kind = kindOptionList
+		if flags&primitives.FieldCombo != 0 {
+			f.Kind = kindDropdown
+		}
+		f.MultiSelect = info.multiSelect
+	case "Sig":
+		f.Kind = kindSignature
+	default:
+		f.Kind = kindUnknown
+	}
+	return nil
+}
+
+// fieldWidgets lists a field's widget annotations: its kids without a name of
+// their own, or the field itself when field and widget share a dictionary.
+func fieldWidgets(xrt *model.XRefTable, ref types.IndirectRef, d types.Dict) []types.IndirectRef {
+	var widgets []types.IndirectRef
+	for _, kid := range d.ArrayEntry("Kids") {
+		kidRef, ok := kid.(types.IndirectRef)
+		if !ok {
+			continue
+		}
+		kd, err := xrt.DereferenceDict(kidRef)
+		if err != nil || kd == nil {
+			continue
+		}
+		if _, named := kd.Find("T"); !named {
+			widgets = append(widgets, kidRef)
+		}
+	}
+	if len(widgets) == 0 {
+		widgets = append(widgets, ref)
+	}
+	return widgets
+}
+
+// choiceValue reads a choice field's value from the field dictionary itself,
+// where pdfcpu does not look when the widgets are separate.
+func choiceValue(xrt *model.XRefTable, d types.Dict) string {
+	o, err := inheritedEntry(xrt, d, "V")
+	if err != nil || o == nil {
+		return ""
+	}
+	if arr, ok := o.(types.Array); ok && len(arr) > 0 {
+		o = arr[0]
+	}
+	s, err := types.StringOrHexLiteral(o)
+	if err != nil || s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,115 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/editwatch/editwatch/extendapi"
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu"
+	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
+)
+
+// pdfcpuSetupErr is why pdfcpu could not get its configuration directory;
+// nil when it did. Without it, values outside Latin-1 cannot be drawn.
+var pdfcpuSetupErr error
+
+func init() {
+	// pdfcpu draws filled values with fonts from its configuration directory:
+	// the core fonts, plus Roboto (which it installs there) for any text
+	// outside Latin-1. Left alone it would put that directory in the user's
+	// config dir on first use, from whichever goroutine gets there first. It
+	// is set up here, once, before any pdfcpu call can race with it, in the
+	// per-user cache directory (a regenerable cache: 200 KB, ~10 ms the first
+	// time, reused afterwards).
+	if pdfcpuSetupErr = setupPDFCPU(); pdfcpuSetupErr != nil {
+		api.DisableConfigDir()
+	}
+}
+
+func setupPDFCPU() error {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		if base, err = os.MkdirTemp("", "editwatch-pdfcpu-"); err != nil {
+			return fmt.Errorf("pdfcpu config dir: %w", err)
+		}
+	}
+	dir := filepath.Join(base, "editwatch")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("pdfcpu config dir: %w", err)
+	}
+	if err := model.EnsureDefaultConfigAt(dir, false); err != nil {
+		return fmt.Errorf("pdfcpu config dir %s: %w", dir, err)
+	}
+	return nil
+}
+
+// openPDF checks the content is a PDF and parses it once, decrypting with
+// password when the file is encrypted.
+func (e *Engine) openPDF(ctx context.Context, path, password string, cmd model.CommandMode) (*model.Context, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	fileType, err := SniffFileType(path)
+	if err != nil {
+		return nil, fmt.Errorf("open input: %w", err)
+	}
+	if fileType != FileTypePDF {
+		what := "its content is not recognised"
+		if fileType != "" {
+			what = "it is " + string(fileType)
+		}
+		return nil, &Failure{Reason: extendapi.ReasonFileTypeNotSupported, Message: "the file is not a PDF: " + what}
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open input: %w", err)
+	}
+	defer f.Close()
+
+	conf := model.NewDefaultConfiguration()
+	conf.Cmd = cmd
+	conf.UserPW, conf.OwnerPW = password, password
+	doc, err := api.ReadValidateAndOptimize(f, conf)
+	switch {
+	case err == nil:
+		return doc, nil
+	case errors.Is(err, pdfcpu.ErrWrongPassword), errors.Is(err, pdfcpu.ErrEncrypted):
+		msg := "the PDF is encrypted and no password was given (file.settings.password)"
+		if password != "" {
+			msg = "the PDF is encrypted and the given password does not open it"
+		}
+		return nil, &Failure{Reason: extendapi.ReasonPasswordProtectedFile, Message: msg}
+	case errors.Is(err, pdfcpu.ErrPermissionDenied):
+		return nil, &Failure{
+			Reason:  extendapi.ReasonPasswordProtectedFile,
+			Message: "the password opens the PDF but its permissions forbid filling forms; give the owner password",
+		}
+	default:
+		e.logger.Debug("sandbox engine: unreadable PDF", "file", path, "err", err)
+		return nil, &Failure{Reason: extendapi.ReasonCorruptFile, Message: "the PDF cannot be read: " + err.Error()}
+	}
+}
+
+// writePDF writes the document to path, leaving nothing behind on failure.
+func writePDF(doc *model.Context, path string) (err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("write output: %w", err)
+	}
+	defer func() {
+		if cerr := f.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("write output: close: %w", cerr)
+		}
+		if err != nil {
+			os.Remove(path)
+		}
+	}()
+	if err := api.WriteContext(doc, f); err != nil {
+		return &Failure{Reason: extendapi.ReasonInternalError, Message: "writing the edited PDF failed: " + err.Error()}
+	}
+	return nil
+}

@@ -1,0 +1,264 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+)
+
+// Defaults of the sandbox's options.
+const (
+	DefaultAPIKey    = "sk_sandbox_demo"
+	DefaultWorkspace = "ws_demo"
+	// OrganizationScope is the workspace value of an organization key: it may
+	// reach any workspace but must name one in x-extend-workspace-id.
+	OrganizationScope = "*"
+	DefaultMaxUpload  = 50 * 1000 * 1000
+)
+
+// ErrInvalidOption is wrapped by every error New, ParseAPIKeys and
+// ParseSize return for bad input.
+var ErrInvalidOption = errors.New("sandbox: invalid option")
+
+// Options configure a Server. The zero value is a working in-memory sandbox
+// with the default demo key.
+type Options struct {
+	// APIKeys maps an API key to the workspace it reaches; OrganizationScope
+	// ("*") makes it an organization key. Empty means the default demo key.
+	APIKeys map[string]string
+	// DataDir keeps files and runs across restarts; "" keeps them in memory
+	// (files in a temporary directory removed by Close).
+	DataDir string
+	// Seed adds demo files and a week of run history to SeedWorkspace.
+	Seed bool
+	// SeedWorkspace receives the seed; "" means DefaultWorkspace when a key
+	// reaches it, else the alphabetically first workspace of APIKeys.
+	SeedWorkspace string
+	// MaxUpload bounds uploads and file.url downloads, in bytes (default 50 MB).
+	MaxUpload int64
+	// AllowPrivateURLs lets file.url reach loopback, private and link-local
+	// addresses (refused by default: no SSRF through the sandbox).
+	AllowPrivateURLs bool
+	// Credits is each workspace's credit budget; 0 means unlimited.
+	Credits float64
+	// RateLimit is the requests per second allowed per category (GET, WRITE,
+	// RUN) and workspace; 0 means unlimited.
+	RateLimit float64
+	// Faults is the initial fault injection (changeable with SetFaults or
+	// POST /_sandbox/faults).
+	Faults Faults
+	// PublicURL is the absolute URL at which this handler's root is reached
+	// from outside, prefix included (e.g. "http://127.0.0.1:8080/_sandbox").
+	// Presigned URLs are built on it. Empty: "http://" + the request's Host +
+	// BasePath.
+	PublicURL string
+	// BasePath is the prefix the handler is mounted under (the caller strips
+	// it before ServeHTTP), e.g. "/_sandbox". Used only when PublicURL is empty.
+	BasePath string
+	// TemplatesDir holds extra edit templates as JSON files (see templates.go).
+	TemplatesDir string
+	// Clock is the time source of every timestamp; default time.Now.
+	Clock func() time.Time
+	// Logger receives the sandbox's logs; default discards.
+	Logger *slog.Logger
+	// Workers is the size of the processing pool; default 2*GOMAXPROCS.
+	Workers int
+
+	// Tests shorten these.
+	retrySchedule []time.Duration // webhook redelivery delays
+	syncTimeout   time.Duration   // cap of POST /edit and POST /detect_form
+}
+
+// withDefaults validates the options and fills in defaults.
+func (o Options) withDefaults() (Options, error) {
+	if len(o.APIKeys) == 0 {
+		o.APIKeys = map[string]string{DefaultAPIKey: DefaultWorkspace}
+	}
+	for key, ws := range o.APIKeys {
+		if err := validateKeyPair(key, ws); err != nil {
+			return o, err
+		}
+	}
+	if o.MaxUpload == 0 {
+		o.MaxUpload = DefaultMaxUpload
+	}
+	if o.MaxUpload < 0 {
+		return o, fmt.Errorf("%w: max upload %d is negative", ErrInvalidOption, o.MaxUpload)
+	}
+	if o.Credits < 0 || math.IsNaN(o.Credits) || math.IsInf(o.Credits, 0) {
+		return o, fmt.Errorf("%w: credits %v must be a non-negative number", ErrInvalidOption, o.Credits)
+	}
+	if o.RateLimit < 0 || math.IsNaN(o.RateLimit) || math.IsInf(o.RateLimit, 0) {
+		return o, fmt.Errorf("%w: rate limit %v must be a non-negative number", ErrInvalidOption, o.RateLimit)
+	}
+	if err := o.Faults.Validate(); err != nil {
+		return o, err
+	}
+	if o.BasePath != "" {
+		o.BasePath = "/" + strings.Trim(o.BasePath, "/")
+		if o.BasePath == "/" {
+			o.BasePath = ""
+		}
+	}
+	o.PublicURL = strings.TrimRight(o.PublicURL, "/")
+	if o.PublicURL != "" && !strings.HasPrefix(o.PublicURL, "http://") && !strings.HasPrefix(o.PublicURL, "https://") {
+		return o, fmt.Errorf("%w: public URL %q must start with http:// or https://", ErrInvalidOption, o.PublicURL)
+	}
+	if o.Clock == nil {
+		o.Clock = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Workers <= 0 {
+		o.Workers = 2 * runtime.GOMAXPROCS(0)
+	}
+	if o.SeedWorkspace == "" {
+		o.SeedWorkspace = defaultSeedWorkspace(o.APIKeys)
+	} else if !validWorkspaceID(o.SeedWorkspace) {
+		return o, fmt.Errorf("%w: seed workspace %q", ErrInvalidOption, o.SeedWorkspace)
+	}
+	return o, nil
+}
+
+// defaultSeedWorkspace prefers the demo workspace, else the first workspace
+// a key names in alphabetical order.
+func defaultSeedWorkspace(keys map[string]string) string {
+	first := ""
+	for _, ws := range keys {
+		if ws == DefaultWorkspace {
+			return ws
+		}
+		if ws != OrganizationScope && (first == "" || ws < first) {
+			first = ws
+		}
+	}
+	if first == "" {
+		return DefaultWorkspace
+	}
+	return first
+}
+
+// ParseAPIKeys reads "KEY=WORKSPACE" items (each may also hold a
+// comma-separated list, as environment variables do). "KEY=*" is an
+// organization key. An empty list gives the default demo key. Errors name
+// the item by position, never by its key.
+func ParseAPIKeys(list []string) (map[string]string, error) {
+	keys := map[string]string{}
+	n := 0
+	for _, item := range list {
+		for _, part := range strings.Split(item, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			n++
+			key, ws, ok := strings.Cut(part, "=")
+			if !ok {
+				return nil, fmt.Errorf("%w: api key #%d: missing \"=\" (want KEY=WORKSPACE, or KEY=* for an organization key)", ErrInvalidOption, n)
+			}
+			key, ws = strings.TrimSpace(key), strings.TrimSpace(ws)
+			if err := validateKeyPair(key, ws); err != nil {
+				return nil, fmt.Errorf("api key #%d: %w", n, err)
+			}
+			if prev, dup := keys[key]; dup && prev != ws {
+				return nil, fmt.Errorf("%w: api key #%d: the same key is given for %s and %s", ErrInvalidOption, n, prev, ws)
+			}
+			keys[key] = ws
+		}
+	}
+	if len(keys) == 0 {
+		keys[DefaultAPIKey] = DefaultWorkspace
+	}
+	return keys, nil
+}
+
+func validateKeyPair(key, ws string) error {
+	if key == "" {
+		return fmt.Errorf("%w: empty API key", ErrInvalidOption)
+	}
+	for _, r := range key {
+		if r > unicode.MaxASCII || !unicode.IsPrint(r) || unicode.IsSpace(r) {
+			return fmt.Errorf("%w: API key holds a space or a non-printable or non-ASCII character", ErrInvalidOption)
+		}
+	}
+	if ws == OrganizationScope {
+		return nil
+	}
+	if !validWorkspaceID(ws) {
+		return fmt.Errorf("%w: workspace %q: want letters, digits, '_' or '-' (e.g. ws_demo), or * for an organization key", ErrInvalidOption, ws)
+	}
+	return nil
+}
+
+// validWorkspaceID accepts the IDs the sandbox can keep: short, and made of
+// letters, digits, '_' and '-'.
+func validWorkspaceID(ws string) bool {
+	if ws == "" || len(ws) > 100 {
+		return false
+	}
+	for _, r := range ws {
+		if !(r == '_' || r == '-' || r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r))) {
+			return false
+		}
+	}
+	return true
+}
+
+// sizeUnits are the suffixes ParseSize knows: decimal (KB, MB, GB) and
+// binary (KiB, MiB, GiB), case-insensitive.
+var sizeUnits = []struct {
+	suffix string
+	bytes  float64
+}{
+	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30},
+	{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9},
+	{"k", 1e3}, {"m", 1e6}, {"g", 1e9},
+	{"b", 1},
+}
+
+// ParseSize reads a positive byte size: "1000", "50MB" (10^6), "10MiB"
+// (2^20), "1.5GB"; units are case-insensitive.
+func ParseSize(s string) (int64, error) {
+	text := strings.ToLower(strings.TrimSpace(s))
+	mult := 1.0
+	for _, u := range sizeUnits {
+		if strings.HasSuffix(text, u.suffix) {
+			text, mult = strings.TrimSpace(strings.TrimSuffix(text, u.suffix)), u.bytes
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(text, 64)
+	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
+		return 0, fmt.Errorf("%w: size %q: want a number with an optional unit (B, KB, MB, GB, KiB, MiB, GiB)", ErrInvalidOption, s)
+	}
+	size := n * mult
+	if size < 1 || size > math.MaxInt64/2 {
+		return 0, fmt.Errorf("%w: size %q must be at least one byte and below 4 EiB", ErrInvalidOption, s)
+	}
+	return int64(size), nil
+}
+
+// publicBase is the absolute URL of the handler's root as the caller of r
+// sees it, used for presigned URLs.
+func (o Options) publicBase(r *http.Request) string {
+	if o.PublicURL != "" {
+		return o.PublicURL
+	}
+	scheme := "http"
+	if r != nil && r.TLS != nil {
+		scheme = "https"
+	}
+	host := "localhost"
+	if r != nil && r.Host != "" {
+		host = r.Host
+	}
+	return scheme + "://" + host + o.BasePath
+}
