@@ -1,0 +1,332 @@
+// Editwatch's own script. The pages work without it; it only makes them
+// nicer: theme choice, copy buttons, keyboard shortcuts, local relative
+// times, pausing of htmx polling, and confirmation of destructive forms.
+// It runs under a strict CSP: no eval, no inline handlers, no style
+// attributes (classes and the hidden attribute only).
+(function () {
+  'use strict';
+
+  var THEME_KEY = 'editwatch-theme';
+  var PAUSE_KEY = 'editwatch-live-paused';
+  var root = document.documentElement;
+
+  function storageGet(key) {
+    try { return window.localStorage.getItem(key); } catch (e) { return null; }
+  }
+  function storageSet(key, value) {
+    try {
+      if (value === null) window.localStorage.removeItem(key);
+      else window.localStorage.setItem(key, value);
+    } catch (e) { /* private mode: the choice just does not persist */ }
+  }
+
+  // ---- Theme: light, dark or system, applied as the "dark" class on <html>.
+  var darkQuery = window.matchMedia ? window.matchMedia('(prefers-color-scheme: dark)') : null;
+
+  function themeChoice() {
+    var stored = storageGet(THEME_KEY);
+    if (stored === 'light' || stored === 'dark' || stored === 'system') return stored;
+    return root.getAttribute('data-theme-default') || 'system';
+  }
+  function applyTheme(choice) {
+    var dark = choice === 'dark' || (choice === 'system' && !!darkQuery && darkQuery.matches);
+    root.classList.toggle('dark', dark);
+    root.setAttribute('data-theme', choice);
+  }
+  function initTheme() {
+    var choice = themeChoice();
+    applyTheme(choice);
+    document.querySelectorAll('select[data-theme-select]').forEach(function (select) {
+      select.value = choice;
+      select.addEventListener('change', function () {
+        storageSet(THEME_KEY, select.value);
+        applyTheme(select.value);
+      });
+    });
+    if (darkQuery && darkQuery.addEventListener) {
+      darkQuery.addEventListener('change', function () { applyTheme(themeChoice()); });
+    }
+  }
+
+  // ---- Progressive enhancement switches.
+  function revealJSOnly(scope) {
+    scope.querySelectorAll('[data-js-only]').forEach(function (el) { el.hidden = false; });
+    scope.querySelectorAll('[data-no-js]').forEach(function (el) { el.hidden = true; });
+  }
+
+  // ---- Copy to clipboard: <button data-copy="text"> or data-copy-target="id".
+  function fallbackCopy(text) {
+    var area = document.createElement('textarea');
+    area.value = text;
+    area.setAttribute('readonly', '');
+    area.className = 'sr-only';
+    document.body.appendChild(area);
+    area.select();
+    var ok = false;
+    try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+    document.body.removeChild(area);
+    return ok ? Promise.resolve() : Promise.reject(new Error('copy refused'));
+  }
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      return navigator.clipboard.writeText(text).catch(function () { return fallbackCopy(text); });
+    }
+    return fallbackCopy(text);
+  }
+  function announce(message) {
+    var region = document.getElementById('live-announcer');
+    if (!region) return;
+    region.textContent = '';
+    window.setTimeout(function () { region.textContent = message; }, 30);
+  }
+  function onCopyClick(button) {
+    var text = button.getAttribute('data-copy');
+    var targetID = button.getAttribute('data-copy-target');
+    if (targetID) {
+      var target = document.getElementById(targetID);
+      text = target ? target.textContent : '';
+    }
+    if (!text) return;
+    copyText(text).then(function () {
+      button.classList.add('text-emerald-600', 'dark:text-emerald-400');
+      button.setAttribute('data-copied', 'true');
+      announce('Copied to clipboard');
+      window.setTimeout(function () {
+        button.classList.remove('text-emerald-600', 'dark:text-emerald-400');
+        button.removeAttribute('data-copied');
+      }, 1500);
+    }, function () { announce('Copy failed: select the text and copy it by hand'); });
+  }
+
+  // ---- Relative times: <time datetime="RFC3339" data-relative>.
+  function pad(n) { return n < 10 ? '0' + n : String(n); }
+  function relativeText(then, now) {
+    var seconds = Math.round((now - then) / 1000);
+    var future = seconds < 0;
+    var s = Math.abs(seconds);
+    var text;
+    if (s < 45) return future ? 'in a moment' : 'just now';
+    if (s < 3600) text = Math.max(1, Math.round(s / 60)) + ' min';
+    else if (s < 86400) text = Math.round(s / 3600) + ' h';
+    else if (s < 30 * 86400) text = Math.round(s / 86400) + ' d';
+    else return then.getFullYear() + '-' + pad(then.getMonth() + 1) + '-' + pad(then.getDate());
+    return future ? 'in ' + text : text + ' ago';
+  }
+  var absoluteFormat = null;
+  try {
+    absoluteFormat = new Intl.DateTimeFormat(undefined, {
+      year: 'numeric', month: 'short', day: 'numeric',
+      hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short'
+    });
+  } catch (e) { absoluteFormat = null; }
+  function refreshTimes(scope) {
+    var now = Date.now();
+    scope.querySelectorAll('time[data-relative]').forEach(function (el) {
+      var then = new Date(el.getAttribute('datetime'));
+      if (isNaN(then.getTime())) return;
+      el.textContent = relativeText(then, now);
+      el.title = absoluteFormat ? absoluteFormat.format(then) : then.toString();
+    });
+  }
+
+  // ---- Live refresh: htmx polls elements marked data-poll; we cancel those
+  // requests while the person paused them or the tab is hidden.
+  function isPaused() { return storageGet(PAUSE_KEY) === '1'; }
+  function renderLiveState() {
+    var paused = isPaused();
+    document.querySelectorAll('[data-live-toggle]').forEach(function (button) {
+      button.setAttribute('aria-pressed', paused ? 'true' : 'false');
+      var label = button.querySelector('[data-live-label]');
+      if (label) label.textContent = paused ? 'Resume live refresh' : 'Pause live refresh';
+    });
+    document.querySelectorAll('[data-live-dot]').forEach(function (dot) {
+      dot.classList.toggle('bg-emerald-500', !paused);
+      dot.classList.toggle('animate-pulse', !paused);
+      dot.classList.toggle('bg-slate-400', paused);
+    });
+  }
+  function onBeforeRequest(evt) {
+    var elt = evt.detail && evt.detail.elt;
+    if (!elt || !elt.closest || !elt.closest('[data-poll]')) return;
+    if (isPaused() || document.hidden) evt.preventDefault();
+  }
+
+  // ---- Confirmation of destructive forms: <form data-confirm="message">.
+  var pendingForm = null;
+  var pendingSubmitter = null;
+  function proceed(form, submitter) {
+    var field = form.querySelector('input[name="confirmed"]');
+    if (field) field.value = '1';
+    form.setAttribute('data-confirmed', 'true');
+    if (form.requestSubmit) form.requestSubmit(submitter || undefined);
+    else form.submit();
+  }
+  function onSubmit(evt) {
+    var form = evt.target;
+    if (!(form instanceof HTMLFormElement) || !form.hasAttribute('data-confirm')) return;
+    if (form.getAttribute('data-confirmed') === 'true') {
+      form.removeAttribute('data-confirmed');
+      return;
+    }
+    evt.preventDefault();
+    var message = form.getAttribute('data-confirm');
+    var dialog = document.getElementById('confirm-dialog');
+    if (!dialog || typeof dialog.showModal !== 'function') {
+      if (window.confirm(message)) proceed(form, evt.submitter);
+      return;
+    }
+    pendingForm = form;
+    pendingSubmitter = evt.submitter || null;
+    dialog.querySelector('[data-confirm-message]').textContent = message;
+    dialog.querySelector('[data-confirm-accept]').textContent = form.getAttribute('data-confirm-label') || 'Confirm';
+    dialog.returnValue = '';
+    dialog.showModal();
+    var cancel = dialog.querySelector('[data-confirm-cancel]');
+    if (cancel) cancel.focus();
+  }
+  function onDialogClose() {
+    var dialog = document.getElementById('confirm-dialog');
+    // The close event is queued: a quick cancel-then-delete can deliver the
+    // cancel's close after the dialog was opened again for the next form.
+    if (dialog.open) return;
+    var form = pendingForm;
+    var submitter = pendingSubmitter;
+    pendingForm = null;
+    pendingSubmitter = null;
+    if (form && dialog.returnValue === 'confirm') proceed(form, submitter);
+  }
+
+  // ---- Keyboard: "/" focuses the search box; j/k or arrows move through the
+  // runs table, Enter opens the selected run, Escape clears the selection.
+  var selectedRunID = null;
+  function isEditable(el) {
+    if (!el) return false;
+    var tag = el.tagName;
+    return el.isContentEditable || tag === 'INPUT' || tag === 'TEXTAREA' || tag === 'SELECT';
+  }
+  function navRows() {
+    var table = document.querySelector('[data-nav-table]');
+    return table ? Array.prototype.slice.call(table.querySelectorAll('tbody tr[data-run-id]')) : [];
+  }
+  function markSelected(rows) {
+    rows.forEach(function (row) {
+      var on = row.getAttribute('data-run-id') === selectedRunID;
+      row.classList.toggle('is-selected', on);
+      if (on) row.setAttribute('aria-selected', 'true');
+      else row.removeAttribute('aria-selected');
+    });
+  }
+  function moveSelection(step) {
+    var rows = navRows();
+    if (!rows.length) return;
+    var index = -1;
+    rows.forEach(function (row, i) { if (row.getAttribute('data-run-id') === selectedRunID) index = i; });
+    index = index < 0 ? (step > 0 ? 0 : rows.length - 1) : Math.min(rows.length - 1, Math.max(0, index + step));
+    var row = rows[index];
+    selectedRunID = row.getAttribute('data-run-id');
+    markSelected(rows);
+    row.setAttribute('tabindex', '-1');
+    row.focus({ preventScroll: true });
+    row.scrollIntoView({ block: 'nearest' });
+  }
+  function openSelection() {
+    var rows = navRows();
+    for (var i = 0; i < rows.length; i++) {
+      if (rows[i].getAttribute('data-run-id') === selectedRunID) {
+        var link = rows[i].querySelector('a[data-row-link]');
+        if (link) window.location.assign(link.href);
+        return true;
+      }
+    }
+    return false;
+  }
+  function onKeydown(evt) {
+    if (evt.defaultPrevented || evt.altKey || evt.ctrlKey || evt.metaKey) return;
+    var active = document.activeElement;
+    if (isEditable(active)) {
+      if (evt.key === 'Escape' && active.hasAttribute('data-search')) active.blur();
+      return;
+    }
+    if (document.querySelector('dialog[open]')) return;
+    var onRowOrBody = !active || active === document.body || (active.matches && active.matches('tr[data-run-id]'));
+    switch (evt.key) {
+      case '/':
+        var search = document.querySelector('[data-search]');
+        if (search) { evt.preventDefault(); search.focus(); search.select(); }
+        break;
+      case 'j':
+        if (navRows().length) { evt.preventDefault(); moveSelection(1); }
+        break;
+      case 'k':
+        if (navRows().length) { evt.preventDefault(); moveSelection(-1); }
+        break;
+      case 'ArrowDown':
+        if (onRowOrBody && navRows().length) { evt.preventDefault(); moveSelection(1); }
+        break;
+      case 'ArrowUp':
+        if (onRowOrBody && navRows().length) { evt.preventDefault(); moveSelection(-1); }
+        break;
+      case 'Enter':
+        if (selectedRunID && onRowOrBody && openSelection()) evt.preventDefault();
+        break;
+      case 'Escape':
+        if (selectedRunID) { selectedRunID = null; markSelected(navRows()); }
+        break;
+    }
+  }
+
+  function enhance(scope) {
+    revealJSOnly(scope);
+    refreshTimes(scope);
+  }
+
+  function init() {
+    initTheme();
+    enhance(document);
+    renderLiveState();
+    markSelected(navRows());
+
+    document.addEventListener('click', function (evt) {
+      var copy = evt.target.closest && evt.target.closest('[data-copy], [data-copy-target]');
+      if (copy) { evt.preventDefault(); onCopyClick(copy); return; }
+      var toggle = evt.target.closest && evt.target.closest('[data-live-toggle]');
+      if (toggle) {
+        storageSet(PAUSE_KEY, isPaused() ? null : '1');
+        renderLiveState();
+      }
+    });
+    document.addEventListener('change', function (evt) {
+      var el = evt.target;
+      if (el && el.hasAttribute && el.hasAttribute('data-autosubmit') && el.form) {
+        if (el.form.requestSubmit) el.form.requestSubmit(); else el.form.submit();
+      }
+    });
+    document.addEventListener('submit', onSubmit);
+    document.addEventListener('keydown', onKeydown);
+    var dialog = document.getElementById('confirm-dialog');
+    if (dialog) dialog.addEventListener('close', onDialogClose);
+
+    document.body.addEventListener('htmx:beforeRequest', onBeforeRequest);
+    // New content from htmx (a polled row, a detected schema) gets the same
+    // treatment as the page did.
+    document.body.addEventListener('htmx:load', function (evt) {
+      var elt = evt.detail && evt.detail.elt;
+      if (!elt || !elt.querySelectorAll) return;
+      enhance(elt.parentNode || elt);
+      markSelected(navRows());
+      renderLiveState();
+    });
+    window.addEventListener('storage', function (evt) {
+      if (evt.key === PAUSE_KEY) renderLiveState();
+      if (evt.key === THEME_KEY) {
+        var choice = themeChoice();
+        applyTheme(choice);
+        document.querySelectorAll('select[data-theme-select]').forEach(function (s) { s.value = choice; });
+      }
+    });
+    window.setInterval(function () { refreshTimes(document); }, 30000);
+  }
+
+  if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);
+  else init();
+})();

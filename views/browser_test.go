@@ -1,0 +1,281 @@
+package views
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/a-h/templ"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/editwatch/editwatch/static"
+)
+
+// browserCSP is as strict as the dashboard's: scripts only with the nonce or
+// from our origin, no inline styles, no eval.
+const browserCSP = "default-src 'none'; script-src 'self' 'nonce-" + testNonce + "'; style-src 'self'; img-src 'self'; connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+
+func findChromium(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	if p := os.Getenv("EDITWATCH_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("no Chromium found (set EDITWATCH_CHROMIUM)")
+	return ""
+}
+
+// browserFixture serves the pages with the real embedded assets under the
+// strict CSP and records what the page sends back.
+type browserFixture struct {
+	rowPolls  atomic.Int64
+	mu        sync.Mutex
+	deletions []url.Values
+}
+
+func (f *browserFixture) handler(t *testing.T) http.Handler {
+	assets, err := static.New(testBasePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := func(nav string) Base {
+		b := testBase(nav)
+		b.Assets = assets
+		b.PollInterval = time.Second
+		return b
+	}
+	page := func(w http.ResponseWriter, r *http.Request, c templ.Component) {
+		w.Header().Set("Content-Security-Policy", browserCSP)
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		if err := Render(r.Context(), w, c); err != nil {
+			t.Errorf("render %s: %v", r.URL, err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET "+assets.Prefix(), assets)
+	mux.HandleFunc("GET "+testBasePath+"runs", func(w http.ResponseWriter, r *http.Request) {
+		p := fixtureRunsPage()
+		p.Base = base(NavRuns)
+		page(w, r, RunsView(p))
+	})
+	mux.HandleFunc("GET "+testBasePath+"runs/{id}/row", func(w http.ResponseWriter, r *http.Request) {
+		f.rowPolls.Add(1)
+		row := fixtureRunsPage().Rows[0]
+		row.ID = r.PathValue("id")
+		page(w, r, RunRow(base(NavRuns), row))
+	})
+	mux.HandleFunc("GET "+testBasePath+"runs/{id}", func(w http.ResponseWriter, r *http.Request) {
+		p := fixtureRunPage()
+		p.Base = base(NavRuns)
+		p.ID = r.PathValue("id")
+		page(w, r, RunView(p))
+	})
+	mux.HandleFunc("POST "+testBasePath+"runs/{id}/delete", func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			t.Error(err)
+		}
+		f.mu.Lock()
+		f.deletions = append(f.deletions, r.PostForm)
+		f.mu.Unlock()
+		http.Redirect(w, r, testBasePath+"runs?ws="+testWS, http.StatusSeeOther)
+	})
+	return mux
+}
+
+func (f *browserFixture) deleted() []url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]url.Values(nil), f.deletions...)
+}
+
+// TestBrowserBehaviour drives app.js and htmx in headless Chromium under the
+// strict CSP: theme choice, "/" search, j/k/Enter, the delete confirmation,
+// pausing of polling, local relative times, and no CSP violation.
+func TestBrowserBehaviour(t *testing.T) {
+	chromium := findChromium(t)
+	fixture := &browserFixture{}
+	srv := httptest.NewServer(fixture.handler(t))
+	defer srv.Close()
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-component-update", true), chromedp.WindowSize(1280, 900))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	// Start the browser on the un-timed context, then bound each step.
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	messages := chromedp.Console(ctx)
+
+	runsURL := srv.URL + testBasePath + "runs?ws=" + testWS
+	jsReady := `!document.querySelector('[data-live-toggle]').hidden`
+	step := func(t *testing.T, name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		stepCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
+		defer cancel()
+		if err := chromedp.Do(stepCtx, actions...); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	eval := func(t *testing.T, expr string) string {
+		t.Helper()
+		stepCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		v, err := chromedp.Run(stepCtx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", expr, err)
+		}
+		return v
+	}
+	poll := func(expr string) chromedp.Action[chromedp.Void] {
+		return chromedp.Poll[chromedp.Void](expr, chromedp.WithPollingTimeout(10*time.Second), chromedp.WithPollingInterval(50*time.Millisecond))
+	}
+	// jsClick clicks through the DOM: a coordinate click can land on the
+	// modal's backdrop while the dialog is still being laid out.
+	jsClick := func(sel string) chromedp.Action[chromedp.Void] {
+		return chromedp.Evaluate[chromedp.Void](`document.querySelector('` + sel + `').click()`)
+	}
+	// waitFor survives navigations, which end a chromedp.Poll.
+	waitFor := func(t *testing.T, expr string) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			stepCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			ok, err := chromedp.Run(stepCtx, chromedp.Evaluate[bool](expr))
+			cancel()
+			if err == nil && ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting for %s: %v", expr, err)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	step(t, "open runs", chromedp.Navigate(runsURL), poll(jsReady))
+
+	t.Run("theme", func(t *testing.T) {
+		step(t, "choose dark",
+			chromedp.Evaluate[chromedp.Void](`(function(){var s=document.querySelector('#theme-select-desktop');s.value='dark';s.dispatchEvent(new Event('change',{bubbles:true}));})()`),
+		)
+		if got := eval(t, `document.documentElement.className + '|' + localStorage.getItem('`+ThemeStorageKey+`')`); got != "dark|dark" {
+			t.Errorf("after choosing dark: class|stored = %q", got)
+		}
+		step(t, "reload", chromedp.Reload(), poll(jsReady))
+		if got := eval(t, `document.documentElement.className`); got != "dark" {
+			t.Errorf("dark not kept across reload: %q", got)
+		}
+		step(t, "choose light",
+			chromedp.Evaluate[chromedp.Void](`(function(){var s=document.querySelector('#theme-select-desktop');s.value='light';s.dispatchEvent(new Event('change',{bubbles:true}));})()`),
+		)
+		if got := eval(t, `document.documentElement.className`); got != "" {
+			t.Errorf("light still dark: %q", got)
+		}
+	})
+
+	t.Run("keyboard", func(t *testing.T) {
+		// A real keydown whose default is prevented types nothing; chromedp's
+		// KeyEvent would type the "/" anyway, so dispatch the event itself.
+		prevented := eval(t, `(function(){document.activeElement && document.activeElement.blur();return String(!document.body.dispatchEvent(new KeyboardEvent('keydown',{key:'/',bubbles:true,cancelable:true})));})()`)
+		if got := eval(t, `document.activeElement.id`); got != "filter-q" || prevented != "true" {
+			t.Fatalf("after /, focus is on %q (default prevented: %s)", got, prevented)
+		}
+		step(t, "escape, j, j", chromedp.KeyEvent(kb.Escape), chromedp.KeyEvent("j"), chromedp.KeyEvent("j"))
+		if got := eval(t, `document.querySelector('tr.is-selected').dataset.runId`); got != "edr_processed001" {
+			t.Errorf("after j j the selected row is %q", got)
+		}
+		step(t, "k", chromedp.KeyEvent("k"))
+		if got := eval(t, `document.querySelector('tr.is-selected').dataset.runId`); got != "edr_processing01" {
+			t.Errorf("after k the selected row is %q", got)
+		}
+		step(t, "arrow down, enter", chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.Enter))
+		waitFor(t, `location.pathname.endsWith('/runs/edr_processed001')`)
+		if got := eval(t, `location.search`); got != "?ws="+testWS {
+			t.Errorf("opened run without its workspace: %q", got)
+		}
+	})
+
+	t.Run("delete confirmation", func(t *testing.T) {
+		step(t, "open run", chromedp.Navigate(srv.URL+RunURL(testBasePath, testWS, "edr_confirm")), poll(`document.readyState === 'complete'`))
+		step(t, "cancel", jsClick(`[data-testid="action-delete"]`), poll(`document.getElementById('confirm-dialog').open`))
+		if msg := eval(t, `document.querySelector('[data-confirm-message]').textContent`); !strings.Contains(msg, "edr_confirm") {
+			t.Errorf("dialog does not name the run: %q", msg)
+		}
+		step(t, "cancel click", jsClick(`[data-confirm-cancel]`), poll(`!document.getElementById('confirm-dialog').open`))
+		if n := len(fixture.deleted()); n != 0 {
+			t.Fatalf("cancel still deleted (%d posts)", n)
+		}
+		step(t, "confirm", jsClick(`[data-testid="action-delete"]`), poll(`document.getElementById('confirm-dialog').open`),
+			jsClick(`[data-confirm-accept]`))
+		waitFor(t, `location.pathname.endsWith('/runs')`)
+		got := fixture.deleted()
+		if len(got) != 1 || got[0].Get(ConfirmField) != "1" || got[0].Get(CSRFField) != testCSRF {
+			t.Errorf("delete posts = %v, want one with confirmed=1 and the CSRF token", got)
+		}
+	})
+
+	t.Run("polling pauses", func(t *testing.T) {
+		step(t, "open runs", chromedp.Navigate(runsURL), poll(jsReady))
+		waitPolls := func(min int64) {
+			deadline := time.Now().Add(10 * time.Second)
+			for fixture.rowPolls.Load() < min {
+				if time.Now().After(deadline) {
+					t.Fatalf("row polls = %d, want ≥ %d", fixture.rowPolls.Load(), min)
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+		}
+		start := fixture.rowPolls.Load()
+		waitPolls(start + 2) // both PROCESSING rows poll
+		step(t, "pause", chromedp.Click(chromedp.CSS(`[data-live-toggle]`)))
+		if got := eval(t, `document.querySelector('[data-live-toggle]').getAttribute('aria-pressed') + '|' + localStorage.getItem('editwatch-live-paused')`); got != "true|1" {
+			t.Errorf("pause state = %q", got)
+		}
+		time.Sleep(300 * time.Millisecond) // a request already in flight may land
+		paused := fixture.rowPolls.Load()
+		time.Sleep(2500 * time.Millisecond) // two and a half poll intervals
+		if after := fixture.rowPolls.Load(); after != paused {
+			t.Errorf("polling went on while paused: %d -> %d", paused, after)
+		}
+		step(t, "resume", chromedp.Click(chromedp.CSS(`[data-live-toggle]`)))
+		waitPolls(paused + 1)
+	})
+
+	t.Run("relative times", func(t *testing.T) {
+		// Every time, also in rows htmx swapped in, gets its hover text in
+		// the browser's time zone instead of the server's UTC format.
+		waitFor(t, `Array.from(document.querySelectorAll('time[data-relative]')).every(function(e){return e.title !== '' && !/^\d{4}-\d\d-\d\d .* UTC$/.test(e.title)})`)
+	})
+
+	// Collect what the console said; any CSP violation or exception fails.
+	cancelStep, stop := context.WithTimeout(context.Background(), time.Second)
+	defer stop()
+	go func() { <-cancelStep.Done(); cancel() }()
+	for m, err := range messages {
+		if err != nil {
+			break
+		}
+		if m.IsException() || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Refused to") {
+			t.Errorf("console: %s", m.Text)
+		}
+	}
+}

@@ -1,0 +1,199 @@
+package views
+
+import (
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// Query parameters the pages put in URLs and handlers read back.
+const (
+	ParamWorkspace = "ws"     // the workspace a run or list belongs to
+	ParamStatus    = "status" // runs: PROCESSING, PROCESSED, FAILED
+	ParamSource    = "source" // runs: opaque source value
+	ParamFileName  = "q"      // runs: file name contains
+	ParamSort      = "sort"   // runs: createdAt or updatedAt
+	ParamDir       = "dir"    // runs: asc or desc
+	ParamPageSize  = "size"   // runs: page size
+	ParamCursor    = "cursor" // runs and audit: the page token
+	ParamField     = "field"  // reveal: which value (a RevealKey)
+	ParamActor     = "actor"  // audit
+	ParamAction    = "action" // audit
+	ParamTarget    = "target" // audit
+	ParamSince     = "since"  // audit: YYYY-MM-DD (UTC)
+	ParamUntil     = "until"  // audit: YYYY-MM-DD (UTC), inclusive
+)
+
+// Form fields of the connect and new-run pages.
+const (
+	FieldAPIKey       = "api_key"
+	FieldWorkspaceID  = "workspace_id"
+	FieldDeployment   = "deployment"
+	FieldInput        = "input" // new run: InputUpload, InputURL or InputTemplate
+	FieldFile         = "file"  // new run: the uploaded PDF (multipart)
+	FieldFileID       = "file_id"
+	FieldFileName     = "file_name"
+	FieldFileURL      = "file_url"
+	FieldTemplateID   = "template_id"
+	FieldSchema       = "schema"
+	FieldInstructions = "instructions"
+)
+
+// Route paths relative to the base path, in Echo syntax, for handlers to register. :id is
+// the run ID.
+const (
+	RouteRuns       = "runs"
+	RouteRun        = "runs/:id"
+	RouteRunRow     = "runs/:id/row"      // GET: RunRow alone (polling)
+	RouteRunStatus  = "runs/:id/status"   // GET: RunStatusPanel alone (polling)
+	RouteDownload   = "runs/:id/download" // GET: redirect to a fresh presigned URL
+	RouteReveal     = "runs/:id/reveal"   // POST field=<RevealKey>
+	RouteRerun      = "runs/:id/rerun"    // POST
+	RouteDelete     = "runs/:id/delete"   // POST confirmed=1
+	RouteNewRun     = "runs/new"          // GET form, POST create (multipart)
+	RouteDetect     = "runs/new/detect"   // POST: the form again, schema detected
+	RouteAudit      = "audit"
+	RouteConnect    = "connect"    // GET form, POST connect
+	RouteDisconnect = "disconnect" // POST ws=<workspace>
+)
+
+// joinPath prefixes p with the base path, which may come with or without
+// its slashes.
+func joinPath(basePath, p string) string {
+	base := "/" + strings.Trim(basePath, "/") + "/"
+	if base == "//" {
+		base = "/"
+	}
+	return base + strings.TrimPrefix(p, "/")
+}
+
+func withQuery(p string, q url.Values) string {
+	if enc := q.Encode(); enc != "" {
+		return p + "?" + enc
+	}
+	return p
+}
+
+func wsQuery(ws string) url.Values {
+	q := url.Values{}
+	if ws != "" {
+		q.Set(ParamWorkspace, ws)
+	}
+	return q
+}
+
+func runPath(basePath, id, suffix string) string {
+	return joinPath(basePath, "runs/"+url.PathEscape(id)+suffix)
+}
+
+// RunURL links to a run's page in its workspace: /runs/:id?ws=….
+func RunURL(basePath, ws, id string) string {
+	return withQuery(runPath(basePath, id, ""), wsQuery(ws))
+}
+
+// RunRowURL is the polling URL of a runs-table row.
+func RunRowURL(basePath, ws, id string) string {
+	return withQuery(runPath(basePath, id, "/row"), wsQuery(ws))
+}
+
+// RunStatusURL is the polling URL of a run page's status panel.
+func RunStatusURL(basePath, ws, id string) string {
+	return withQuery(runPath(basePath, id, "/status"), wsQuery(ws))
+}
+
+// RunDownloadURL asks for a fresh presigned URL and redirects to it.
+func RunDownloadURL(basePath, ws, id string) string {
+	return withQuery(runPath(basePath, id, "/download"), wsQuery(ws))
+}
+
+// RunRevealURL is where a reveal form posts.
+func RunRevealURL(basePath, ws, id string) string {
+	return withQuery(runPath(basePath, id, "/reveal"), wsQuery(ws))
+}
+
+// RunRerunURL is where the re-run form posts.
+func RunRerunURL(basePath, ws, id string) string {
+	return withQuery(runPath(basePath, id, "/rerun"), wsQuery(ws))
+}
+
+// RunDeleteURL is where the delete form posts.
+func RunDeleteURL(basePath, ws, id string) string {
+	return withQuery(runPath(basePath, id, "/delete"), wsQuery(ws))
+}
+
+// NewRunURL is the new-run form of a workspace.
+func NewRunURL(basePath, ws string) string {
+	return withQuery(joinPath(basePath, RouteNewRun), wsQuery(ws))
+}
+
+// DetectFieldsURL is where "Detect fields" posts.
+func DetectFieldsURL(basePath, ws string) string {
+	return withQuery(joinPath(basePath, RouteDetect), wsQuery(ws))
+}
+
+// ConnectURL is the connect page; workspaceID pre-fills its field.
+func ConnectURL(basePath, workspaceID string) string {
+	q := url.Values{}
+	if workspaceID != "" {
+		q.Set(FieldWorkspaceID, workspaceID)
+	}
+	return withQuery(joinPath(basePath, RouteConnect), q)
+}
+
+// DisconnectURL is where disconnect forms post.
+func DisconnectURL(basePath string) string { return joinPath(basePath, RouteDisconnect) }
+
+// AuditURL is the audit log with a filter and cursor.
+func AuditURL(basePath string, f AuditFilter, cursor string) string {
+	q := f.Query()
+	if cursor != "" {
+		q.Set(ParamCursor, cursor)
+	}
+	return withQuery(joinPath(basePath, RouteAudit), q)
+}
+
+// RunsURL is the runs list of a workspace with a filter and cursor; zero
+// fields are left out so URLs stay short.
+func RunsURL(basePath, ws string, f RunsFilter, cursor string) string {
+	q := f.Query()
+	if ws != "" {
+		q.Set(ParamWorkspace, ws)
+	}
+	if cursor != "" {
+		q.Set(ParamCursor, cursor)
+	}
+	return withQuery(joinPath(basePath, RouteRuns), q)
+}
+
+// Query encodes the filter's non-default values.
+func (f RunsFilter) Query() url.Values {
+	q := url.Values{}
+	set := func(k, v string) {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	set(ParamStatus, f.Status)
+	set(ParamSource, f.Source)
+	set(ParamFileName, f.FileNameContains)
+	set(ParamSort, f.SortBy)
+	set(ParamDir, f.SortDir)
+	if f.PageSize > 0 {
+		q.Set(ParamPageSize, strconv.Itoa(f.PageSize))
+	}
+	return q
+}
+
+// Query encodes the filter's non-empty values.
+func (f AuditFilter) Query() url.Values {
+	q := url.Values{}
+	for k, v := range map[string]string{
+		ParamActor: f.Actor, ParamAction: f.Action, ParamTarget: f.Target,
+		ParamSince: f.Since, ParamUntil: f.Until,
+	} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
