@@ -158,8 +158,10 @@ func TestParseSize(t *testing.T) {
 			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
 		}
 	}
-	if _, err := ParseSize("ten"); err == nil {
-		t.Error("want an error for 'ten'")
+	for _, bad := range []string{"ten", "NaN", "-1MB", "Inf"} {
+		if _, err := ParseSize(bad); err == nil {
+			t.Errorf("ParseSize(%q): want an error", bad)
+		}
 	}
 }
 

@@ -8,8 +8,6 @@ import (
 	"net/http"
 	"net/netip"
 	"slices"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/editwatch/editwatch/extendapi"
@@ -209,38 +207,4 @@ func (s *Server) handleSetFaults(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleResetFaults(w http.ResponseWriter, _ *http.Request) {
 	s.SetFaults(Faults{})
 	writeJSON(w, http.StatusOK, Faults{})
-}
-
-// ParseFaultRate reads a fault flag's share: "0.05", "5%", or "" for off.
-func ParseFaultRate(s string) (float64, error) {
-	text := strings.TrimSpace(s)
-	if text == "" {
-		return 0, nil
-	}
-	scale := 1.0
-	if t, ok := strings.CutSuffix(text, "%"); ok {
-		text, scale = strings.TrimSpace(t), 0.01
-	}
-	v, err := strconv.ParseFloat(text, 64)
-	v *= scale
-	if err != nil || !(v >= 0 && v <= 1) {
-		return 0, fmt.Errorf("%w: fault rate %q: want a share from 0 to 1 or a percentage (0.05, 5%%)", ErrInvalidOption, s)
-	}
-	return v, nil
-}
-
-// ParseFaultFail reads --fault-fail: a rate, optionally with the failure
-// reason after a colon ("0.1", "10%:CORRUPT_FILE"); the reason defaults to
-// INTERNAL_ERROR.
-func ParseFaultFail(s string) (float64, extendapi.FailureReason, error) {
-	rateText, reasonText, _ := strings.Cut(s, ":")
-	rate, err := ParseFaultRate(rateText)
-	if err != nil {
-		return 0, "", err
-	}
-	reason := extendapi.FailureReason(strings.ToUpper(strings.TrimSpace(reasonText)))
-	if reason != "" && !slices.Contains(extendapi.FailureReasons, reason) {
-		return 0, "", fmt.Errorf("%w: --fault-fail reason %q is not a documented failure reason", ErrInvalidOption, reasonText)
-	}
-	return rate, reason, nil
 }

@@ -161,21 +161,3 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("after a second: %d", resp.StatusCode)
 	}
 }
-
-func TestParseFaultFlags(t *testing.T) {
-	for _, tt := range []struct {
-		in     string
-		rate   float64
-		reason extendapi.FailureReason
-		ok     bool
-	}{
-		{"", 0, "", true}, {"0.25", 0.25, "", true}, {"5%", 0.05, "", true},
-		{"10%:corrupt_file", 0.1, extendapi.ReasonCorruptFile, true}, {"1:OUT_OF_CREDITS", 1, extendapi.ReasonOutOfCredits, true},
-		{"2", 0, "", false}, {"-1%", 0, "", false}, {"half", 0, "", false}, {"0.1:BROKEN", 0, "", false},
-	} {
-		rate, reason, err := ParseFaultFail(tt.in)
-		if tt.ok != (err == nil) || rate != tt.rate || reason != tt.reason {
-			t.Errorf("ParseFaultFail(%q) = %v, %q, %v; want %v, %q ok=%v", tt.in, rate, reason, err, tt.rate, tt.reason, tt.ok)
-		}
-	}
-}

@@ -7,7 +7,6 @@ import (
 	"math"
 	"net/http"
 	"runtime"
-	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -23,8 +22,7 @@ const (
 	DefaultMaxUpload  = 50 * 1000 * 1000
 )
 
-// ErrInvalidOption is wrapped by every error New, ParseAPIKeys and
-// ParseSize return for bad input.
+// ErrInvalidOption is wrapped by every error New returns for bad options.
 var ErrInvalidOption = errors.New("sandbox: invalid option")
 
 // Options configure a Server. The zero value is a working in-memory sandbox
@@ -146,40 +144,6 @@ func defaultSeedWorkspace(keys map[string]string) string {
 	return first
 }
 
-// ParseAPIKeys reads "KEY=WORKSPACE" items (each may also hold a
-// comma-separated list, as environment variables do). "KEY=*" is an
-// organization key. An empty list gives the default demo key. Errors name
-// the item by position, never by its key.
-func ParseAPIKeys(list []string) (map[string]string, error) {
-	keys := map[string]string{}
-	n := 0
-	for _, item := range list {
-		for _, part := range strings.Split(item, ",") {
-			part = strings.TrimSpace(part)
-			if part == "" {
-				continue
-			}
-			n++
-			key, ws, ok := strings.Cut(part, "=")
-			if !ok {
-				return nil, fmt.Errorf("%w: api key #%d: missing \"=\" (want KEY=WORKSPACE, or KEY=* for an organization key)", ErrInvalidOption, n)
-			}
-			key, ws = strings.TrimSpace(key), strings.TrimSpace(ws)
-			if err := validateKeyPair(key, ws); err != nil {
-				return nil, fmt.Errorf("api key #%d: %w", n, err)
-			}
-			if prev, dup := keys[key]; dup && prev != ws {
-				return nil, fmt.Errorf("%w: api key #%d: the same key is given for %s and %s", ErrInvalidOption, n, prev, ws)
-			}
-			keys[key] = ws
-		}
-	}
-	if len(keys) == 0 {
-		keys[DefaultAPIKey] = DefaultWorkspace
-	}
-	return keys, nil
-}
-
 func validateKeyPair(key, ws string) error {
 	if key == "" {
 		return fmt.Errorf("%w: empty API key", ErrInvalidOption)
@@ -210,40 +174,6 @@ func validWorkspaceID(ws string) bool {
 		}
 	}
 	return true
-}
-
-// sizeUnits are the suffixes ParseSize knows: decimal (KB, MB, GB) and
-// binary (KiB, MiB, GiB), case-insensitive.
-var sizeUnits = []struct {
-	suffix string
-	bytes  float64
-}{
-	{"kib", 1 << 10}, {"mib", 1 << 20}, {"gib", 1 << 30},
-	{"kb", 1e3}, {"mb", 1e6}, {"gb", 1e9},
-	{"k", 1e3}, {"m", 1e6}, {"g", 1e9},
-	{"b", 1},
-}
-
-// ParseSize reads a positive byte size: "1000", "50MB" (10^6), "10MiB"
-// (2^20), "1.5GB"; units are case-insensitive.
-func ParseSize(s string) (int64, error) {
-	text := strings.ToLower(strings.TrimSpace(s))
-	mult := 1.0
-	for _, u := range sizeUnits {
-		if strings.HasSuffix(text, u.suffix) {
-			text, mult = strings.TrimSpace(strings.TrimSuffix(text, u.suffix)), u.bytes
-			break
-		}
-	}
-	n, err := strconv.ParseFloat(text, 64)
-	if err != nil || math.IsNaN(n) || math.IsInf(n, 0) {
-		return 0, fmt.Errorf("%w: size %q: want a number with an optional unit (B, KB, MB, GB, KiB, MiB, GiB)", ErrInvalidOption, s)
-	}
-	size := n * mult
-	if size < 1 || size > math.MaxInt64/2 {
-		return 0, fmt.Errorf("%w: size %q must be at least one byte and below 4 EiB", ErrInvalidOption, s)
-	}
-	return int64(size), nil
 }
 
 // publicBase is the absolute URL of the handler's root as the caller of r

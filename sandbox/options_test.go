@@ -7,63 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
-
-func TestParseAPIKeys(t *testing.T) {
-	tests := []struct {
-		name    string
-		in      []string
-		want    map[string]string
-		wantErr string
-	}{
-		{"default", nil, map[string]string{DefaultAPIKey: DefaultWorkspace}, ""},
-		{"repeated flags", []string{"sk_a=ws_a", "sk_org=*"}, map[string]string{"sk_a": "ws_a", "sk_org": "*"}, ""},
-		{"comma list from the environment", []string{"sk_a=ws_a, sk_b=ws_b"}, map[string]string{"sk_a": "ws_a", "sk_b": "ws_b"}, ""},
-		{"same pair twice", []string{"sk_a=ws_a", "sk_a=ws_a"}, map[string]string{"sk_a": "ws_a"}, ""},
-		{"no equals", []string{"sk_secret_value"}, nil, `#1: missing "="`},
-		{"empty key", []string{"=ws_a"}, nil, "empty API key"},
-		{"bad workspace", []string{"sk_a=ws a"}, nil, "workspace"},
-		{"key with a space", []string{"sk a=ws_a"}, nil, "space"},
-		{"conflict", []string{"sk_a=ws_a", "sk_a=ws_b"}, nil, "#2: the same key"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := ParseAPIKeys(tt.in)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) || !errors.Is(err, ErrInvalidOption) {
-					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
-				}
-				if strings.Contains(err.Error(), "sk_secret_value") {
-					t.Fatalf("the error prints the key: %v", err)
-				}
-				return
-			}
-			if err != nil || !cmp.Equal(got, tt.want) {
-				t.Fatalf("ParseAPIKeys = %v, %v; want %v", got, err, tt.want)
-			}
-		})
-	}
-}
-
-func TestParseSize(t *testing.T) {
-	tests := []struct {
-		in   string
-		want int64
-		ok   bool
-	}{
-		{"1000", 1000, true}, {"50MB", 50_000_000, true}, {"50mb", 50_000_000, true}, {"10MiB", 10 << 20, true},
-		{"1.5GB", 1_500_000_000, true}, {"64 KiB", 64 << 10, true}, {"200k", 200_000, true}, {"12B", 12, true},
-		{"", 0, false}, {"0", 0, false}, {"-5MB", 0, false}, {"MB", 0, false}, {"10XB", 0, false}, {"NaN", 0, false},
-	}
-	for _, tt := range tests {
-		got, err := ParseSize(tt.in)
-		if tt.ok != (err == nil) || got != tt.want {
-			t.Errorf("ParseSize(%q) = %d, %v; want %d ok=%v", tt.in, got, err, tt.want, tt.ok)
-		}
-	}
-}
 
 func TestOptionsValidation(t *testing.T) {
 	for name, opts := range map[string]Options{
