@@ -58,6 +58,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case config.CommandMigrate:
 		logger := newLogger(stderr, cfg.Serve.LogFormat, cfg.Serve.LogLevel)
 		return exitCode(logger, runMigrate(ctx, cfg.Serve, logger, stdout))
+	case config.CommandSeed:
+		logger := newLogger(stderr, cfg.Seed.LogFormat, cfg.Seed.LogLevel)
+		return exitCode(logger, runSeed(ctx, cfg.Seed, logger, stdout))
+	case config.CommandBackup:
+		logger := newLogger(stderr, cfg.Backup.LogFormat, cfg.Backup.LogLevel)
+		return exitCode(logger, runBackup(ctx, cfg.Backup, logger, stdout))
 	default:
 		logger := newLogger(stderr, cfg.Serve.LogFormat, cfg.Serve.LogLevel)
 		return exitCode(logger, runServe(ctx, cfg.Serve, logger, stdout))

@@ -27,6 +27,8 @@ const (
 	CommandSandbox = "sandbox"
 	CommandMigrate = "migrate"
 	CommandVersion = "version"
+	CommandSeed    = "seed"
+	CommandBackup  = "backup"
 )
 
 // ErrHelp is returned when the user asked for help; main prints usage and
@@ -38,6 +40,8 @@ type Config struct {
 	Command string
 	Serve   Serve
 	Sandbox Sandbox
+	Seed    Seed
+	Backup  Backup
 }
 
 // Serve configures the dashboard (and the migrate command, which uses the
@@ -127,12 +131,28 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		s, err := raw.build()
 		cfg.Sandbox = s
 		return cfg, err
+	case CommandSeed:
+		raw := &seedRaw{}
+		if err := parse(raw.flags(), args, getenv); err != nil {
+			return cfg, err
+		}
+		s, err := raw.build()
+		cfg.Seed = s
+		return cfg, err
+	case CommandBackup:
+		raw := &backupRaw{}
+		if err := parse(raw.flags(), args, getenv); err != nil {
+			return cfg, err
+		}
+		b, err := raw.build()
+		cfg.Backup = b
+		return cfg, err
 	case CommandVersion:
 		return cfg, nil
 	case "help", "-h", "--help":
 		return cfg, ErrHelp
 	default:
-		return cfg, fmt.Errorf("unknown command %q: use serve (the default), sandbox, migrate or version", cmd)
+		return cfg, fmt.Errorf("unknown command %q: use serve (the default), sandbox, migrate, seed, backup or version", cmd)
 	}
 }
 

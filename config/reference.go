@@ -27,6 +27,8 @@ func Reference() string {
 	}
 	write("`editwatch [serve]`, the dashboard (`editwatch migrate` takes the same flags and uses `--db`/`--data-dir`):", (&serveRaw{}).flags())
 	write("`editwatch sandbox`, the Extend-compatible server alone:", (&sandboxRaw{}).flags())
+	write("`editwatch seed`, synthetic history for a workspace (its deployment flags mean what they mean for the dashboard):", (&seedRaw{}).flags())
+	write("`editwatch backup`, a consistent copy of a SQLite store:", (&backupRaw{}).flags())
 	return strings.TrimRight(b.String(), "\n") + "\n"
 }
 
@@ -36,12 +38,16 @@ func Usage(command string) string {
 	switch command {
 	case CommandSandbox:
 		fs = (&sandboxRaw{}).flags()
+	case CommandSeed:
+		fs = (&seedRaw{}).flags()
+	case CommandBackup:
+		fs = (&backupRaw{}).flags()
 	default:
 		fs = (&serveRaw{}).flags()
 		command = "serve"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "usage: editwatch %s [flags]\n\ncommands: serve (default), sandbox, migrate, version\n\nflags:\n", command)
+	fmt.Fprintf(&b, "usage: editwatch %s [flags]\n\ncommands: serve (default), sandbox, migrate, seed, backup, version\n\nflags:\n", command)
 	for _, d := range fs.docs {
 		def := ""
 		if d.Default != "" {

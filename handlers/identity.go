@@ -51,6 +51,15 @@ func (cfg IdentityConfig) TrustedPeer(r *http.Request) bool {
 	return false
 }
 
+// IsHTTPS reports whether the browser reached us over https: directly, or
+// through a trusted proxy that says so in X-Forwarded-Proto.
+func (cfg IdentityConfig) IsHTTPS(r *http.Request) bool {
+	if r.TLS != nil {
+		return true
+	}
+	return cfg.TrustedPeer(r) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
+}
+
 // HeaderMode reports whether identities come from a proxy header.
 func (cfg IdentityConfig) HeaderMode() bool { return cfg.IdentityHeader != "" }
 

@@ -4,20 +4,80 @@
 package handlers
 
 import (
+	"net/http"
+	"strings"
+
 	"github.com/labstack/echo/v4"
+
+	"github.com/editwatch/editwatch/views"
 )
 
-// Routes registers every route of the dashboard on e under basePath (which
-// starts and ends with a slash).
-func Routes(e *echo.Echo, basePath string, health *Health) {
-	g := e.Group(trimSlash(basePath))
-	g.GET("/healthz", health.Live)
-	g.GET("/readyz", health.Ready)
+// uploadSlack is what a multipart upload may carry besides the file: the
+// schema, instructions and the other fields.
+const uploadSlack = 2 << 20
+
+// Routes installs the middleware, the error handler and every route of the
+// dashboard on e, all under app.BasePath.
+//
+// Middleware order: request ID, access log, panic recovery, security
+// headers (CSP nonce), identity (open paths excepted), cross-origin guard,
+// session, CSRF token. Body limits and the act check are per route.
+func Routes(e *echo.Echo, app *App) {
+	e.HTTPErrorHandler = app.ErrorHandler
+	e.Use(RequestID(), app.accessLog(), app.recoverPanics(),
+		SecurityHeaders(app.FrameAncestors, app.isHTTPS),
+		IdentityMiddleware(app.Identity, app.isOpenPath),
+		skipOpen(app, CrossOriginGuard()),
+		app.loadSession(), app.csrf())
+
+	base := strings.TrimSuffix(app.BasePath, "/")
+	if base != "" {
+		e.GET(base, func(c echo.Context) error { return c.Redirect(http.StatusMovedPermanently, app.BasePath) })
+	}
+	g := e.Group(base)
+
+	// Open: probes, assets, the embedded sandbox.
+	g.GET("/healthz", app.Health.Live)
+	g.GET("/readyz", app.Health.Ready)
+	g.GET("/static/*", echo.WrapHandler(app.Assets))
+	g.HEAD("/static/*", echo.WrapHandler(app.Assets))
+	if app.Sandbox != nil && app.Sandbox.Handler != nil {
+		g.Any("/_sandbox/*", echo.WrapHandler(http.StripPrefix(app.BasePath+"_sandbox", app.Sandbox.Handler)))
+	}
+
+	forms := limitBody(formBodyLimit, "A form")
+	uploads := limitBody(app.MaxUpload+uploadSlack, "An upload")
+
+	g.GET("/", app.home)
+	g.GET("/"+views.RouteConnect, app.connectForm)
+	g.POST("/"+views.RouteConnect, app.connect, forms)
+	g.POST("/"+views.RouteDisconnect, app.disconnect, forms)
+
+	g.GET("/"+views.RouteRuns, app.runsList)
+	g.GET("/"+views.RouteNewRun, app.newRunPage)
+	g.POST("/"+views.RouteNewRun, app.createRun, app.requireAct, uploads)
+	g.POST("/"+views.RouteDetect, app.detectFields, app.requireAct, uploads)
+	g.GET("/"+views.RouteRun, app.runPage)
+	g.GET("/"+views.RouteRunRow, app.runRow)
+	g.GET("/"+views.RouteRunStatus, app.runStatus)
+	g.GET("/"+views.RouteDownload, app.download)
+	g.POST("/"+views.RouteReveal, app.reveal, forms)
+	g.POST("/"+views.RouteRerun, app.rerun, app.requireAct, forms)
+	g.POST("/"+views.RouteDelete, app.deleteRun, app.requireAct, forms)
+
+	g.GET("/"+views.RouteAudit, app.auditLog)
 }
 
-func trimSlash(basePath string) string {
-	if basePath == "/" {
-		return ""
+// skipOpen applies mw except on open paths (the sandbox takes POSTs from
+// the dashboard itself and from API clients).
+func skipOpen(app *App, mw echo.MiddlewareFunc) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		guarded := mw(next)
+		return func(c echo.Context) error {
+			if app.isOpenPath(c.Request().URL.Path) {
+				return next(c)
+			}
+			return guarded(c)
+		}
 	}
-	return basePath[:len(basePath)-1]
 }

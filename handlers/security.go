@@ -65,8 +65,13 @@ func CrossOriginGuard(bypass ...string) echo.MiddlewareFunc {
 	for _, p := range bypass {
 		cop.AddInsecureBypassPattern(p)
 	}
-	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		http.Error(w, "Cross-site request refused: submit the form from Editwatch itself.", http.StatusForbidden)
-	}))
-	return echo.WrapMiddleware(cop.Handler)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			if err := cop.Check(c.Request()); err != nil {
+				return &PageError{Status: http.StatusForbidden, Heading: "Cross-site request refused", Category: "cross-site",
+					Explanation: "This form was sent from another site. Submit it from Editwatch itself.", Err: err}
+			}
+			return next(c)
+		}
+	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/internal/testenv"
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/form"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
@@ -20,27 +21,7 @@ import (
 // module root), skipping the test when the folder is absent.
 func engineFixture(t testing.TB, name string) string {
 	t.Helper()
-	dir := os.Getenv("EDITWATCH_FIXTURES")
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			t.Fatalf("working directory: %v", err)
-		}
-		for d := wd; ; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				dir = filepath.Join(d, "..", "shared", "fixtures", "forms")
-				break
-			}
-			if filepath.Dir(d) == d {
-				t.Skip("fixtures: no go.mod above the test's directory; set EDITWATCH_FIXTURES")
-			}
-		}
-	}
-	path := filepath.Join(dir, name)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("fixture %s not available (%v); set EDITWATCH_FIXTURES to the real-world forms folder", name, err)
-	}
-	return path
+	return testenv.Fixture(t, name)
 }
 
 // engineDemoForm writes the named demo form to a temp file.

@@ -7,13 +7,12 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/internal/testenv"
 )
 
 // Keys of the test sandboxes.
@@ -177,29 +176,10 @@ func demoForm(t testing.TB, name string) DemoForm {
 	return DemoForm{}
 }
 
-// fixturePath finds a real-world form (EDITWATCH_FIXTURES, else
-// ../shared/fixtures/forms beside the module root) or skips the test.
+// fixturePath finds a real-world form or skips the test.
 func fixturePath(t testing.TB, name string) string {
 	t.Helper()
-	dir := os.Getenv("EDITWATCH_FIXTURES")
-	if dir == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			t.Fatalf("working directory: %v", err)
-		}
-		for d := wd; dir == ""; d = filepath.Dir(d) {
-			if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
-				dir = filepath.Join(d, "..", "shared", "fixtures", "forms")
-			} else if filepath.Dir(d) == d {
-				t.Skip("real-world fixtures: no go.mod above the test; set EDITWATCH_FIXTURES")
-			}
-		}
-	}
-	path := filepath.Join(dir, name)
-	if _, err := os.Stat(path); err != nil {
-		t.Skipf("real-world fixture %s is not available (%v); set EDITWATCH_FIXTURES to the forms folder", name, err)
-	}
-	return path
+	return testenv.Fixture(t, name)
 }
 
 // asAPIError unwraps an *extendapi.APIError or fails.

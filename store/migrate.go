@@ -32,7 +32,10 @@ func (s *Store) Migrate(ctx context.Context) error {
 		s.logger.InfoContext(ctx, "store: applied migration",
 			"dialect", string(s.dialect), "version", r.Source.Version, "duration", r.Duration)
 	}
-	return nil
+	if err := s.ensureTrigramIndex(ctx); err != nil {
+		return err
+	}
+	return s.prepareHot(ctx)
 }
 
 // SchemaVersion reports the applied and the newest embedded migration

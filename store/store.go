@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -54,6 +55,13 @@ type Store struct {
 	logger *slog.Logger
 	now    func() time.Time
 	sealer *Sealer
+
+	// hot holds statements of the ingest path prepared once (see
+	// prepareHot), so a webhook does not pay SQL parsing a dozen times.
+	hot hotStatements
+	// tenantFlags remembers the history-source flags already stored per
+	// tenant, so ingesting a page does not rewrite the tenant row.
+	tenantFlags sync.Map
 }
 
 // Option configures Open.

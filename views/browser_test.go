@@ -5,8 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/editwatch/editwatch/internal/testenv"
 	"github.com/editwatch/editwatch/static"
 )
 
@@ -26,19 +25,7 @@ const browserCSP = "default-src 'none'; script-src 'self' 'nonce-" + testNonce +
 
 func findChromium(t *testing.T) string {
 	t.Helper()
-	if testing.Short() {
-		t.Skip("browser test skipped in -short mode")
-	}
-	if p := os.Getenv("EDITWATCH_CHROMIUM"); p != "" {
-		return p
-	}
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
-	}
-	t.Skip("no Chromium found (set EDITWATCH_CHROMIUM)")
-	return ""
+	return testenv.Chromium(t)
 }
 
 // browserFixture serves the pages with the real embedded assets under the

@@ -165,3 +165,16 @@ func titleCase(s string) string {
 	lower := strings.ToLower(strings.ReplaceAll(s, "_", " "))
 	return strings.ToUpper(lower[:1]) + lower[1:]
 }
+
+// plural picks the singular or plural noun.
+func plural(one bool, singular, pluralForm string) string {
+	if one {
+		return singular
+	}
+	return pluralForm
+}
+
+// countNoun writes a count with its noun ("1 field", "3 fields", "— fields").
+func countNoun(n *int, singular, pluralForm string) string {
+	return formatInt(n) + " " + plural(n != nil && *n == 1, singular, pluralForm)
+}

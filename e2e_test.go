@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/chromedp"
+	"github.com/pdfcpu/pdfcpu/pkg/api"
+
+	"github.com/editwatch/editwatch/internal/testenv"
+	"github.com/editwatch/editwatch/views"
+)
+
+// TestEndToEndInBrowser is what a new user does, in headless Chromium against
+// `editwatch --sandbox`: connect with the prefilled demo key, filter the list
+// to failures, open a failed run and read its explanation, start a run from
+// a real-world form with a value for a field, wait for it, download the PDF
+// and check the field holds the value, then delete the run. It saves
+// screenshots of the runs page and a run page in light and dark themes
+// (into EDITWATCH_SCREENSHOTS when set, which is how docs/screenshots is
+// made) and fails on any CSP violation or script error.
+func TestEndToEndInBrowser(t *testing.T) {
+	chromium := testenv.Chromium(t)
+	form := testenv.Fixture(t, "sample_form.pdf")
+	shots := os.Getenv("EDITWATCH_SCREENSHOTS")
+	if shots == "" {
+		shots = t.TempDir()
+	} else if err := os.MkdirAll(shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	base, stopServe := startServeArgs(t, "--sandbox", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0")
+	defer stopServe()
+	base = strings.TrimSuffix(base, "/")
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.WindowSize(1360, 900))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	if err := chromedp.Do(ctx); err != nil { // start the browser on the un-timed context
+		t.Fatalf("start chromium: %v", err)
+	}
+	messages := chromedp.Console(ctx)
+	downloads := t.TempDir()
+	if _, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads,
+	}); err != nil {
+		t.Fatalf("allow downloads: %v", err)
+	}
+
+	do := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		stepCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := chromedp.Do(stepCtx, actions...); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		stepCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(stepCtx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return strings.TrimSpace(s)
+	}
+	eval := func(expr string) string {
+		t.Helper()
+		stepCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		s, err := chromedp.Run(stepCtx, chromedp.Evaluate[string](expr))
+		if err != nil {
+			t.Fatalf("evaluate %s: %v", expr, err)
+		}
+		return s
+	}
+	// waitFor survives page loads, which end a chromedp.Poll.
+	waitFor := func(what, expr string, limit time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(limit)
+		for {
+			stepCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			ok, err := chromedp.Run(stepCtx, chromedp.Evaluate[bool](expr))
+			cancel()
+			if err == nil && ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				pageCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+				page, _ := chromedp.Run(pageCtx, chromedp.Evaluate[string](`location.href + "\n" + document.body.innerText.slice(0, 1500)`))
+				cancel()
+				t.Fatalf("waiting for %s (%s): %v\npage: %s", what, expr, err, page)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	screenshot := func(name string) {
+		t.Helper()
+		for _, theme := range []string{"light", "dark"} {
+			do("theme "+theme, chromedp.Evaluate[chromedp.Void](`localStorage.setItem('`+views.ThemeStorageKey+`', '`+theme+`')`), chromedp.Reload())
+			waitFor("page after reload", `document.readyState === 'complete'`, 15*time.Second)
+			stepCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+			png, err := chromedp.Run(stepCtx, chromedp.FullScreenshot(100))
+			cancel()
+			if err != nil {
+				t.Fatalf("screenshot %s: %v", name, err)
+			}
+			if err := os.WriteFile(filepath.Join(shots, name+"-"+theme+".png"), png, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		do("back to system theme", chromedp.Evaluate[chromedp.Void](`localStorage.removeItem('`+views.ThemeStorageKey+`')`))
+	}
+
+	// Connect with the demo key the connect page offers in sandbox mode.
+	do("open dashboard", chromedp.Navigate(base+"/"))
+	waitFor("connect page", `!!document.querySelector('[data-testid=connect-submit]')`, 15*time.Second)
+	do("connect", chromedp.Click(chromedp.CSS(`[data-testid=connect-submit]`)))
+	waitFor("runs table", `document.querySelectorAll('[data-testid=run-row]').length > 0`, 20*time.Second)
+	screenshot("runs")
+
+	// Filter the list to failures: every row shown is a failed run.
+	do("filter failed",
+		chromedp.SetValue(chromedp.CSS(`[data-testid=filter-status]`), "FAILED"),
+		chromedp.Click(chromedp.CSS(`[data-testid=filter-apply]`)))
+	waitFor("failed filter in the URL", `location.search.includes('status=FAILED') && document.querySelectorAll('[data-testid=run-row]').length > 0`, 20*time.Second)
+	if got := eval(`Array.from(document.querySelectorAll('[data-testid=run-row] [data-testid=status-badge]')).map(b => b.textContent.trim()).filter(s => s !== 'Failed').join(',')`); got != "" {
+		t.Fatalf("failed filter shows other statuses: %q", got)
+	}
+
+	// Open a failed run and read what it means.
+	do("open failed run", chromedp.Click(chromedp.CSS(`[data-testid=run-row] [data-testid=run-link]`)))
+	waitFor("failure panel", `!!document.querySelector('[data-testid=failure-meaning]')`, 20*time.Second)
+	reason := text(`[data-testid=failure-code]`)
+	meaning, _ := views.FailureExplanation(reason)
+	if got := text(`[data-testid=failure-meaning]`); reason == "" || got != meaning {
+		t.Fatalf("failed run %s explains %q, want %q", reason, got, meaning)
+	}
+	screenshot("run-failed")
+
+	// Start a run from a real-world form with a value for one field.
+	do("new run page", chromedp.Navigate(base+"/runs/new?ws=ws_demo"))
+	waitFor("new run form", `!!document.querySelector('[data-testid=file-input]')`, 15*time.Second)
+	const value = "Ada Editwatch"
+	do("fill the new run form",
+		chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=file-input]`), []string{form}),
+		chromedp.SetValue(chromedp.CSS(`[data-testid=instructions-input]`), "Name_First: "+value),
+		chromedp.Click(chromedp.CSS(`[data-testid=start-run]`)))
+	waitFor("the new run's page", `!!document.querySelector('[data-testid=run-header]')`, 30*time.Second)
+	waitFor("the run to finish", `Array.from(document.querySelectorAll('[data-testid=status-badge]')).some(b => b.textContent.trim() === 'Processed')`, 60*time.Second)
+	runURL := eval(`location.href`)
+	screenshot("run")
+
+	// Download the edited PDF and read the field back.
+	do("reload the run", chromedp.Navigate(runURL))
+	waitFor("download action", `!!document.querySelector('[data-testid=action-download]')`, 15*time.Second)
+	do("download", chromedp.Click(chromedp.CSS(`[data-testid=action-download]`)))
+	pdf := waitForDownload(t, downloads, 30*time.Second)
+	fields, err := api.FormFields(bytes.NewReader(pdf), nil)
+	if err != nil {
+		t.Fatalf("read the downloaded PDF's form: %v", err)
+	}
+	var got string
+	for _, f := range fields {
+		if f.Name == "Name_First" {
+			got = f.V
+		}
+	}
+	if got != value {
+		t.Fatalf("downloaded PDF: Name_First = %q, want %q", got, value)
+	}
+
+	// Delete the run through the confirmation dialog.
+	do("delete", chromedp.Click(chromedp.CSS(`[data-testid=action-delete]`)))
+	waitFor("confirmation dialog", `document.getElementById('confirm-dialog').open`, 10*time.Second)
+	do("confirm", chromedp.Evaluate[chromedp.Void](`document.querySelector('#confirm-dialog [data-confirm-accept]').click()`))
+	waitFor("back on the runs list with a flash", `location.pathname.endsWith('/runs') && !!document.querySelector('[data-testid=flash]')`, 20*time.Second)
+	do("open the deleted run", chromedp.Navigate(runURL))
+	waitFor("not-found page", `!!document.querySelector('[data-testid=error-page]')`, 15*time.Second)
+
+	// No CSP violation or script error anywhere along the way. Cancelling
+	// the browser's context after a moment ends the stream of messages.
+	collected, stop := context.WithTimeout(context.Background(), time.Second)
+	defer stop()
+	go func() { <-collected.Done(); cancel() }()
+	for m, err := range messages {
+		if err != nil {
+			break
+		}
+		if m.IsException() || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Refused to") {
+			t.Errorf("browser console: %s", m.Text)
+		}
+	}
+	t.Logf("screenshots in %s", shots)
+}
+
+// waitForDownload returns the first complete PDF that appears in dir.
+func waitForDownload(t *testing.T, dir string, limit time.Duration) []byte {
+	t.Helper()
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		entries, _ := os.ReadDir(dir)
+		for _, e := range entries {
+			if strings.HasSuffix(e.Name(), ".crdownload") {
+				continue
+			}
+			b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+			if err == nil && bytes.HasPrefix(b, []byte("%PDF")) && bytes.Contains(b[max(0, len(b)-1024):], []byte("%%EOF")) {
+				return b
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no PDF downloaded into %s within %s", dir, limit)
+	return nil
+}

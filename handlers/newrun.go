@@ -1,0 +1,173 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/store"
+	"github.com/editwatch/editwatch/views"
+)
+
+// newRunForm is GET /runs/new.
+func (a *App) newRunPage(c echo.Context) error {
+	if _, err := a.workspace(c); errors.Is(err, errNoConnection) {
+		return a.toConnect(c)
+	} else if err != nil {
+		return err
+	}
+	b, err := a.base(c, "New run", views.NavNewRun)
+	if err != nil {
+		return err
+	}
+	return a.render(c, http.StatusOK, views.NewRunView(views.NewRunPage{Base: b, MaxUploadBytes: a.MaxUpload}))
+}
+
+// renderNewRun shows the form again with what the person entered.
+func (a *App) renderNewRun(c echo.Context, status int, form *newRunForm, edit func(*views.NewRunPage)) error {
+	b, err := a.base(c, "New run", views.NavNewRun)
+	if err != nil {
+		return err
+	}
+	page := views.NewRunPage{
+		Base: b, MaxUploadBytes: a.MaxUpload, Input: form.input(),
+		FileID: form.FileID, FileName: form.FileName, FileURL: form.FileURL, TemplateID: form.TemplateID,
+		Schema: form.Schema, Instructions: form.Instructions, Options: form.options(), FieldErrors: form.FieldErrors,
+	}
+	if edit != nil {
+		edit(&page)
+	}
+	return a.render(c, status, views.NewRunView(page))
+}
+
+// createRun is POST /runs/new: upload (streamed) if a PDF came, then
+// create the run and open its page.
+func (a *App) createRun(c echo.Context) error {
+	conn, cl, err := a.workspaceClient(c)
+	if err != nil {
+		return err
+	}
+	form, err := a.readNewRunForm(c, cl)
+	if err != nil {
+		return err
+	}
+	ref, fileOK := form.fileRef()
+	schema, schemaErr := checkSchema(form.Schema)
+	if !fileOK || schemaErr != nil || len(form.FieldErrors) > 0 {
+		return a.renderNewRun(c, http.StatusUnprocessableEntity, form, func(p *views.NewRunPage) {
+			p.SchemaError = schemaErr
+			p.FormError = "Please correct the marked fields."
+		})
+	}
+	req := &extendapi.CreateEditRunRequest{File: ref, Config: &extendapi.EditConfig{
+		Schema: schema, Instructions: form.Instructions, AdvancedOptions: form.advancedOptions(),
+	}}
+	if ref == nil {
+		req.TemplateID = form.TemplateID
+	}
+	run, err := cl.CreateEditRun(c.Request().Context(), req)
+	if errors.Is(err, extendapi.ErrInvalidRequest) || errors.Is(err, extendapi.ErrNotFound) {
+		return a.renderNewRun(c, http.StatusUnprocessableEntity, form, func(p *views.NewRunPage) {
+			p.FormError = extendRefusal(err, "start the run")
+		})
+	}
+	if err != nil {
+		return err
+	}
+	detail := "file " + orDefault(form.FileName, form.FileID)
+	switch form.input() {
+	case views.InputURL:
+		detail = "file from URL"
+	case views.InputTemplate:
+		detail = "template " + form.TemplateID
+	}
+	if err := a.audit(c, store.AuditCreate, conn.Tenant, run.ID, detail); err != nil {
+		return err
+	}
+	if err := a.setFlash(c, views.FlashSuccess, "Started run "+run.ID+"."); err != nil {
+		return err
+	}
+	return redirect(c, views.RunURL(a.BasePath, conn.Ref(), run.ID))
+}
+
+// detectFields is POST /runs/new/detect: form detection on the chosen
+// file fills the schema in, for review before the run starts.
+func (a *App) detectFields(c echo.Context) error {
+	_, cl, err := a.workspaceClient(c)
+	if err != nil {
+		return err
+	}
+	form, err := a.readNewRunForm(c, cl)
+	if err != nil {
+		return err
+	}
+	ref, ok := form.fileRef()
+	if !ok {
+		return a.renderNewRun(c, http.StatusUnprocessableEntity, form, func(p *views.NewRunPage) {
+			p.FormError = "Choose the PDF first: fields are detected on it."
+		})
+	}
+	ctx := c.Request().Context()
+	if ref == nil { // a template: detect on its file
+		tpl, err := cl.GetEditTemplate(ctx, form.TemplateID)
+		if errors.Is(err, extendapi.ErrNotFound) {
+			form.fieldError(views.FieldTemplateID, "Extend has no template "+form.TemplateID+" in this workspace.")
+			return a.renderNewRun(c, http.StatusUnprocessableEntity, form, nil)
+		}
+		if err != nil {
+			return err
+		}
+		ref = &extendapi.FileRef{ID: tpl.File.ID}
+	}
+	req := &extendapi.DetectFormRequest{File: *ref}
+	if opts := form.detectOptions(); opts != nil {
+		req.Config = &extendapi.EditSchemaGenerationConfig{AdvancedOptions: opts}
+	}
+	det, err := cl.DetectForm(ctx, req)
+	if errors.Is(err, extendapi.ErrInvalidRequest) || errors.Is(err, extendapi.ErrNotFound) {
+		return a.renderNewRun(c, http.StatusUnprocessableEntity, form, func(p *views.NewRunPage) {
+			p.FormError = extendRefusal(err, "detect the fields")
+		})
+	}
+	if err != nil {
+		return err
+	}
+	if det.Status == extendapi.StatusFailed || det.Output == nil {
+		meaning, action := views.FailureExplanation(string(det.FailureReason))
+		return a.renderNewRun(c, http.StatusUnprocessableEntity, form, func(p *views.NewRunPage) {
+			p.FormError = fmt.Sprintf("Field detection failed (%s): %s %s", orDefault(string(det.FailureReason), "no reason"), meaning, action)
+		})
+	}
+	tree, err := parseJSONTree(det.Output.Schema)
+	if err != nil {
+		return fmt.Errorf("parse detected schema: %w", err)
+	}
+	form.Schema = tree.pretty()
+	count := 0
+	if props := tree.get("properties"); props != nil {
+		count = len(props.members)
+	}
+	return a.renderNewRun(c, http.StatusOK, form, func(p *views.NewRunPage) {
+		p.DetectNote = fmt.Sprintf("Detected %d fields: review the schema, then start the run.", count)
+	})
+}
+
+// extendRefusal says why Extend refused a form's request, with its own
+// message (it names the field that is wrong).
+func extendRefusal(err error, what string) string {
+	var apiErr *extendapi.APIError
+	if !errors.As(err, &apiErr) {
+		return "Extend refused to " + what + "."
+	}
+	msg := "Extend refused to " + what + fmt.Sprintf(" (%d %s)", apiErr.StatusCode, apiErr.Code)
+	if apiErr.Message != "" {
+		msg += ": " + clip(apiErr.Message, 300)
+	}
+	if apiErr.RequestID != "" {
+		msg += " (Extend request " + apiErr.RequestID + ")"
+	}
+	return msg
+}

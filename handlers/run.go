@@ -1,0 +1,84 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/views"
+)
+
+// runIDPattern is what a run ID may look like in our URLs: Extend's are
+// "edr_" and base62; anything else never reaches the client.
+var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
+
+// runTarget reads the run ID and resolves the workspace and its client.
+func (a *App) runTarget(c echo.Context) (connection, *extendapi.Client, string, error) {
+	id := c.Param("id")
+	if !runIDPattern.MatchString(id) {
+		return connection{}, nil, "", &PageError{Status: http.StatusNotFound, Heading: "Run not found", Category: "not found",
+			Explanation: "That is not a run ID: Extend's look like edr_xK9mLPqRtN3vS8wF5hB2cQ."}
+	}
+	conn, cl, err := a.workspaceClient(c)
+	if errors.Is(err, errNoConnection) {
+		err = &PageError{Status: http.StatusForbidden, Heading: "No workspace connected", Category: "not connected",
+			Explanation: "Connect the workspace this run belongs to, then open the link again."}
+	}
+	return conn, cl, id, err
+}
+
+// runPage is GET /runs/:id.
+func (a *App) runPage(c echo.Context) error {
+	conn, cl, id, err := a.runTarget(c)
+	if err != nil {
+		return err
+	}
+	run, err := cl.GetEditRun(c.Request().Context(), id)
+	if err != nil {
+		return err
+	}
+	b, err := a.base(c, "Run "+id, views.NavRuns)
+	if err != nil {
+		return err
+	}
+	revealed, err := a.revealedKeys(c, conn.Ref(), id)
+	if err != nil {
+		return err
+	}
+	page, err := runPageModel(*run, conn.Ref(), revealed)
+	if err != nil {
+		return err
+	}
+	page.Base = b
+	return a.render(c, http.StatusOK, views.RunView(page))
+}
+
+// runStatus is GET /runs/:id/status, the polling of the status panel.
+// When the run has finished, htmx is told to reload the whole page so
+// values, timings and actions appear.
+func (a *App) runStatus(c echo.Context) error {
+	conn, cl, id, err := a.runTarget(c)
+	if err != nil {
+		return err
+	}
+	run, err := cl.GetEditRun(c.Request().Context(), id)
+	if errors.Is(err, extendapi.ErrNotFound) && c.Request().Header.Get("HX-Request") != "" {
+		c.Response().Header().Set("HX-Refresh", "true")
+		return c.NoContent(http.StatusOK)
+	}
+	if err != nil {
+		return err
+	}
+	if run.Status != extendapi.StatusProcessing && c.Request().Header.Get("HX-Request") != "" {
+		c.Response().Header().Set("HX-Refresh", "true")
+	}
+	page, err := runPageModel(*run, conn.Ref(), nil)
+	if err != nil {
+		return err
+	}
+	page.Base = a.plainBase(c, "")
+	return a.render(c, http.StatusOK, views.RunStatusPanel(page))
+}

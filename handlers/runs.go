@@ -1,0 +1,223 @@
+package handlers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/views"
+)
+
+// ParamPrev holds the cursors of the pages before the current one (not
+// counting the first page), oldest first: Extend's cursors only go
+// forward, so "Previous" pops this stack.
+const ParamPrev = "prev"
+
+// Bounds of the runs list's URL state.
+const (
+	maxCursorLength = 2048
+	maxPrevDepth    = 50
+	maxPageSize     = 100
+	maxFilterLength = 200
+)
+
+// runsQuery is the runs list's state, read from the URL.
+type runsQuery struct {
+	Filter views.RunsFilter
+	Cursor string
+	Prev   []string
+}
+
+// parseRunsQuery reads the list's state, dropping what Extend would refuse
+// (unknown statuses, sizes out of range) instead of failing the page.
+func parseRunsQuery(q url.Values) runsQuery {
+	var rq runsQuery
+	f := &rq.Filter
+	switch s := strings.ToUpper(q.Get(views.ParamStatus)); s {
+	case views.StatusProcessing, views.StatusProcessed, views.StatusFailed:
+		f.Status = s
+	}
+	f.Source = clipField(q.Get(views.ParamSource))
+	f.FileNameContains = clipField(q.Get(views.ParamFileName))
+	switch s := q.Get(views.ParamSort); s {
+	case views.SortCreated, views.SortUpdated:
+		f.SortBy = s
+	}
+	switch d := q.Get(views.ParamDir); d {
+	case views.DirAsc, views.DirDesc:
+		f.SortDir = d
+	}
+	if n, err := strconv.Atoi(q.Get(views.ParamPageSize)); err == nil && n >= 1 && n <= maxPageSize {
+		f.PageSize = n
+	}
+	if c := q.Get(views.ParamCursor); len(c) <= maxCursorLength {
+		rq.Cursor = c
+	}
+	for _, p := range q[ParamPrev] {
+		if p != "" && len(p) <= maxCursorLength {
+			rq.Prev = append(rq.Prev, p)
+		}
+	}
+	if rq.Cursor == "" {
+		rq.Prev = nil
+	}
+	if len(rq.Prev) > maxPrevDepth {
+		rq.Prev = rq.Prev[len(rq.Prev)-maxPrevDepth:]
+	}
+	return rq
+}
+
+func clipField(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > maxFilterLength {
+		s = s[:maxFilterLength]
+	}
+	return s
+}
+
+// pageSize is the size asked of Extend (the views' default when none).
+func (rq runsQuery) pageSize() int {
+	if rq.Filter.PageSize > 0 {
+		return rq.Filter.PageSize
+	}
+	return 25
+}
+
+func (rq runsQuery) params() extendapi.ListEditRunsParams {
+	return extendapi.ListEditRunsParams{
+		Status:           extendapi.RunStatus(rq.Filter.Status),
+		Source:           rq.Filter.Source,
+		FileNameContains: rq.Filter.FileNameContains,
+		SortBy:           extendapi.SortBy(rq.Filter.SortBy),
+		SortDir:          extendapi.SortDir(rq.Filter.SortDir),
+		MaxPageSize:      rq.pageSize(),
+		NextPageToken:    rq.Cursor,
+	}
+}
+
+// runsPageURL is the list at cursor with the given stack of earlier cursors.
+func runsPageURL(basePath, ws string, f views.RunsFilter, cursor string, prev []string) string {
+	u := views.RunsURL(basePath, ws, f, cursor)
+	if cursor == "" || len(prev) == 0 {
+		return u
+	}
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	q := url.Values{ParamPrev: prev}
+	return u + sep + q.Encode()
+}
+
+// pager links the neighbours: Next pushes the current cursor, Previous
+// pops the stack (an empty stack means the first page).
+func (rq runsQuery) pager(basePath, ws, next string, rows int) views.Pager {
+	var p views.Pager
+	if next != "" {
+		stack := rq.Prev
+		if rq.Cursor != "" {
+			stack = append(slices.Clone(rq.Prev), rq.Cursor)
+			if len(stack) > maxPrevDepth {
+				stack = stack[len(stack)-maxPrevDepth:]
+			}
+		}
+		p.NextURL = runsPageURL(basePath, ws, rq.Filter, next, stack)
+	}
+	if rq.Cursor != "" {
+		if n := len(rq.Prev); n > 0 {
+			p.PrevURL = runsPageURL(basePath, ws, rq.Filter, rq.Prev[n-1], rq.Prev[:n-1])
+			p.FirstURL = runsPageURL(basePath, ws, rq.Filter, "", nil)
+		} else {
+			p.PrevURL = runsPageURL(basePath, ws, rq.Filter, "", nil)
+		}
+	}
+	page := 1
+	if rq.Cursor != "" {
+		page = len(rq.Prev) + 2
+	}
+	noun := "runs"
+	if rows == 1 {
+		noun = "run"
+	}
+	p.Summary = fmt.Sprintf("Page %d · %d %s", page, rows, noun)
+	return p
+}
+
+// runsList is GET /runs: one page of Extend's list with its filters.
+func (a *App) runsList(c echo.Context) error {
+	conn, cl, err := a.workspaceClient(c)
+	if errors.Is(err, errNoConnection) {
+		return a.toConnect(c)
+	}
+	if err != nil {
+		return err
+	}
+	rq := parseRunsQuery(c.QueryParams())
+	list, err := cl.ListEditRuns(c.Request().Context(), rq.params())
+	if err != nil {
+		return err
+	}
+	b, err := a.base(c, "Runs", views.NavRuns)
+	if err != nil {
+		return err
+	}
+	page := views.RunsPage{Base: b, Filter: rq.Filter}
+	for _, run := range list.Data {
+		page.Rows = append(page.Rows, listItem(run, conn.Ref()))
+	}
+	page.Pager = rq.pager(a.BasePath, conn.Ref(), list.NextPageToken, len(page.Rows))
+	return a.render(c, http.StatusOK, views.RunsView(page))
+}
+
+// listItem turns a run (summary or full) into a table row.
+func listItem(run extendapi.EditRun, ws string) views.RunListItem {
+	item := views.RunListItem{
+		ID: run.ID, Workspace: ws, FileName: run.File.Name, Status: string(run.Status),
+		FailureReason: string(run.FailureReason), FailureMessage: run.FailureMessage, Source: run.Source,
+	}
+	if m := run.Metrics; m != nil {
+		item.Pages = m.PageCount
+		item.FieldsFilled = m.FieldCount
+		item.FieldsDetected = m.FieldsDetectedCount
+		item.ProcessingMs = m.ProcessingTimeMs
+	}
+	if item.Pages == nil && run.File.Metadata != nil {
+		item.Pages = run.File.Metadata.PageCount
+	}
+	if run.Usage != nil {
+		credits := run.Usage.Credits
+		item.Credits = &credits
+	}
+	if run.CreatedAt != nil {
+		item.CreatedAt = *run.CreatedAt
+	}
+	if run.UpdatedAt != nil {
+		item.UpdatedAt = *run.UpdatedAt
+	}
+	return item
+}
+
+// runRow is GET /runs/:id/row, the polling of a PROCESSING row. A run
+// deleted meanwhile answers an empty row, which removes it from the table.
+func (a *App) runRow(c echo.Context) error {
+	conn, cl, id, err := a.runTarget(c)
+	if err != nil {
+		return err
+	}
+	run, err := cl.GetEditRun(c.Request().Context(), id)
+	if errors.Is(err, extendapi.ErrNotFound) {
+		return c.NoContent(http.StatusOK)
+	}
+	if err != nil {
+		return err
+	}
+	b := a.plainBase(c, "")
+	return a.render(c, http.StatusOK, views.RunRow(b, listItem(*run, conn.Ref())))
+}

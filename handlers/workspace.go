@@ -1,0 +1,162 @@
+package handlers
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/store"
+	"github.com/editwatch/editwatch/views"
+)
+
+// connection is a connected workspace of this session.
+type connection struct {
+	store.Connection
+}
+
+// Ref is what links carry in ?ws=: the workspace ID, or the key ref of a
+// connection made without one.
+func (c connection) Ref() string {
+	if c.WorkspaceID != "" {
+		return c.WorkspaceID
+	}
+	return c.Tenant[strings.LastIndexByte(c.Tenant, '/')+1:]
+}
+
+// Label is how the header names the connection.
+func (c connection) Label() string {
+	if c.WorkspaceID != "" {
+		return c.WorkspaceID
+	}
+	if c.KeyLast4 != "" {
+		return "key …" + c.KeyLast4
+	}
+	return "key without workspace"
+}
+
+// errNoConnection means the session has connected nothing yet.
+var errNoConnection = errors.New("no workspace connected")
+
+// connections lists the session's connections, once per request.
+func (a *App) connections(c echo.Context) ([]connection, error) {
+	if conns, ok := c.Get(ctxConnections).([]connection); ok {
+		return conns, nil
+	}
+	var conns []connection
+	if sess := sessionOf(c); sess != nil && SessionID(sess) != "" {
+		list, err := a.Store.ListConnections(c.Request().Context(), SessionID(sess))
+		if err != nil {
+			return nil, err
+		}
+		for _, sc := range list {
+			conns = append(conns, connection{sc})
+		}
+		// Reconnecting moves every connection to a new session at once,
+		// so creation order means little: a stable, readable order.
+		slices.SortFunc(conns, func(x, y connection) int {
+			return cmp.Or(cmp.Compare(x.Label(), y.Label()), cmp.Compare(x.Deployment, y.Deployment))
+		})
+	}
+	c.Set(ctxConnections, conns)
+	return conns, nil
+}
+
+// currentWorkspaceRef is the workspace this request is about: the one
+// resolved by workspace(), else ?ws=, else the session's last one.
+func currentWorkspaceRef(c echo.Context) string {
+	if conn, ok := c.Get(ctxConnection).(connection); ok {
+		return conn.Ref()
+	}
+	if ws := c.QueryParam(views.ParamWorkspace); ws != "" {
+		return ws
+	}
+	if sess := sessionOf(c); sess != nil {
+		if ws, ok := sess.Values[sessWorkspace].(string); ok {
+			return ws
+		}
+	}
+	return ""
+}
+
+// workspace resolves the request's workspace: ?ws= when given (it must be
+// connected, or the page says which workspace to connect), else the last
+// one used, else the first connected. It remembers the choice.
+func (a *App) workspace(c echo.Context) (connection, error) {
+	conns, err := a.connections(c)
+	if err != nil {
+		return connection{}, err
+	}
+	if len(conns) == 0 {
+		if ws := c.QueryParam(views.ParamWorkspace); ws != "" {
+			return connection{}, errNotConnected(ws)
+		}
+		return connection{}, errNoConnection
+	}
+	want := c.QueryParam(views.ParamWorkspace)
+	explicit := want != ""
+	sess := sessionOf(c)
+	if !explicit && sess != nil {
+		want, _ = sess.Values[sessWorkspace].(string)
+	}
+	chosen, found := conns[0], false
+	for _, conn := range conns {
+		if conn.Ref() == want {
+			chosen, found = conn, true
+			break
+		}
+	}
+	if explicit && !found {
+		return connection{}, errNotConnected(want)
+	}
+	c.Set(ctxConnection, chosen)
+	if sess != nil && sess.Values[sessWorkspace] != chosen.Ref() {
+		sess.Values[sessWorkspace] = chosen.Ref()
+		if err := a.saveSession(c); err != nil {
+			return connection{}, err
+		}
+	}
+	return chosen, nil
+}
+
+// client opens the connection's key and builds its Extend client.
+func (a *App) client(c echo.Context, conn connection) (*extendapi.Client, error) {
+	key, err := a.Store.ConnectionKey(c.Request().Context(), conn.SessionID, conn.ID)
+	if err != nil {
+		return nil, fmt.Errorf("open the key of %s: %w", conn.Ref(), err)
+	}
+	return a.newClient(extendapi.APIKey(key), a.baseURLOf(conn), conn.WorkspaceID)
+}
+
+// baseURLOf is where a connection's calls go today. The embedded sandbox
+// and the regions are looked up again, so a restart on another port (or a
+// region moving) does not strand the connections kept in sessions.
+func (a *App) baseURLOf(conn connection) string {
+	if d, ok := a.fixedDeployment(); ok && d.Deployment == conn.Deployment {
+		return d.BaseURL
+	}
+	if base, err := extendapi.RegionBaseURL(conn.Deployment); err == nil && a.Extend.URL == "" {
+		return base
+	}
+	return conn.BaseURL
+}
+
+// workspaceClient resolves the workspace and its client in one go; with
+// no connection at all the caller gets errNoConnection.
+func (a *App) workspaceClient(c echo.Context) (connection, *extendapi.Client, error) {
+	conn, err := a.workspace(c)
+	if err != nil {
+		return conn, nil, err
+	}
+	cl, err := a.client(c, conn)
+	return conn, cl, err
+}
+
+// toConnect sends a session without any connection to the connect page.
+func (a *App) toConnect(c echo.Context) error {
+	return redirect(c, views.ConnectURL(a.BasePath, ""))
+}

@@ -1,0 +1,77 @@
+// Package testenv finds what tests need from the machine they run on: the
+// real-world PDF forms and a Chromium binary. Where one is missing a test
+// skips with a message saying how to provide it, except under CI=true, where
+// a missing prerequisite fails the test so that nothing is skipped silently.
+package testenv
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+)
+
+// InCI reports whether the tests run under CI (CI=true), where every
+// prerequisite must be present.
+func InCI() bool { return os.Getenv("CI") == "true" }
+
+// unavailable skips the test, or fails it under CI.
+func unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if InCI() {
+		t.Fatalf("CI=true but "+format, args...)
+	}
+	t.Skipf(format, args...)
+}
+
+// FixturesDir is the folder of real-world forms: EDITWATCH_FIXTURES, else
+// ../shared/fixtures/forms beside the module root. It may not exist.
+func FixturesDir(t testing.TB) string {
+	t.Helper()
+	if dir := os.Getenv("EDITWATCH_FIXTURES"); dir != "" {
+		return dir
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("working directory: %v", err)
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return filepath.Join(d, "..", "shared", "fixtures", "forms")
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+// Fixture returns the path of a real-world form, read in place (never copied
+// into the project), or skips the test when the folder is absent.
+func Fixture(t testing.TB, name string) string {
+	t.Helper()
+	dir := FixturesDir(t)
+	path := filepath.Join(dir, name)
+	if _, err := os.Stat(path); dir == "" || err != nil {
+		unavailable(t, "real-world form %s is not available in %q; set EDITWATCH_FIXTURES to the forms folder (../shared/fixtures/forms)", name, dir)
+	}
+	return path
+}
+
+// Chromium returns the browser to drive (EDITWATCH_CHROMIUM, else chromium
+// on the PATH), or skips the test; browser tests also skip under -short.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("browser test skipped in -short mode")
+	}
+	if p := os.Getenv("EDITWATCH_CHROMIUM"); p != "" {
+		return p
+	}
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	unavailable(t, "no Chromium found: apt-get install chromium, or set EDITWATCH_CHROMIUM")
+	return ""
+}

@@ -1,0 +1,97 @@
+package monitor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/editwatch/editwatch/store"
+)
+
+// Janitor applies retention: run history (with its rollups), webhook
+// deliveries and audit entries older than the retention go.
+type Janitor struct {
+	store     *store.Store
+	retention time.Duration
+	interval  time.Duration
+	now       func() time.Time
+	logger    *slog.Logger
+}
+
+// JanitorOptions configure NewJanitor; the zero value is fine.
+type JanitorOptions struct {
+	Interval time.Duration // between passes; default one hour
+	Now      func() time.Time
+	Logger   *slog.Logger
+}
+
+// JanitorReport says what one pass removed.
+type JanitorReport struct {
+	Cutoff        time.Time
+	Runs          int64
+	WebhookEvents int64
+	AuditEntries  int64
+}
+
+// NewJanitor returns a janitor keeping retention (--retention) of history.
+func NewJanitor(st *store.Store, retention time.Duration, opts JanitorOptions) (*Janitor, error) {
+	if retention <= 0 {
+		return nil, errors.New("monitor: janitor: retention must be positive")
+	}
+	j := &Janitor{store: st, retention: retention, interval: opts.Interval, now: opts.Now, logger: opts.Logger}
+	if j.interval <= 0 {
+		j.interval = time.Hour
+	}
+	if j.now == nil {
+		j.now = time.Now
+	}
+	if j.logger == nil {
+		j.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return j, nil
+}
+
+// RunOnce purges everything older than now minus the retention.
+func (j *Janitor) RunOnce(ctx context.Context) (JanitorReport, error) {
+	rep := JanitorReport{Cutoff: j.now().Add(-j.retention)}
+	var err error
+	if rep.Runs, err = j.store.PurgeHistoryBefore(ctx, rep.Cutoff); err != nil {
+		return rep, fmt.Errorf("monitor: janitor: %w", err)
+	}
+	if rep.WebhookEvents, err = j.store.PurgeWebhookEventsBefore(ctx, rep.Cutoff); err != nil {
+		return rep, fmt.Errorf("monitor: janitor: %w", err)
+	}
+	if rep.AuditEntries, err = j.store.PurgeAuditBefore(ctx, rep.Cutoff); err != nil {
+		return rep, fmt.Errorf("monitor: janitor: %w", err)
+	}
+	if rep.Runs > 0 {
+		if err := j.store.Optimize(ctx); err != nil {
+			return rep, fmt.Errorf("monitor: janitor: %w", err)
+		}
+	}
+	if rep.Runs+rep.WebhookEvents+rep.AuditEntries > 0 {
+		j.logger.InfoContext(ctx, "monitor: retention purge", "cutoff", rep.Cutoff, "runs", rep.Runs,
+			"webhook_events", rep.WebhookEvents, "audit_entries", rep.AuditEntries)
+	}
+	return rep, nil
+}
+
+// Run purges at once and then every interval until ctx ends. A failed
+// pass is logged and tried again at the next interval.
+func (j *Janitor) Run(ctx context.Context) {
+	ticker := time.NewTicker(j.interval)
+	defer ticker.Stop()
+	for {
+		if _, err := j.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			j.logger.ErrorContext(ctx, "monitor: retention purge failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+	}
+}

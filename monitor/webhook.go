@@ -1,0 +1,244 @@
+package monitor
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/store"
+)
+
+// ErrUnknownEndpoint reports a delivery to an endpoint ID Editwatch does
+// not know (answer 404: nothing to retry).
+var ErrUnknownEndpoint = errors.New("monitor: unknown webhook endpoint")
+
+// WebhookReceipt is what ReceiveWebhook stored.
+type WebhookReceipt struct {
+	Event     store.WebhookEvent
+	Tenant    string
+	Duplicate bool
+}
+
+// ReceiveWebhook stores a verified delivery, with its presigned URLs and
+// filled values removed, and returns once it is durable: answer Extend 2xx
+// after it returns nil and 503 when it fails, so Extend retries. An
+// edit_run event with its run inline is applied in the same transaction
+// (Event.Applied() is then true, and the change is published); any other
+// (a signed_data_url payload to fetch, another event type) is only
+// stored: apply it with ApplyWebhookEvent after answering. A duplicate
+// delivery stores nothing new and is never applied twice.
+func (m *Monitor) ReceiveWebhook(ctx context.Context, endpointID string, ev *extendapi.WebhookEvent) (WebhookReceipt, error) {
+	tenant, err := m.endpointTenant(ctx, endpointID)
+	if err != nil {
+		return WebhookReceipt{}, err
+	}
+	payload, err := RedactPayload(ev.Payload)
+	if err != nil {
+		return WebhookReceipt{}, fmt.Errorf("monitor: receive webhook %s: %w", ev.EventID, err)
+	}
+	record := store.WebhookEvent{EndpointID: endpointID, EventID: ev.EventID, EventType: ev.EventType,
+		ReceivedAt: m.now(), Payload: payload}
+	var obs []store.RunObservation
+	if strings.HasPrefix(ev.EventType, "edit_run.") {
+		inline := &extendapi.WebhookEvent{EventID: ev.EventID, EventType: ev.EventType, Payload: payload}
+		if run, err := inline.EditRun(); err == nil {
+			record.RunID = run.ID
+			obs = []store.RunObservation{Observation(*run, store.ViaWebhook, record.ReceivedAt)}
+		}
+	}
+	if record.RunID == "" {
+		record.RunID = payloadRunID(payload)
+	}
+	stored, dup, changes, err := m.store.StoreAndApplyWebhookEvent(ctx, record, tenant, obs,
+		func(changes []store.RunChange) string { return describeChange(changes[0]) })
+	if err != nil {
+		return WebhookReceipt{}, fmt.Errorf("monitor: receive webhook: %w", err)
+	}
+	m.publishChanges(ctx, tenant, changes)
+	return WebhookReceipt{Event: stored, Tenant: tenant, Duplicate: dup}, nil
+}
+
+func (m *Monitor) endpointTenant(ctx context.Context, endpointID string) (string, error) {
+	if t, ok := m.endpointTenants.Load(endpointID); ok {
+		return t.(string), nil
+	}
+	ep, err := m.store.GetWebhookEndpoint(ctx, endpointID)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", fmt.Errorf("%w: %s", ErrUnknownEndpoint, endpointID)
+	}
+	if err != nil {
+		return "", fmt.Errorf("monitor: webhook endpoint: %w", err)
+	}
+	m.endpointTenants.Store(endpointID, ep.Tenant)
+	return ep.Tenant, nil
+}
+
+// RedactPayload removes from a webhook payload what history must not keep:
+// every presignedUrl, and the values (not the names) of filledValues, so
+// their count survives. Anything else is kept as it came.
+func RedactPayload(payload json.RawMessage) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	var v any
+	if err := dec.Decode(&v); err != nil {
+		return nil, fmt.Errorf("%w: payload: %v", extendapi.ErrWebhookPayload, err)
+	}
+	return json.Marshal(redact(v))
+}
+
+func redact(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		for k, val := range t {
+			switch k {
+			case "presignedUrl":
+				delete(t, k)
+			case "filledValues":
+				if fields, ok := val.(map[string]any); ok {
+					for name := range fields {
+						fields[name] = nil
+					}
+					continue
+				}
+				delete(t, k)
+			default:
+				t[k] = redact(val)
+			}
+		}
+	case []any:
+		for i := range t {
+			t[i] = redact(t[i])
+		}
+	}
+	return v
+}
+
+func payloadRunID(payload []byte) string {
+	var p struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(payload, &p)
+	return p.ID
+}
+
+// ApplyWebhookEvent applies a stored event to its endpoint's tenant (at
+// most once: an event already applied is left alone), marks it applied in
+// the same transaction, and publishes what changed. It returns the outcome
+// written for the deliveries page. An event that cannot be applied
+// (unreadable, or a signed URL that cannot be fetched) is marked applied
+// with the error, so it is not retried for ever; store errors leave it
+// pending for the next ApplyPending.
+func (m *Monitor) ApplyWebhookEvent(ctx context.Context, e store.WebhookEvent) (string, error) {
+	if e.Applied() {
+		return e.Outcome, nil
+	}
+	tenant, err := m.endpointTenant(ctx, e.EndpointID)
+	if err != nil {
+		return "", fmt.Errorf("monitor: apply webhook event %s: %w", e.EventID, err)
+	}
+	outcome, applyErr := m.applyEvent(ctx, tenant, e)
+	var storeErr *storeError
+	switch {
+	case errors.As(applyErr, &storeErr):
+		return "", fmt.Errorf("monitor: apply webhook event %s: %w", e.EventID, applyErr)
+	case applyErr == nil:
+		return outcome, nil
+	}
+	m.logger.WarnContext(ctx, "monitor: webhook event not applied", "event", e.EventID, "endpoint", e.EndpointID, "err", applyErr)
+	if _, err := m.store.MarkWebhookEventApplied(ctx, e.ID, "not applied", applyErr.Error()); err != nil {
+		return "", fmt.Errorf("monitor: apply webhook event %s: %w", e.EventID, err)
+	}
+	return "not applied", nil
+}
+
+// storeError marks a failure worth retrying (the database), as opposed to
+// one in the event itself.
+type storeError struct{ err error }
+
+func (e *storeError) Error() string { return e.err.Error() }
+func (e *storeError) Unwrap() error { return e.err }
+
+// applyEvent applies an event and, when it succeeds, has marked it applied.
+func (m *Monitor) applyEvent(ctx context.Context, tenant string, e store.WebhookEvent) (string, error) {
+	if !strings.HasPrefix(e.EventType, "edit_run.") {
+		outcome := "ignored: " + e.EventType + " does not change edit-run history"
+		if _, err := m.store.MarkWebhookEventApplied(ctx, e.ID, outcome, ""); err != nil {
+			return "", &storeError{err}
+		}
+		return outcome, nil
+	}
+	ev := &extendapi.WebhookEvent{EventID: e.EventID, EventType: e.EventType, Payload: e.Payload}
+	if _, signed := ev.SignedDataURL(); signed {
+		if m.resolve == nil {
+			return "", errors.New("payload is a signed URL and no resolver is configured")
+		}
+		if err := m.resolve(ctx, tenant, ev); err != nil {
+			return "", fmt.Errorf("fetch signed payload: %w", err)
+		}
+		redacted, err := RedactPayload(ev.Payload)
+		if err != nil {
+			return "", err
+		}
+		ev.Payload = redacted
+	}
+	run, err := ev.EditRun()
+	if err != nil {
+		return "", err
+	}
+	var outcome string
+	changes, first, err := m.store.UpsertRunsForEvent(ctx, tenant, []store.RunObservation{Observation(*run, store.ViaWebhook, m.now())},
+		e.ID, func(changes []store.RunChange) string {
+			outcome = describeChange(changes[0])
+			return outcome
+		})
+	if err != nil {
+		return "", &storeError{fmt.Errorf("monitor: ingest into %s: %w", tenant, err)}
+	}
+	if first {
+		m.publishChanges(ctx, tenant, changes)
+	}
+	return outcome, nil
+}
+
+func describeChange(c store.RunChange) string {
+	switch {
+	case c.Created():
+		return fmt.Sprintf("%s: new, %s", c.RunID, c.After.Status)
+	case c.After.Deleted():
+		return fmt.Sprintf("%s: ignored, the run was deleted", c.RunID)
+	case c.StatusChanged():
+		return fmt.Sprintf("%s: %s → %s", c.RunID, c.Before.Status, c.After.Status)
+	case c.Changed:
+		return fmt.Sprintf("%s: %s, details updated", c.RunID, c.After.Status)
+	default:
+		return fmt.Sprintf("%s: no change (history already had this or newer)", c.RunID)
+	}
+}
+
+// ApplyPending applies every stored event not applied yet, oldest first:
+// call it at start, so events stored before a crash are not lost. It
+// returns how many it applied.
+func (m *Monitor) ApplyPending(ctx context.Context) (int, error) {
+	var after int64
+	applied := 0
+	for {
+		events, err := m.store.PendingWebhookEvents(ctx, after, 100)
+		if err != nil {
+			return applied, fmt.Errorf("monitor: apply pending: %w", err)
+		}
+		for _, e := range events {
+			if _, err := m.ApplyWebhookEvent(ctx, e); err != nil {
+				return applied, err
+			}
+			applied++
+			after = e.ID
+		}
+		if len(events) < 100 {
+			return applied, nil
+		}
+	}
+}

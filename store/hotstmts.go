@@ -1,0 +1,96 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync"
+)
+
+// hotStatements are the ingest path's statements, prepared on the writer
+// pool once the schema is migrated. Inside a transaction they are bound to
+// its connection with Tx.StmtContext, which reuses the preparation on
+// SQLite's single writer connection (and prepares once per connection on
+// PostgreSQL).
+type hotStatements struct {
+	mu    sync.RWMutex
+	stmts map[string]*sql.Stmt
+}
+
+// hotQueries are prepared by prepareHot; any other query runs unprepared.
+var hotQueries = [...]string{
+	snapshotSelectOne,
+	snapshotSelectOneForUpdate,
+	snapshotInsert,
+	snapshotUpdate,
+	hourRollups.selectOne,
+	hourRollups.selectForUpdate,
+	hourRollups.insertOne,
+	hourRollups.update,
+	dayRollups.selectOne,
+	dayRollups.selectForUpdate,
+	dayRollups.insertOne,
+	dayRollups.update,
+	webhookEventInsert,
+	webhookEndpointTouch,
+	webhookEventMarkApplied,
+	tenantUpsert,
+	nameIndexInsert,
+	nameIndexDelete,
+}
+
+// prepareHot prepares hotQueries for the store's dialect. A statement the
+// dialect cannot prepare (FOR UPDATE on SQLite) is skipped.
+func (s *Store) prepareHot(ctx context.Context) error {
+	s.hot.mu.Lock()
+	defer s.hot.mu.Unlock()
+	if s.hot.stmts == nil {
+		s.hot.stmts = map[string]*sql.Stmt{}
+	}
+	for _, q := range hotQueries {
+		if s.dialect == DialectSQLite && strings.HasSuffix(q, "FOR UPDATE") {
+			continue
+		}
+		if s.dialect == DialectPostgres && (q == nameIndexInsert || q == nameIndexDelete) {
+			continue
+		}
+		bound := s.rebind(q)
+		if _, ok := s.hot.stmts[bound]; ok {
+			continue
+		}
+		stmt, err := s.write.PrepareContext(ctx, bound)
+		if err != nil {
+			return fmt.Errorf("store: prepare: %w", err)
+		}
+		s.hot.stmts[bound] = stmt
+	}
+	return nil
+}
+
+func (s *Store) hotStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, string) {
+	bound := s.rebind(query)
+	s.hot.mu.RLock()
+	stmt := s.hot.stmts[bound]
+	s.hot.mu.RUnlock()
+	if stmt == nil {
+		return nil, bound
+	}
+	return tx.StmtContext(ctx, stmt), bound
+}
+
+// txExec runs query in tx, prepared when it is a hot one.
+func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...any) (sql.Result, error) {
+	if stmt, _ := s.hotStmt(ctx, tx, query); stmt != nil {
+		return stmt.ExecContext(ctx, args...)
+	}
+	return tx.ExecContext(ctx, s.rebind(query), args...)
+}
+
+// txQueryRow runs query in tx, prepared when it is a hot one.
+func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args ...any) *sql.Row {
+	if stmt, _ := s.hotStmt(ctx, tx, query); stmt != nil {
+		return stmt.QueryRowContext(ctx, args...)
+	}
+	return tx.QueryRowContext(ctx, s.rebind(query), args...)
+}
