@@ -69,9 +69,17 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 		GroupsHeader: cfg.GroupsHeader, GroupsDelimiter: cfg.GroupsDelimiter,
 		AdminGroups: cfg.AdminGroups, ViewerGroups: cfg.ViewerGroups, ReadOnly: cfg.ReadOnly,
 	}
+	if cfg.ProxyJWT != "" {
+		if identity.ProxyJWT, err = newProxyJWTVerifier(ctx, cfg, logger); err != nil {
+			return err
+		}
+	}
 	sessions, err := handlers.NewSessionStore(st, handlers.SessionStoreOptions{
 		Path: cfg.BasePath, KeyPairs: cfg.SessionKeys, Idle: cfg.SessionIdle, MaxAge: cfg.SessionMax,
 		Identity: func(r *http.Request) string {
+			if id, ok := handlers.IdentityFromRequest(r); ok {
+				return id.User
+			}
 			id, _ := identity.Resolve(r)
 			return id.User
 		},
@@ -194,4 +202,23 @@ func isLoopbackListen(listen string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// newProxyJWTVerifier builds the signed-assertion check and fetches the
+// proxy's keys once, so a wrong key URL shows in the log at start rather than
+// as refused requests later.
+func newProxyJWTVerifier(ctx context.Context, cfg config.Serve, logger *slog.Logger) (*handlers.ProxyJWTVerifier, error) {
+	v, err := handlers.NewProxyJWTVerifier(handlers.ProxyJWTConfig{
+		Provider: cfg.ProxyJWT, Header: cfg.ProxyJWTHeader, JWKSURL: cfg.ProxyJWTJWKSURL,
+		Audience: cfg.ProxyJWTAud, Issuer: cfg.ProxyJWTIssuer,
+		HTTPClient: &http.Client{Timeout: 10 * time.Second}, Logger: logger,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("--proxy-jwt: %w", err)
+	}
+	if err := v.Prefetch(ctx); err != nil {
+		logger.Warn("cannot fetch the proxy's signing keys yet; requests are refused until they can be fetched",
+			"jwks_url", cfg.ProxyJWTJWKSURL, "err", err)
+	}
+	return v, nil
 }

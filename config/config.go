@@ -62,6 +62,11 @@ type Serve struct {
 	GroupsDelimiter string
 	AdminGroups     []string
 	ViewerGroups    []string
+	ProxyJWT        string // pomerium, iap or cloudflare: identity from the proxy's signed assertion
+	ProxyJWTHeader  string
+	ProxyJWTJWKSURL string
+	ProxyJWTAud     string
+	ProxyJWTIssuer  string
 	SessionKeys     [][]byte
 	EncryptionKeys  [][]byte
 	SessionIdle     time.Duration
@@ -190,6 +195,11 @@ func (r *serveRaw) flags() *flagSet {
 	f.str(&r.GroupsDelimiter, "groups-delimiter", ",", "separator of the groups header")
 	f.list(&r.adminGroups, "admin-groups", "", "groups whose members may act (repeatable)")
 	f.list(&r.viewerGroups, "viewer-groups", "", "groups whose members are read-only (repeatable)")
+	f.str(&r.ProxyJWT, "proxy-jwt", "", "take the identity from the proxy's signed assertion instead of a header: pomerium, iap or cloudflare")
+	f.str(&r.ProxyJWTHeader, "proxy-jwt-header", "", "header carrying the assertion (default per proxy: X-Pomerium-Jwt-Assertion, x-goog-iap-jwt-assertion, Cf-Access-Jwt-Assertion)")
+	f.str(&r.ProxyJWTJWKSURL, "proxy-jwt-jwks-url", "", "where the proxy publishes its signing keys (JWKS; IAP's is the default for iap)")
+	f.str(&r.ProxyJWTAud, "proxy-jwt-audience", "", "the exact audience the assertion must carry")
+	f.str(&r.ProxyJWTIssuer, "proxy-jwt-issuer", "", "the exact issuer the assertion must carry")
 	f.secretList(&r.sessionKeys, "session-key", "signs session cookies; repeatable, the first signs, all verify (base64, at least 32 bytes)")
 	f.secretList(&r.encryptionKeys, "encryption-key", "encrypts API keys and webhook secrets at rest; repeatable like --session-key (base64, 32 bytes)")
 	f.str(&r.sessionIdle, "session-idle", "12h", "idle timeout of a session")
@@ -268,11 +278,26 @@ func (s Serve) Validate() error {
 	if s.IdentityHeader != "" && len(s.TrustedProxies) == 0 {
 		errs = append(errs, errors.New("--identity-header needs --trusted-proxies: without them anyone could claim any identity"))
 	}
-	if (s.GroupsHeader != "" || len(s.AdminGroups) > 0 || len(s.ViewerGroups) > 0) && s.IdentityHeader == "" {
-		errs = append(errs, errors.New("--groups-header, --admin-groups and --viewer-groups need --identity-header and --trusted-proxies"))
-	}
-	if (len(s.AdminGroups) > 0 || len(s.ViewerGroups) > 0) && s.GroupsHeader == "" {
-		errs = append(errs, errors.New("--admin-groups and --viewer-groups need --groups-header"))
+	switch s.ProxyJWT {
+	case "":
+		if (s.GroupsHeader != "" || len(s.AdminGroups) > 0 || len(s.ViewerGroups) > 0) && s.IdentityHeader == "" {
+			errs = append(errs, errors.New("--groups-header, --admin-groups and --viewer-groups need --identity-header and --trusted-proxies (or --proxy-jwt)"))
+		}
+		if (len(s.AdminGroups) > 0 || len(s.ViewerGroups) > 0) && s.GroupsHeader == "" && s.IdentityHeader != "" {
+			errs = append(errs, errors.New("--admin-groups and --viewer-groups need --groups-header"))
+		}
+	case "pomerium", "iap", "cloudflare":
+		if s.IdentityHeader != "" || s.GroupsHeader != "" {
+			errs = append(errs, errors.New("--proxy-jwt replaces --identity-header and --groups-header (groups come from the assertion): set one or the other"))
+		}
+		if s.ProxyJWTAud == "" || s.ProxyJWTIssuer == "" {
+			errs = append(errs, errors.New("--proxy-jwt needs --proxy-jwt-audience and --proxy-jwt-issuer, exactly as your proxy signs them"))
+		}
+		if s.ProxyJWTJWKSURL == "" && s.ProxyJWT != "iap" {
+			errs = append(errs, fmt.Errorf("--proxy-jwt %s needs --proxy-jwt-jwks-url, where the proxy publishes its keys", s.ProxyJWT))
+		}
+	default:
+		errs = append(errs, fmt.Errorf("--proxy-jwt %q: want pomerium, iap or cloudflare", s.ProxyJWT))
 	}
 	if !s.Sandbox && len(s.SessionKeys) == 0 {
 		errs = append(errs, errors.New("--session-key is required (or EDITWATCH_SESSION_KEY / EDITWATCH_SESSION_KEY_FILE): generate one with `openssl rand -base64 32`; only --sandbox generates its own"))
@@ -310,8 +335,9 @@ func (s Serve) IsPostgres() bool {
 	return strings.HasPrefix(s.DB, "postgres://") || strings.HasPrefix(s.DB, "postgresql://")
 }
 
-// HeaderMode reports whether identities come from a trusted SSO proxy.
-func (s Serve) HeaderMode() bool { return s.IdentityHeader != "" }
+// HeaderMode reports whether identities come from the SSO proxy, as a
+// header from a trusted peer or a signed assertion.
+func (s Serve) HeaderMode() bool { return s.IdentityHeader != "" || s.ProxyJWT != "" }
 
 type sandboxRaw struct {
 	Sandbox

@@ -179,6 +179,36 @@ func TestReadmeConfigurationIsCurrent(t *testing.T) {
 		t.Fatalf("README.md lacks the %q … %q markers", strings.TrimSpace(begin), end)
 	}
 	if diff := cmp.Diff(Reference(), s[i+len(begin):j]); diff != "" {
-		t.Errorf("README configuration is out of date; regenerate with `go run . config-reference` (-want +got):\n%s", diff)
+		t.Errorf("README configuration is out of date; regenerate with scripts/update-readme-config.sh (-want +got):\n%s", diff)
+	}
+}
+
+func TestProxyJWTFlags(t *testing.T) {
+	keys := []string{"--session-key", key32, "--encryption-key", key32}
+	ok := []string{"--proxy-jwt", "pomerium", "--proxy-jwt-jwks-url", "https://auth.example.com/.well-known/pomerium/jwks.json",
+		"--proxy-jwt-audience", "editwatch.example.com", "--proxy-jwt-issuer", "auth.example.com", "--admin-groups", "ops"}
+	cfg, err := Load(append(append([]string{}, keys...), ok...), envOf(nil))
+	if err != nil {
+		t.Fatalf("valid --proxy-jwt: %v", err)
+	}
+	if !cfg.Serve.HeaderMode() {
+		t.Error("--proxy-jwt should count as proxy (header) mode")
+	}
+	if _, err := Load(append(append([]string{}, keys...), "--proxy-jwt", "iap", "--proxy-jwt-audience", "/projects/1/global/backendServices/2", "--proxy-jwt-issuer", "https://cloud.google.com/iap"), envOf(nil)); err != nil {
+		t.Errorf("iap needs no JWKS URL: %v", err)
+	}
+	for _, tt := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--proxy-jwt", "okta"}, "want pomerium, iap or cloudflare"},
+		{[]string{"--proxy-jwt", "cloudflare", "--proxy-jwt-jwks-url", "https://t.cloudflareaccess.com/cdn-cgi/access/certs"}, "needs --proxy-jwt-audience and --proxy-jwt-issuer"},
+		{[]string{"--proxy-jwt", "pomerium", "--proxy-jwt-audience", "a", "--proxy-jwt-issuer", "i"}, "needs --proxy-jwt-jwks-url"},
+		{append([]string{"--identity-header", "X-Email", "--trusted-proxies", "10.0.0.0/8"}, ok...), "replaces --identity-header"},
+	} {
+		_, err := Load(append(append([]string{}, keys...), tt.args...), envOf(nil))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%v: error %v, want %q", tt.args, err, tt.want)
+		}
 	}
 }

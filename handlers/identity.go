@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net"
 	"net/http"
 	"net/netip"
@@ -20,6 +21,9 @@ type IdentityConfig struct {
 	AdminGroups     []string
 	ViewerGroups    []string
 	ReadOnly        bool
+	// ProxyJWT, when set, takes the identity from the proxy's signed
+	// assertion (Pomerium, IAP, Cloudflare Access) instead of a plain header.
+	ProxyJWT *ProxyJWTVerifier
 }
 
 // Identity is who sends a request, as far as Editwatch believes.
@@ -60,8 +64,9 @@ func (cfg IdentityConfig) IsHTTPS(r *http.Request) bool {
 	return cfg.TrustedPeer(r) && strings.EqualFold(r.Header.Get("X-Forwarded-Proto"), "https")
 }
 
-// HeaderMode reports whether identities come from a proxy header.
-func (cfg IdentityConfig) HeaderMode() bool { return cfg.IdentityHeader != "" }
+// HeaderMode reports whether identities come from the SSO proxy, as a plain
+// header or a signed assertion.
+func (cfg IdentityConfig) HeaderMode() bool { return cfg.IdentityHeader != "" || cfg.ProxyJWT != nil }
 
 // Resolve decides who sent r. ok is false in header mode when the request
 // did not come through a trusted proxy or carries no identity: such a request
@@ -69,6 +74,20 @@ func (cfg IdentityConfig) HeaderMode() bool { return cfg.IdentityHeader != "" }
 func (cfg IdentityConfig) Resolve(r *http.Request) (id Identity, ok bool) {
 	if !cfg.HeaderMode() {
 		return Identity{CanAct: !cfg.ReadOnly}, true
+	}
+	if cfg.ProxyJWT != nil {
+		// The signature is the trust; configured proxies still narrow who
+		// may present an assertion.
+		if len(cfg.TrustedProxies) > 0 && !cfg.TrustedPeer(r) {
+			return Identity{}, false
+		}
+		user, groups, err := cfg.ProxyJWT.Verify(r.Context(), r)
+		if err != nil {
+			return Identity{}, false
+		}
+		id.User, id.Groups = user, groups
+		id.CanAct = !cfg.ReadOnly && cfg.mayAct(id.Groups)
+		return id, true
 	}
 	if !cfg.TrustedPeer(r) {
 		return Identity{}, false
@@ -127,9 +146,20 @@ func IdentityMiddleware(cfg IdentityConfig, open func(path string) bool) echo.Mi
 					"Editwatch is reached through your company's SSO proxy; this request did not come through it or carried no identity.")
 			}
 			c.Set(ctxIdentity, id)
+			r := c.Request()
+			c.SetRequest(r.WithContext(context.WithValue(r.Context(), identityKey{}, id)))
 			return next(c)
 		}
 	}
+}
+
+type identityKey struct{}
+
+// IdentityFromRequest returns the identity IdentityMiddleware resolved for
+// r, so later layers (the session store) need not verify an assertion again.
+func IdentityFromRequest(r *http.Request) (Identity, bool) {
+	id, ok := r.Context().Value(identityKey{}).(Identity)
+	return id, ok
 }
 
 // identityOf returns the identity the middleware resolved.

@@ -53,3 +53,42 @@ func TestIdentityResolve(t *testing.T) {
 		})
 	}
 }
+
+// TestIdentityFromSignedAssertion: with a proxy JWT verifier the identity and
+// groups come from the signed assertion; plain identity headers and
+// assertions signed by anyone else are refused.
+func TestIdentityFromSignedAssertion(t *testing.T) {
+	clock := newFakeClock()
+	key := newECKey(t, "k1")
+	srv := newJWKSServer(t, key.public())
+	cfg := IdentityConfig{ProxyJWT: newTestVerifier(t, srv, clock), AdminGroups: []string{"ops"}}
+	header := cfg.ProxyJWT.Header()
+	if !cfg.HeaderMode() {
+		t.Fatal("a verifier must put Editwatch in proxy mode")
+	}
+
+	id, ok := cfg.Resolve(requestWithAssertion(header, key.sign(t, goodClaims(clock.Now()))))
+	if !ok || id.User != "ana@example.com" || !id.CanAct {
+		t.Fatalf("valid assertion: %+v, %v", id, ok)
+	}
+	viewer := with(goodClaims(clock.Now()), "groups", []string{"eng"})
+	if id, ok := cfg.Resolve(requestWithAssertion(header, key.sign(t, viewer))); !ok || id.CanAct {
+		t.Errorf("non-admin group should be a viewer: %+v, %v", id, ok)
+	}
+	other := newECKey(t, "k1") // same kid, another key: a forgery
+	if _, ok := cfg.Resolve(requestWithAssertion(header, other.sign(t, goodClaims(clock.Now())))); ok {
+		t.Error("assertion signed by another key was accepted")
+	}
+	plain := httptest.NewRequest("GET", "/runs", nil)
+	plain.Header.Set("X-Forwarded-Email", "mallory@example.com")
+	if _, ok := cfg.Resolve(plain); ok {
+		t.Error("a plain identity header was accepted in assertion mode")
+	}
+
+	cfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	r := requestWithAssertion(header, key.sign(t, goodClaims(clock.Now())))
+	r.RemoteAddr = "192.0.2.7:4000"
+	if _, ok := cfg.Resolve(r); ok {
+		t.Error("assertion from outside the trusted proxies was accepted")
+	}
+}
