@@ -209,8 +209,7 @@ func (r *serveRaw) flags() *flagSet {
 	f.str(&r.MetricsListen, "metrics-listen", "", "separate address for Prometheus /metrics (use loopback or an internal address)")
 	f.str(&r.retention, "retention", "90d", "how long history, webhook events and audit entries are kept")
 	f.str(&r.upstreamTimeout, "upstream-timeout", "30s", "timeout of each call to Extend")
-	f.str(&r.LogFormat, "log-format", "text", "log output: text or json")
-	f.str(&r.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.logging(&r.LogFormat, &r.LogLevel)
 	return f
 }
 
@@ -247,9 +246,7 @@ func (r *serveRaw) build() (Serve, error) {
 		s.DB = filepath.Join(s.DataDir, "editwatch.db")
 	}
 	s.BasePath = NormalizeBasePath(s.BasePath)
-	if s.Region == "eu" {
-		s.Region = "eu1"
-	}
+	s.Region = normalizeRegion(s.Region)
 	return s, nil
 }
 
@@ -260,10 +257,8 @@ func (s Serve) Validate() error {
 	if _, _, err := net.SplitHostPort(s.Listen); err != nil {
 		errs = append(errs, fmt.Errorf("--listen %q: want host:port, for example 127.0.0.1:8080", s.Listen))
 	}
-	switch s.Region {
-	case "us", "us2", "eu1":
-	default:
-		errs = append(errs, fmt.Errorf("--region %q: want us, us2 or eu1 (eu is accepted for eu1)", s.Region))
+	if err := checkRegion(s.Region); err != nil {
+		errs = append(errs, err)
 	}
 	if s.ExtendURL != "" {
 		if err := checkHTTPURL(s.ExtendURL); err != nil {
@@ -362,8 +357,7 @@ func (r *sandboxRaw) flags() *flagSet {
 	f.str(&r.faultFail, "fault-fail", "0", "share of runs that fail, as SHARE or SHARE:REASON (default reason INTERNAL_ERROR)")
 	f.str(&r.faultStuck, "fault-stuck", "0", "share of runs that stay PROCESSING for ever (0 to 1)")
 	f.str(&r.faultWebhook, "fault-webhook", "0", "share of webhook deliveries that fail (0 to 1)")
-	f.str(&r.LogFormat, "log-format", "text", "log output: text or json")
-	f.str(&r.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.logging(&r.LogFormat, &r.LogLevel)
 	return f
 }
 
@@ -532,6 +526,22 @@ func checkHTTPURL(v string) error {
 		return fmt.Errorf("%q is not an http(s) URL, for example https://api.extend.ai", v)
 	}
 	return nil
+}
+
+// normalizeRegion accepts "eu" for "eu1", as Extend's CLI does.
+func normalizeRegion(region string) string {
+	if region == "eu" {
+		return "eu1"
+	}
+	return region
+}
+
+func checkRegion(region string) error {
+	switch region {
+	case "us", "us2", "eu1":
+		return nil
+	}
+	return fmt.Errorf("--region %q: want us, us2 or eu1 (eu is accepted for eu1)", region)
 }
 
 func checkLogging(format, level string) error {

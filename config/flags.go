@@ -77,6 +77,12 @@ func (f *flagSet) list(p *[]string, name, def, usage string) {
 	f.doc(name, def, usage)
 }
 
+// logging adds the two logging flags every command shares.
+func (f *flagSet) logging(format, level *string) {
+	f.str(format, "log-format", "text", "log output: text or json")
+	f.str(level, "log-level", "info", "log level: debug, info, warn or error")
+}
+
 func (f *flagSet) secretList(p *[]string, name, usage string) {
 	f.secrets[name] = true
 	f.list(p, name, "", usage)

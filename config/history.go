@@ -67,8 +67,7 @@ func (r *seedRaw) flags() *flagSet {
 	f.boolean(&r.Seed.Sandbox, "sandbox", "the embedded sandbox's deployment, as `editwatch --sandbox` connects to it")
 	f.str(&r.Region, "region", "us", "Extend deployment: us, us2, eu1 (eu accepted)")
 	f.str(&r.ExtendURL, "extend-url", "", "explicit Extend base URL; overrides --region")
-	f.str(&r.LogFormat, "log-format", "text", "log output: text or json")
-	f.str(&r.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.logging(&r.LogFormat, &r.LogLevel)
 	return f
 }
 
@@ -91,13 +90,9 @@ func (r *seedRaw) build() (Seed, error) {
 	if s.RandomSeed, err = strconv.ParseUint(strings.TrimSpace(r.randomSeed), 10, 64); err != nil {
 		errs = append(errs, fmt.Errorf("--random-seed %q: want a non-negative integer", r.randomSeed))
 	}
-	if s.Region == "eu" {
-		s.Region = "eu1"
-	}
-	switch s.Region {
-	case "us", "us2", "eu1":
-	default:
-		errs = append(errs, fmt.Errorf("--region %q: want us, us2 or eu1 (eu is accepted for eu1)", s.Region))
+	s.Region = normalizeRegion(s.Region)
+	if err := checkRegion(s.Region); err != nil {
+		errs = append(errs, err)
 	}
 	if s.ExtendURL != "" {
 		if err := checkHTTPURL(s.ExtendURL); err != nil {
@@ -120,8 +115,7 @@ func (r *backupRaw) flags() *flagSet {
 	f.str(&r.DataDir, "data-dir", "./data", "where the SQLite file lives")
 	f.str(&r.DB, "db", "", "the SQLite file to copy (default <data-dir>/editwatch.db); PostgreSQL: use pg_dump")
 	f.str(&r.Out, "out", "", "the new file to write the copy to; required, must not exist")
-	f.str(&r.LogFormat, "log-format", "text", "log output: text or json")
-	f.str(&r.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.logging(&r.LogFormat, &r.LogLevel)
 	return f
 }
 
