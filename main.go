@@ -128,6 +128,11 @@ func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, logger *s
 	return nil
 }
 
+// readHeaderTimeout bounds how long a client may take over a request's
+// headers: one trickling them a byte at a time (slowloris) is dropped after
+// it. A variable only so that tests need not wait that long.
+var readHeaderTimeout = 10 * time.Second
+
 // newHTTPServer sets the timeouts every listener of ours shares. There is no
 // WriteTimeout for the whole response: event streams (live updates) and the
 // sync edit endpoint last longer, and long handlers set their own deadlines
@@ -135,7 +140,7 @@ func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, logger *s
 func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readHeaderTimeout,
 		ReadTimeout:       10 * time.Minute, // large uploads on slow links
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,

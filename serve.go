@@ -126,10 +126,24 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 		// would only slow the demo down.
 		app.Limiters = extendapi.NewLimiterRegistry(extendapi.LimiterConfig{GET: -1, WRITE: -1, RUN: -1})
 	}
+	metrics, stopMetrics, err := startMetrics(ctx, cfg.MetricsListen, st, logger)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	if metrics != nil {
+		app.Metrics = metrics
+		app.ClientOptions = append(app.ClientOptions, metrics.ClientOption())
+	}
 	built, err := handlers.NewApp(app)
 	if err != nil {
 		return err
 	}
+	stopLive, err := startLive(ctx, cfg, st, built, logger, local+cfg.BasePath)
+	if err != nil {
+		return err
+	}
+	defer stopLive()
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	handlers.Routes(e, built)

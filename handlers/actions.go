@@ -86,6 +86,7 @@ func (a *App) rerun(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	a.ingest(c, conn, cl, store.ViaRun, *created)
 	if err := a.audit(c, store.AuditRerun, conn.Tenant, created.ID, "re-run of "+id); err != nil {
 		return err
 	}
@@ -120,14 +121,15 @@ func (a *App) deleteRun(c echo.Context) error {
 			Base:         b,
 			Heading:      "Delete run " + id + "?",
 			Message:      "Extend permanently deletes run " + name + " and all its data, including the edited PDF. This cannot be undone.",
-			ActionURL:    views.RunDeleteURL(a.BasePath, conn.Ref(), id),
+			ActionURL:    safeRedirect(a.BasePath, views.RunDeleteURL(a.BasePath, conn.Ref(), id)),
 			ConfirmLabel: "Delete run",
-			CancelURL:    views.RunURL(a.BasePath, conn.Ref(), id),
+			CancelURL:    safeRedirect(a.BasePath, views.RunURL(a.BasePath, conn.Ref(), id)),
 		}))
 	}
 	if err := cl.DeleteEditRun(ctx, id); err != nil {
 		return err
 	}
+	a.ingestGone(c, conn, id)
 	if err := a.audit(c, store.AuditDelete, conn.Tenant, id, "deleted permanently"); err != nil {
 		return err
 	}

@@ -86,6 +86,16 @@ type App struct {
 	ClientOptions []extendapi.Option
 	Now           func() time.Time
 	Health        *Health
+	// RateLimits per identity; zero fields take DefaultRateLimits.
+	RateLimits RateLimits
+	// Live is history and live updates (webhooks, event streams,
+	// refresher, backfill); nil leaves all of it unwired.
+	Live *Live
+	// Metrics, when set (--metrics-listen), counts requests and upstream
+	// calls; see NewMetrics.
+	Metrics *Metrics
+	// Reruns tracks the bulk re-runs of failure groups.
+	Reruns *RerunJobs
 }
 
 // NewApp checks app and fills in defaults.
@@ -140,6 +150,9 @@ func NewApp(app App) (*App, error) {
 	}
 	if app.Now == nil {
 		app.Now = time.Now
+	}
+	if app.Reruns == nil {
+		app.Reruns = NewRerunJobs()
 	}
 	if app.Health == nil {
 		app.Health = &Health{Started: app.Now(), Now: app.Now}

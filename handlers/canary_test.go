@@ -1,12 +1,21 @@
 package handlers
 
 import (
+	"fmt"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"golang.org/x/time/rate"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/sandbox"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -56,6 +65,13 @@ func TestCanaryKeyNeverLeaves(t *testing.T) {
 	record(env.postMultipart("runs/new?ws="+demoWS, newRunParts(form, "{broken", ""), env.csrf(), nil))
 	record(env.post("disconnect", url.Values{views.ParamWorkspace: {demoWS}}))
 
+	assertNoCanary(t, env, seen)
+}
+
+// assertNoCanary checks every response's body and headers, the cookie jar
+// and the logs for any sizeable piece of the canary key.
+func assertNoCanary(t *testing.T, env *testEnv, seen []response) {
+	t.Helper()
 	fragments := []string{canaryKey, canaryKey[:16], canaryKey[len(canaryKey)-12:]}
 	for i, r := range seen {
 		for _, frag := range fragments {
@@ -98,4 +114,81 @@ func TestCanaryKeyNeverLeaves(t *testing.T) {
 func findRunWithKey(t *testing.T, env *testEnv, key string, status extendapi.RunStatus) *extendapi.EditRun {
 	t.Helper()
 	return findRunVia(t, env.extend(key, demoWS), status)
+}
+
+// TestCanaryKeyNeverLeavesWhenThingsFail drives the canary key through
+// Extend's failures (401 after a revocation, 429, 5xx, a timeout), our own
+// rate limit and a handler that panics while holding a client.
+func TestCanaryKeyNeverLeavesWhenThingsFail(t *testing.T) {
+	// Between the dashboard and the sandbox: when revoked, the key the
+	// dashboard sends is swapped for one the sandbox does not know, so the
+	// sandbox's own 401 comes back.
+	var revoked atomic.Bool
+	var target atomic.Pointer[url.URL]
+	front := httptest.NewServer(&httputil.ReverseProxy{Rewrite: func(pr *httputil.ProxyRequest) {
+		pr.SetURL(target.Load())
+		if revoked.Load() {
+			pr.Out.Header.Set("Authorization", "Bearer sk_revoked_000000000000")
+		}
+	}})
+	t.Cleanup(front.Close)
+	env := newTestEnv(t, envOptions{seed: true, noRetry: true, extendURL: front.URL,
+		keys: map[string]string{canaryKey: demoWS}})
+	sbURL, _ := url.Parse(env.sbURL)
+	target.Store(sbURL)
+	env = env.withApp(func(a *App) {
+		a.Extend.Timeout = 300 * time.Millisecond
+		a.RateLimits = RateLimits{Connect: RateLimit{Rate: rate.Every(time.Hour), Burst: 3}}
+	})
+	env.echo.GET("/ew/boom", func(c echo.Context) error {
+		_, cl, err := env.app.workspaceClient(c)
+		if err != nil {
+			return err
+		}
+		panic(fmt.Sprintf("failed while holding %+v / %#v", cl, cl))
+	})
+
+	var seen []response
+	expect := func(what string, r response, status int) {
+		t.Helper()
+		seen = append(seen, r)
+		if r.StatusCode != status {
+			t.Errorf("%s: status %d, want %d: %s", what, r.StatusCode, status, errorText(r))
+		}
+	}
+	connect := url.Values{views.FieldAPIKey: {canaryKey}, views.FieldWorkspaceID: {demoWS}}
+	expect("connect", env.post("connect", connect), http.StatusSeeOther)
+	run := findRunWithKey(t, env, canaryKey, extendapi.StatusProcessed)
+	runPath := "runs/" + run.ID + "?ws=" + demoWS
+	expect("runs", env.get("runs?ws="+demoWS), http.StatusOK)
+
+	for _, f := range []struct {
+		name   string
+		faults sandbox.Faults
+		status int
+	}{
+		{"5xx", sandbox.Faults{Rate5xx: 1}, http.StatusBadGateway},
+		{"429", sandbox.Faults{Rate429: 1}, http.StatusTooManyRequests},
+		{"timeout", sandbox.Faults{Latency: time.Second}, http.StatusGatewayTimeout},
+	} {
+		env.sb.SetFaults(f.faults)
+		expect(f.name+" runs", env.get("runs?ws="+demoWS), f.status)
+		expect(f.name+" run", env.get(runPath), f.status)
+		expect(f.name+" download", env.get("runs/"+run.ID+"/download?ws="+demoWS), f.status)
+		expect(f.name+" re-run", env.post("runs/"+run.ID+"/rerun?ws="+demoWS, nil), f.status)
+		env.sb.SetFaults(sandbox.Faults{})
+	}
+
+	revoked.Store(true)
+	expect("revoked runs", env.get("runs?ws="+demoWS), http.StatusUnauthorized)
+	expect("revoked run", env.get(runPath), http.StatusUnauthorized)
+	expect("connect with a revoked key", env.post("connect", connect), http.StatusUnprocessableEntity)
+	revoked.Store(false)
+	expect("our rate limit", env.post("connect", connect), http.StatusSeeOther)
+	expect("our rate limit, over", env.post("connect", connect), http.StatusTooManyRequests)
+	expect("panicking handler", env.get("boom?ws="+demoWS), http.StatusInternalServerError)
+	if !strings.Contains(env.logs.String(), "panic in handler") {
+		t.Error("the panic was not logged; the check would prove nothing")
+	}
+	assertNoCanary(t, env, seen)
 }

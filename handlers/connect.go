@@ -28,11 +28,14 @@ func (a *App) renderConnect(c echo.Context, status int, workspaceID, deployment,
 	if err != nil {
 		return err
 	}
+	if notice, ok := endedNotice(c); ok && b.Flash.Message == "" {
+		b.Flash = notice
+	}
 	conns, err := a.connections(c)
 	if err != nil {
 		return err
 	}
-	page := views.ConnectPage{Base: b, WorkspaceID: workspaceID, Error: msg,
+	page := views.ConnectPage{Base: b, WorkspaceID: workspaceID, Error: msg, Next: a.nextParam(c),
 		Deployments: views.DefaultDeployments(orDefault(deployment, a.Extend.Region))}
 	if d, ok := a.fixedDeployment(); ok {
 		page.CustomURL = d.BaseURL
@@ -106,6 +109,7 @@ func (a *App) connect(c echo.Context) error {
 		return err
 	}
 	c.Set(ctxConnections, nil) // the list changed
+	a.afterConnect(c, connection{conn}, cl)
 	if err := a.audit(c, store.AuditConnect, tenant, ref, fmt.Sprintf("key …%s on %s", conn.KeyLast4, dep.Deployment)); err != nil {
 		return err
 	}
@@ -113,6 +117,9 @@ func (a *App) connect(c echo.Context) error {
 	label := connection{conn}.Label()
 	if err := a.setFlash(c, views.FlashSuccess, "Connected "+label+". The key is stored encrypted; only its last 4 characters are ever shown."); err != nil {
 		return err
+	}
+	if next := a.nextParam(c); next != "" {
+		return redirect(c, next)
 	}
 	return redirect(c, views.RunsURL(a.BasePath, ref, views.RunsFilter{}, ""))
 }
@@ -174,6 +181,9 @@ func (a *App) regenerateSession(c echo.Context) error {
 		}
 		for _, conn := range conns {
 			key, err := a.Store.ConnectionKey(ctx, oldID, conn.ID)
+			if errors.Is(err, store.ErrUndecryptable) {
+				continue // sealed with a retired key: it goes with the old session
+			}
 			if err != nil {
 				return fmt.Errorf("carry connection %s: %w", conn.Ref(), err)
 			}
@@ -216,6 +226,7 @@ func (a *App) disconnect(c echo.Context) error {
 			return err
 		}
 		c.Set(ctxConnections, nil)
+		forgetGrant(c, conn.Tenant)
 		if err := a.audit(c, store.AuditDisconnect, conn.Tenant, ref, "key …"+conn.KeyLast4+" deleted"); err != nil {
 			return err
 		}

@@ -151,7 +151,8 @@ func TestDisconnectDeletesTheKeyAtOnce(t *testing.T) {
 	if page.StatusCode != http.StatusForbidden {
 		t.Fatalf("runs of a disconnected workspace: %d", page.StatusCode)
 	}
-	if href, _ := testid(page.doc(t), "error-connect-workspace").Attr("href"); href != testBase+"connect?workspace_id="+demoWS {
+	// It comes back here once connected.
+	if href, _ := testid(page.doc(t), "error-connect-workspace").Attr("href"); href != views.ConnectURLNext(testBase, demoWS, testBase+"runs?ws="+demoWS) {
 		t.Errorf("connect link %q", href)
 	}
 }

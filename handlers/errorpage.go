@@ -74,6 +74,7 @@ func (a *App) ErrorHandler(err error, c echo.Context) {
 		ExtendRequestID:    pe.ExtendRequestID,
 		RetryAfter:         pe.RetryAfter,
 		ConnectWorkspaceID: pe.ConnectWorkspace,
+		ConnectNext:        a.returnPath(c),
 	}
 	var buf bytes.Buffer
 	if rerr := views.Render(c.Request().Context(), &buf, views.ErrorView(page)); rerr != nil {

@@ -85,14 +85,15 @@ func (a *App) accessLog() echo.MiddlewareFunc {
 	}
 }
 
-// isOpenPath: health probes, assets and the embedded sandbox need no
-// identity, session or CSRF token.
+// isOpenPath: health probes, assets, the embedded sandbox and the webhook
+// receiver need no identity, session or CSRF token.
 func (a *App) isOpenPath(p string) bool {
 	rest, ok := strings.CutPrefix(p, a.BasePath)
 	if !ok {
 		return false
 	}
-	return rest == "healthz" || rest == "readyz" || strings.HasPrefix(rest, "static/") || strings.HasPrefix(rest, "_sandbox/")
+	return rest == "healthz" || rest == "readyz" || strings.HasPrefix(rest, "static/") || strings.HasPrefix(rest, "_sandbox/") ||
+		a.isWebhookPath(p)
 }
 
 // loadSession loads the request's server-side session once.

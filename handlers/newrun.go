@@ -77,6 +77,7 @@ func (a *App) createRun(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	a.ingest(c, conn, cl, store.ViaRun, *run)
 	detail := "file " + orDefault(form.FileName, form.FileID)
 	switch form.input() {
 	case views.InputURL:

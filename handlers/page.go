@@ -37,6 +37,7 @@ func (a *App) plainBase(c echo.Context, title string) views.Base {
 		RequestID:         requestIDOf(c),
 		Now:               a.Now(),
 		PollInterval:      a.PollInterval,
+		LiveUpdates:       a.Live != nil,
 	}
 }
 

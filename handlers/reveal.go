@@ -115,5 +115,5 @@ func (a *App) reveal(c echo.Context) error {
 	if strings.HasPrefix(key, revealValuePrefix) {
 		anchor = "#filled-values-title"
 	}
-	return redirect(c, views.RunURL(a.BasePath, conn.Ref(), id)+anchor)
+	return redirect(c, safeRedirect(a.BasePath, views.RunURL(a.BasePath, conn.Ref(), id)+anchor))
 }

@@ -20,15 +20,20 @@ const uploadSlack = 2 << 20
 // dashboard on e, all under app.BasePath.
 //
 // Middleware order: request ID, access log, panic recovery, security
-// headers (CSP nonce), identity (open paths excepted), cross-origin guard,
-// session, CSRF token. Body limits and the act check are per route.
+// headers (CSP nonce), identity (open paths excepted), rate limit per
+// identity, body limit of the route (before anything reads a body),
+// cross-origin guard, session, ended-session notice, CSRF token. The act
+// check is per route.
 func Routes(e *echo.Echo, app *App) {
 	e.HTTPErrorHandler = app.ErrorHandler
-	e.Use(RequestID(), app.accessLog(), app.recoverPanics(),
+	bodies := newBodyLimits(app)
+	e.Use(RequestID(), app.httpMetrics(), app.accessLog(), app.recoverPanics(),
 		SecurityHeaders(app.FrameAncestors, app.isHTTPS),
 		IdentityMiddleware(app.Identity, app.isOpenPath),
+		app.rateLimit(newIdentityLimiter(app.RateLimits, app.Now)),
+		bodies.middleware(),
 		skipOpen(app, CrossOriginGuard()),
-		app.loadSession(), app.csrf())
+		app.loadSession(), app.explainEndedSession(), app.csrf())
 
 	base := strings.TrimSuffix(app.BasePath, "/")
 	if base != "" {
@@ -45,27 +50,28 @@ func Routes(e *echo.Echo, app *App) {
 		g.Any("/_sandbox/*", echo.WrapHandler(http.StripPrefix(app.BasePath+"_sandbox", app.Sandbox.Handler)))
 	}
 
-	forms := limitBody(formBodyLimit, "A form")
-	uploads := limitBody(app.MaxUpload+uploadSlack, "An upload")
+	upload := app.MaxUpload + uploadSlack
 
-	g.GET("/", app.home)
 	g.GET("/"+views.RouteConnect, app.connectForm)
-	g.POST("/"+views.RouteConnect, app.connect, forms)
-	g.POST("/"+views.RouteDisconnect, app.disconnect, forms)
+	bodies.form(g.POST("/"+views.RouteConnect, app.connect), connectBodyLimit, "The connect form")
+	bodies.form(g.POST("/"+views.RouteDisconnect, app.disconnect), actionBodyLimit, "The disconnect form")
 
 	g.GET("/"+views.RouteRuns, app.runsList)
 	g.GET("/"+views.RouteNewRun, app.newRunPage)
-	g.POST("/"+views.RouteNewRun, app.createRun, app.requireAct, uploads)
-	g.POST("/"+views.RouteDetect, app.detectFields, app.requireAct, uploads)
+	bodies.raw(g.POST("/"+views.RouteNewRun, app.createRun, app.requireAct), upload, "An upload")
+	bodies.raw(g.POST("/"+views.RouteDetect, app.detectFields, app.requireAct), upload, "An upload")
 	g.GET("/"+views.RouteRun, app.runPage)
 	g.GET("/"+views.RouteRunRow, app.runRow)
 	g.GET("/"+views.RouteRunStatus, app.runStatus)
 	g.GET("/"+views.RouteDownload, app.download)
-	g.POST("/"+views.RouteReveal, app.reveal, forms)
-	g.POST("/"+views.RouteRerun, app.rerun, app.requireAct, forms)
-	g.POST("/"+views.RouteDelete, app.deleteRun, app.requireAct, forms)
+	bodies.form(g.POST("/"+views.RouteReveal, app.reveal), actionBodyLimit, "The reveal form")
+	bodies.form(g.POST("/"+views.RouteRerun, app.rerun, app.requireAct), actionBodyLimit, "The re-run form")
+	bodies.form(g.POST("/"+views.RouteDelete, app.deleteRun, app.requireAct), actionBodyLimit, "The delete form")
 
 	g.GET("/"+views.RouteAudit, app.auditLog)
+
+	registerPulseRoutes(g, app)
+	registerHistoryRoutes(g, app)
 }
 
 // skipOpen applies mw except on open paths (the sandbox takes POSTs from

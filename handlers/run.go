@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -40,6 +41,7 @@ func (a *App) runPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	a.ingest(c, conn, cl, store.ViaRun, *run)
 	b, err := a.base(c, "Run "+id, views.NavRuns)
 	if err != nil {
 		return err
@@ -65,6 +67,9 @@ func (a *App) runStatus(c echo.Context) error {
 		return err
 	}
 	run, err := cl.GetEditRun(c.Request().Context(), id)
+	if errors.Is(err, extendapi.ErrNotFound) {
+		a.ingestGone(c, conn, id)
+	}
 	if errors.Is(err, extendapi.ErrNotFound) && c.Request().Header.Get("HX-Request") != "" {
 		c.Response().Header().Set("HX-Refresh", "true")
 		return c.NoContent(http.StatusOK)
@@ -72,6 +77,7 @@ func (a *App) runStatus(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	a.ingest(c, conn, cl, store.ViaRun, *run)
 	if run.Status != extendapi.StatusProcessing && c.Request().Header.Get("HX-Request") != "" {
 		c.Response().Header().Set("HX-Refresh", "true")
 	}

@@ -190,7 +190,7 @@ func TestRunLinkIntoUnconnectedWorkspace(t *testing.T) {
 	if h := d.Find("#error-title").Text(); !strings.Contains(h, "ws_elsewhere") {
 		t.Errorf("heading %q does not name the workspace", h)
 	}
-	if href := testid(d, "error-connect-workspace").AttrOr("href", ""); href != testBase+"connect?workspace_id=ws_elsewhere" {
+	if href := testid(d, "error-connect-workspace").AttrOr("href", ""); href != views.ConnectURLNext(testBase, "ws_elsewhere", testBase+"runs/edr_abc123?ws=ws_elsewhere") {
 		t.Errorf("connect link %q", href)
 	}
 	// The connect page takes the workspace from the link.

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -57,6 +58,9 @@ func parseRunsQuery(q url.Values) runsQuery {
 	if n, err := strconv.Atoi(q.Get(views.ParamPageSize)); err == nil && n >= 1 && n <= maxPageSize {
 		f.PageSize = n
 	}
+	f.Reason = clipField(q.Get(views.ParamReason))
+	f.RunIDPrefix = clipField(q.Get(views.ParamRunID))
+	f.Stuck = q.Get(views.ParamStuck) == "1"
 	if c := q.Get(views.ParamCursor); len(c) <= maxCursorLength {
 		rq.Cursor = c
 	}
@@ -160,17 +164,24 @@ func (a *App) runsList(c echo.Context) error {
 		return err
 	}
 	rq := parseRunsQuery(c.QueryParams())
+	rq.Filter.Range = parseTimeRange(c.QueryParams(), a.Now(), "", false)
+	hl, err := a.historyList(c, conn, rq)
+	if err != nil {
+		return err
+	}
+	if hl.synced {
+		return a.render(c, http.StatusOK, views.RunsView(hl.page))
+	}
 	list, err := cl.ListEditRuns(c.Request().Context(), rq.params())
 	if err != nil {
 		return err
 	}
-	b, err := a.base(c, "Runs", views.NavRuns)
-	if err != nil {
-		return err
-	}
-	page := views.RunsPage{Base: b, Filter: rq.Filter}
+	a.ingest(c, conn, cl, store.ViaList, list.Data...)
+	page := hl.page
 	for _, run := range list.Data {
-		page.Rows = append(page.Rows, listItem(run, conn.Ref()))
+		item := listItem(run, conn.Ref())
+		item.Stuck = hl.isStuck(item)
+		page.Rows = append(page.Rows, item)
 	}
 	page.Pager = rq.pager(a.BasePath, conn.Ref(), list.NextPageToken, len(page.Rows))
 	return a.render(c, http.StatusOK, views.RunsView(page))
@@ -213,11 +224,13 @@ func (a *App) runRow(c echo.Context) error {
 	}
 	run, err := cl.GetEditRun(c.Request().Context(), id)
 	if errors.Is(err, extendapi.ErrNotFound) {
+		a.ingestGone(c, conn, id)
 		return c.NoContent(http.StatusOK)
 	}
 	if err != nil {
 		return err
 	}
+	a.ingest(c, conn, cl, store.ViaRun, *run)
 	b := a.plainBase(c, "")
 	return a.render(c, http.StatusOK, views.RunRow(b, listItem(*run, conn.Ref())))
 }

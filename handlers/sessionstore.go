@@ -154,6 +154,7 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 		// A cookie signed with a retired key or altered on the way is no
 		// session; it is replaced on the next Save.
 		s.logger.DebugContext(r.Context(), "session cookie rejected", "err", err)
+		markEnded(sess, cookieRejection(err))
 		return sess, nil
 	}
 	id := string(rawID)
@@ -161,10 +162,12 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 	rec, err := s.st.GetSession(ctx, id)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
+		markEnded(sess, sessionExpired)
 		return sess, nil
 	case errors.Is(err, store.ErrUndecryptable):
 		s.logger.WarnContext(ctx, "session values sealed with a retired encryption key; ending the session",
 			"session", store.SessionFingerprint(id))
+		markEnded(sess, sessionKeyRetired)
 		return sess, s.endSession(r, id)
 	case err != nil:
 		return sess, fmt.Errorf("load session: %w", err)
@@ -178,12 +181,14 @@ func (s *SessionStore) New(r *http.Request, name string) (*sessions.Session, err
 	if err != nil {
 		s.logger.WarnContext(ctx, "session values unreadable; ending the session",
 			"session", store.SessionFingerprint(id), "err", err)
+		markEnded(sess, sessionUnreadable)
 		return sess, s.endSession(r, id)
 	}
 	if s.now().Sub(rec.LastSeenAt) >= s.touchEvery {
 		err := s.st.TouchSession(ctx, id, s.life)
 		if errors.Is(err, store.ErrNotFound) {
-			return sess, nil // expired between the read and the touch
+			markEnded(sess, sessionExpired) // expired between the read and the touch
+			return sess, nil
 		}
 		if err != nil {
 			return sess, fmt.Errorf("touch session: %w", err)

@@ -126,6 +126,9 @@ func (a *App) workspace(c echo.Context) (connection, error) {
 // client opens the connection's key and builds its Extend client.
 func (a *App) client(c echo.Context, conn connection) (*extendapi.Client, error) {
 	key, err := a.Store.ConnectionKey(c.Request().Context(), conn.SessionID, conn.ID)
+	if errors.Is(err, store.ErrUndecryptable) {
+		return nil, a.dropUnreadableConnection(c, conn, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open the key of %s: %w", conn.Ref(), err)
 	}
@@ -156,7 +159,8 @@ func (a *App) workspaceClient(c echo.Context) (connection, *extendapi.Client, er
 	return conn, cl, err
 }
 
-// toConnect sends a session without any connection to the connect page.
+// toConnect sends a session without any connection to the connect page,
+// which comes back to the page asked for once connected.
 func (a *App) toConnect(c echo.Context) error {
-	return redirect(c, views.ConnectURL(a.BasePath, ""))
+	return redirect(c, views.ConnectURLNext(a.BasePath, "", a.returnPath(c)))
 }

@@ -92,6 +92,9 @@ type Base struct {
 	Now               time.Time     // relative times are computed from it
 	NavActive         string        // one of the Nav* constants
 	PollInterval      time.Duration // 0 means DefaultPollInterval
+	// LiveUpdates: pages subscribe to the workspace's event stream (the
+	// polling stays as the fallback).
+	LiveUpdates bool
 }
 
 // MayAct reports whether actions that change something are offered.

@@ -221,7 +221,11 @@ func TestBrowserBehaviour(t *testing.T) {
 	})
 
 	t.Run("polling pauses", func(t *testing.T) {
-		step(t, "open runs", chromedp.Navigate(runsURL), poll(jsReady))
+		// The delete above ends in a redirect that may still be loading; a
+		// Poll started in that page would lose its context, waitFor does not.
+		waitFor(t, `document.readyState === 'complete'`)
+		step(t, "open runs", chromedp.Navigate(runsURL))
+		waitFor(t, jsReady)
 		waitPolls := func(min int64) {
 			deadline := time.Now().Add(10 * time.Second)
 			for fixture.rowPolls.Load() < min {

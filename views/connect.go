@@ -50,7 +50,10 @@ type ConnectPage struct {
 	// other key ever goes back to a browser.
 	SandboxKey string
 	Error      string // why connecting failed, in the person's terms
-	Connected  []ConnectedWorkspace
+	// Next is where connecting leads back to (ParamNext), already
+	// sanitized by the handler; "" for the runs list.
+	Next      string
+	Connected []ConnectedWorkspace
 }
 
 func (p ConnectPage) deployments() []DeploymentOption {

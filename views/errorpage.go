@@ -15,6 +15,9 @@ type ErrorPage struct {
 	RetryAfter      time.Duration // >0 for rate limits
 	// ConnectWorkspaceID offers connecting the workspace a link points to.
 	ConnectWorkspaceID string
+	// ConnectNext is the page to come back to after connecting (already
+	// sanitized); "" when there is none.
+	ConnectNext string
 }
 
 // ConfirmPage asks for confirmation of a destructive action when the form

@@ -229,7 +229,7 @@ func fixtureConfirmPage() ConfirmPage {
 // allPages lists every page fixture by name, for the checks every page must
 // pass.
 func allPages() map[string]templ.Component {
-	return map[string]templ.Component{
+	pages := map[string]templ.Component{
 		"runs":           RunsView(fixtureRunsPage()),
 		"runs-empty":     RunsView(RunsPage{Base: testBase(NavRuns), Filter: RunsFilter{Status: StatusFailed}}),
 		"run":            RunView(fixtureRunPage()),
@@ -241,4 +241,8 @@ func allPages() map[string]templ.Component {
 		"error":          ErrorView(fixtureErrorPage()),
 		"confirm":        ConfirmView(fixtureConfirmPage()),
 	}
+	for name, page := range historyPages() {
+		pages[name] = page
+	}
+	return pages
 }

@@ -22,6 +22,7 @@ const (
 	ParamTarget    = "target" // audit
 	ParamSince     = "since"  // audit: YYYY-MM-DD (UTC)
 	ParamUntil     = "until"  // audit: YYYY-MM-DD (UTC), inclusive
+	ParamNext      = "next"   // connect: the page to return to afterwards
 )
 
 // Form fields of the connect and new-run pages.
@@ -133,9 +134,18 @@ func DetectFieldsURL(basePath, ws string) string {
 
 // ConnectURL is the connect page; workspaceID pre-fills its field.
 func ConnectURL(basePath, workspaceID string) string {
+	return ConnectURLNext(basePath, workspaceID, "")
+}
+
+// ConnectURLNext is ConnectURL that comes back to next (a path under the
+// base path, sanitized by the handler) after connecting.
+func ConnectURLNext(basePath, workspaceID, next string) string {
 	q := url.Values{}
 	if workspaceID != "" {
 		q.Set(FieldWorkspaceID, workspaceID)
+	}
+	if next != "" {
+		q.Set(ParamNext, next)
 	}
 	return withQuery(joinPath(basePath, RouteConnect), q)
 }
@@ -180,6 +190,12 @@ func (f RunsFilter) Query() url.Values {
 	set(ParamDir, f.SortDir)
 	if f.PageSize > 0 {
 		q.Set(ParamPageSize, strconv.Itoa(f.PageSize))
+	}
+	f.Range.addTo(q)
+	set(ParamReason, f.Reason)
+	set(ParamRunID, f.RunIDPrefix)
+	if f.Stuck {
+		q.Set(ParamStuck, "1")
 	}
 	return q
 }

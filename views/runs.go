@@ -33,11 +33,17 @@ type RunsFilter struct {
 	SortBy           string // SortUpdated or SortCreated
 	SortDir          string // DirDesc or DirAsc
 	PageSize         int
+	// History filters: they apply when the list reads from history.
+	Range       TimeRange
+	Reason      string // failure reason
+	RunIDPrefix string
+	Stuck       bool // only runs processing past the stuck threshold
 }
 
 // Active reports whether anything narrows the list (sorting does not).
 func (f RunsFilter) Active() bool {
-	return f.Status != "" || f.Source != "" || f.FileNameContains != ""
+	return f.Status != "" || f.Source != "" || f.FileNameContains != "" ||
+		!f.Range.IsZero() || f.Reason != "" || f.RunIDPrefix != "" || f.Stuck
 }
 
 // RunListItem is one row of the runs table. Optional numbers are nil when
@@ -57,6 +63,8 @@ type RunListItem struct {
 	Credits        *float64
 	CreatedAt      time.Time // zero when unknown
 	UpdatedAt      time.Time
+	// Stuck: still processing past the stuck threshold.
+	Stuck bool
 }
 
 // Pager links to neighbouring pages of a cursor-paged list; an empty URL
@@ -77,6 +85,25 @@ type RunsPage struct {
 	// Note is an optional informational line above the table, e.g. that
 	// history is still syncing or where the list comes from.
 	Note string
+	// FromHistory: the list reads from Editwatch's history, so the
+	// history filters (range, reason, run ID) and counts apply.
+	FromHistory bool
+	// Counts are the runs by status over the range (history only).
+	Counts []StatusCount
+	// Stuck flags runs processing past the threshold.
+	Stuck StuckRuns
+	// ExportCSV and ExportNDJSON download what the list shows.
+	ExportCSV    string
+	ExportNDJSON string
+}
+
+// StatusCount is one status's count over the list's range, with a link
+// that filters to it.
+type StatusCount struct {
+	Status string
+	Count  int64
+	URL    string
+	Active bool
 }
 
 // defaultPageSize is what the size select shows when the URL names none.
@@ -101,4 +128,11 @@ func pageSizeOptions(current int) []int {
 	opts := append([]int{current}, PageSizes...)
 	slices.Sort(opts)
 	return opts
+}
+
+func statusCountLabel(status string) string {
+	if status == "" {
+		return "All"
+	}
+	return statusLabel(status)
 }

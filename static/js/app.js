@@ -148,8 +148,22 @@
   function onBeforeRequest(evt) {
     var elt = evt.detail && evt.detail.elt;
     if (!elt || !elt.closest || !elt.closest('[data-poll]')) return;
-    if (isPaused() || document.hidden) evt.preventDefault();
+    if (isPaused() || document.hidden) { evt.preventDefault(); return; }
+    // While the page's event stream is open, the server pushes changes:
+    // the timer's polls are only the fallback for when it is not.
+    // Each polled element still makes its first timer poll after the stream
+    // opened: a change that happened between rendering the page and opening
+    // the stream is pushed to nobody, and that poll catches it up.
+    var stream = elt.closest('[data-sse-open]');
+    var cause = evt.detail.requestConfig && evt.detail.requestConfig.triggeringEvent;
+    var pushed = cause && typeof cause.type === 'string' && cause.type.indexOf('sse:') === 0;
+    var poller = elt.closest('[data-poll]');
+    if (stream && !pushed && poller.hasAttribute('data-caught-up')) evt.preventDefault();
+    else if (stream) poller.setAttribute('data-caught-up', '');
   }
+  // The SSE extension reports its stream's state on the sse-connect element.
+  function onStreamOpen(evt) { if (evt.target && evt.target.setAttribute) evt.target.setAttribute('data-sse-open', ''); }
+  function onStreamDown(evt) { if (evt.target && evt.target.removeAttribute) evt.target.removeAttribute('data-sse-open'); }
 
   // ---- Confirmation of destructive forms: <form data-confirm="message">.
   var pendingForm = null;
@@ -275,9 +289,21 @@
     }
   }
 
+  // ---- Error excerpts: <pre> with a caret line under the offending column
+  // (<span data-caret>). On a narrow screen the excerpt scrolls sideways;
+  // scroll it so the caret is in view instead of cut off at the right.
+  function revealCarets(scope) {
+    scope.querySelectorAll('pre [data-caret]').forEach(function (caret) {
+      var pre = caret.closest('pre');
+      var right = caret.getBoundingClientRect().right - pre.getBoundingClientRect().left + pre.scrollLeft;
+      if (right > pre.clientWidth) pre.scrollLeft = right - pre.clientWidth / 2;
+    });
+  }
+
   function enhance(scope) {
     revealJSOnly(scope);
     refreshTimes(scope);
+    revealCarets(scope);
   }
 
   function init() {
@@ -307,6 +333,9 @@
     if (dialog) dialog.addEventListener('close', onDialogClose);
 
     document.body.addEventListener('htmx:beforeRequest', onBeforeRequest);
+    document.body.addEventListener('htmx:sseOpen', onStreamOpen);
+    document.body.addEventListener('htmx:sseError', onStreamDown);
+    document.body.addEventListener('htmx:sseClose', onStreamDown);
     // New content from htmx (a polled row, a detected schema) gets the same
     // treatment as the page did.
     document.body.addEventListener('htmx:load', function (evt) {
@@ -325,6 +354,7 @@
       }
     });
     window.setInterval(function () { refreshTimes(document); }, 30000);
+    window.addEventListener('resize', function () { revealCarets(document); });
   }
 
   if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', init);

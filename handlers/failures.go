@@ -1,0 +1,260 @@
+package handlers
+
+import (
+	"cmp"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/editwatch/editwatch/store"
+	"github.com/editwatch/editwatch/views"
+)
+
+// Failure groups' bounds.
+const (
+	failureExamples  = 5
+	sparklineBuckets = 48
+	// maxBulkRerun is the most runs one "Re-run these" starts again (the
+	// newest of the group); the confirmation says so when it cuts.
+	maxBulkRerun = 500
+)
+
+// failures is GET /failures: failed runs of a range grouped by reason.
+func (a *App) failures(c echo.Context) error {
+	conn, err := a.workspace(c)
+	if errors.Is(err, errNoConnection) {
+		return a.toConnect(c)
+	}
+	if err != nil {
+		return err
+	}
+	tenant, err := a.historyTenant(c)
+	if err != nil {
+		return err
+	}
+	hs, err := a.historyStateOf(c, tenant)
+	if err != nil {
+		return err
+	}
+	now := a.Now()
+	rng := parseTimeRange(c.QueryParams(), now, views.RangeWeek, true)
+	groups, err := a.failureGroups(c, tenant, conn.Ref(), rng)
+	if err != nil {
+		return err
+	}
+	b, err := a.base(c, "Failures", views.NavFailures)
+	if err != nil {
+		return err
+	}
+	return a.render(c, http.StatusOK, views.FailuresView(views.FailuresPage{Base: b, Range: rng, History: hs.note(), Groups: groups}))
+}
+
+// failureGroups reads the hourly rollups of the range (counts, first hour
+// seen, sparkline) and a few newest runs of each reason (examples, last
+// seen): the cost follows the range and the number of reasons, not history.
+func (a *App) failureGroups(c echo.Context, tenant, ws string, rng views.TimeRange) ([]views.FailureGroup, error) {
+	ctx := c.Request().Context()
+	step := store.RollupBucket
+	if hours := rng.End.Sub(rng.Start) / store.RollupBucket; hours > store.MaxSeriesPoints-2 {
+		step = (hours/(store.MaxSeriesPoints-2) + 1) * store.RollupBucket
+	}
+	series, err := a.Store.RunSeries(ctx, store.SeriesQuery{Tenant: tenant, From: rng.Start, To: rng.End, Step: step})
+	if err != nil {
+		return nil, err
+	}
+	var groups []views.FailureGroup
+	for reason, n := range series.Total.Failures {
+		if n <= 0 {
+			continue
+		}
+		g := views.FailureGroup{Reason: reason, Count: n,
+			RunsURL:  views.RunsURL(a.BasePath, ws, views.RunsFilter{Status: store.StatusFailed, Reason: reason, Range: rng}, ""),
+			RerunURL: views.FailuresRerunURL(a.BasePath, ws, reason, rng)}
+		g.Meaning, g.Action = views.FailureExplanation(reason)
+		per := make([]int64, len(series.Points))
+		for i, pt := range series.Points {
+			per[i] = pt.Failures[reason]
+			if per[i] > 0 && g.FirstSeen.IsZero() {
+				g.FirstSeen = pt.Start
+			}
+		}
+		g.Spark = views.Sparkline{Values: rebin(per, sparklineBuckets), Label: "Failures with this reason over " + rng.Label()}
+		examples, err := a.failedRuns(c, tenant, reason, rng, failureExamples)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range examples {
+			g.Examples = append(g.Examples, views.FailureExample{ID: r.RunID, FileName: r.FileName, Message: r.FailureMessage,
+				At: r.At, URL: views.RunURL(a.BasePath, ws, r.RunID)})
+		}
+		if len(examples) > 0 {
+			g.LastSeen = examples[0].At
+		}
+		groups = append(groups, g)
+	}
+	slices.SortFunc(groups, func(x, y views.FailureGroup) int {
+		return cmp.Or(cmp.Compare(y.Count, x.Count), cmp.Compare(x.Reason, y.Reason))
+	})
+	return groups, nil
+}
+
+// failedRuns lists up to n of the newest failed runs of a reason in the
+// range. The store's filter cannot ask for "no reason", so those are
+// picked out of the failed runs as they come.
+func (a *App) failedRuns(c echo.Context, tenant, reason string, rng views.TimeRange, n int) ([]store.RunSnapshot, error) {
+	f := store.RunFilter{Tenant: tenant, Status: store.StatusFailed, FailureReason: reason, From: rng.Start, To: rng.End, Limit: min(n, store.MaxRunLimit)}
+	var out []store.RunSnapshot
+	for r, err := range a.Store.RunsSeq(c.Request().Context(), f) {
+		if err != nil {
+			return nil, err
+		}
+		if r.FailureReason != reason {
+			continue
+		}
+		out = append(out, r)
+		if len(out) >= n {
+			break
+		}
+	}
+	return out, nil
+}
+
+// rebin sums counts into at most n buckets of equal width.
+func rebin(values []int64, n int) []int64 {
+	if len(values) <= n {
+		return values
+	}
+	out := make([]int64, n)
+	for i, v := range values {
+		out[i*n/len(values)] += v
+	}
+	return out
+}
+
+// failuresRerun is POST /failures/rerun?reason=…: without confirmed=1 it
+// answers a confirmation naming how many runs; with it, it starts a
+// background job and sends the person to its progress page.
+func (a *App) failuresRerun(c echo.Context) error {
+	conn, cl, err := a.workspaceClient(c)
+	if errors.Is(err, errNoConnection) {
+		return a.toConnect(c)
+	}
+	if err != nil {
+		return err
+	}
+	tenant, err := a.historyTenant(c)
+	if err != nil {
+		return err
+	}
+	q := c.QueryParams()
+	reason := clipField(q.Get(views.ParamReason))
+	rng := parseTimeRange(q, a.Now(), views.RangeWeek, true)
+	runs, err := a.failedRuns(c, tenant, reason, rng, maxBulkRerun+1)
+	if err != nil {
+		return err
+	}
+	more := len(runs) > maxBulkRerun
+	if more {
+		runs = runs[:maxBulkRerun]
+	}
+	label := reason
+	if label == "" {
+		label = "no reason given"
+	}
+	back := views.FailuresURL(a.BasePath, conn.Ref(), rng)
+	if len(runs) == 0 {
+		if err := a.setFlash(c, views.FlashInfo, "No failed runs with reason "+label+" in this period: nothing to re-run."); err != nil {
+			return err
+		}
+		return redirect(c, back)
+	}
+	if c.FormValue(views.ConfirmField) != "1" {
+		b, err := a.base(c, "Re-run failed runs", views.NavFailures)
+		if err != nil {
+			return err
+		}
+		msg := "Editwatch starts " + countRuns(len(runs)) + " that failed with " + label + " (" + rng.Label() +
+			") again, each as a new run with its original file and config. The failed runs stay as they are."
+		if more {
+			msg += " The group has more runs; these are its newest " + countRuns(len(runs)) + "."
+		}
+		return a.render(c, http.StatusOK, views.ConfirmView(views.ConfirmPage{
+			Base: b, Heading: "Re-run " + countRuns(len(runs)) + "?", Message: msg,
+			ActionURL: views.FailuresRerunURL(a.BasePath, conn.Ref(), reason, rng), ConfirmLabel: "Re-run " + countRuns(len(runs)),
+			CancelURL: back,
+		}))
+	}
+	ids := make([]string, len(runs))
+	for i, r := range runs {
+		ids[i] = r.RunID
+	}
+	sid := ""
+	if sess := sessionOf(c); sess != nil {
+		sid = SessionID(sess)
+	}
+	actor := identityOf(c).User
+	if actor == "" {
+		actor = store.AuditActorSingleUser
+	}
+	if err := a.audit(c, store.AuditRerun, tenant, label, "bulk re-run of "+countRuns(len(ids))+" started"); err != nil {
+		return err
+	}
+	job := a.Reruns.start(rerunSpec{
+		tenant: tenant, ws: conn.Ref(), sessionID: sid, actor: actor, requestID: requestIDOf(c), reason: reason,
+		runIDs: ids, client: cl, store: a.Store, logger: a.Logger, started: a.Now(),
+	})
+	return redirect(c, views.RerunJobURL(a.BasePath, conn.Ref(), job.id))
+}
+
+func countRuns(n int) string {
+	if n == 1 {
+		return "1 run"
+	}
+	return itoa(n) + " runs"
+}
+
+// rerunJob is GET /failures/rerun/:job: the progress of a bulk re-run,
+// for the session and workspace that started it only.
+func (a *App) rerunJob(c echo.Context) error {
+	conn, err := a.workspace(c)
+	if errors.Is(err, errNoConnection) {
+		return a.toConnect(c)
+	}
+	if err != nil {
+		return err
+	}
+	tenant, err := a.historyTenant(c)
+	if err != nil {
+		return err
+	}
+	sid := ""
+	if sess := sessionOf(c); sess != nil {
+		sid = SessionID(sess)
+	}
+	job, ok := a.Reruns.get(c.Param("job"))
+	if !ok || job.spec.tenant != tenant || job.spec.sessionID != sid {
+		return &PageError{Status: http.StatusNotFound, Heading: "Re-run not found", Category: "not found",
+			Explanation: "This re-run is not known here: it belongs to another session, or Editwatch restarted since it ran."}
+	}
+	snap := job.snapshot()
+	page := views.RerunJobPage{
+		ID: job.id, Reason: job.spec.reason, Total: len(job.spec.runIDs), Done: snap.done, Created: snap.created,
+		Failed: snap.failed, Finished: snap.finished, Workspace: conn.Ref(),
+		StatusURL: views.RerunJobURL(a.BasePath, conn.Ref(), job.id),
+		BackURL:   views.FailuresURL(a.BasePath, conn.Ref(), views.TimeRange{}),
+	}
+	if c.Request().Header.Get("HX-Request") != "" {
+		page.Base = a.plainBase(c, "")
+		return a.render(c, http.StatusOK, views.RerunProgress(page))
+	}
+	if page.Base, err = a.base(c, "Re-run progress", views.NavFailures); err != nil {
+		return err
+	}
+	return a.render(c, http.StatusOK, views.RerunJobView(page))
+}
+
+// rerunTimeout bounds a whole bulk re-run.
+const rerunTimeout = 30 * time.Minute

@@ -1,0 +1,195 @@
+package handlers
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/editwatch/editwatch/store"
+	"github.com/editwatch/editwatch/views"
+)
+
+// registerHistoryRoutes adds the pages that read Editwatch's history: the
+// overview, failure groups and their bulk re-run, and the exports.
+func registerHistoryRoutes(g *echo.Group, app *App) {
+	g.GET("/", app.overview)
+	g.GET("/"+views.RouteFailures, app.failures)
+	g.POST("/"+views.RouteFailuresRerun, app.failuresRerun, app.requireAct)
+	g.GET("/"+views.RouteRerunJob, app.rerunJob)
+	g.GET("/"+views.RouteExportCSV, app.exportCSV)
+	g.GET("/"+views.RouteExportNDJSON, app.exportNDJSON)
+}
+
+// historyTenant is the tenant whose history this request may read. Today
+// it is the tenant of the session's current connection; the grant check
+// (a live call plus a proof run) replaces this one function.
+func (a *App) historyTenant(c echo.Context) (string, error) {
+	conn, cl, err := a.workspaceClient(c)
+	if err != nil {
+		return "", err
+	}
+	// Stored history opens only to a session granted its tenant (a live call
+	// with its own key proved access); ensureGrant makes that call if needed.
+	if err := a.ensureGrant(c, conn, cl); err != nil {
+		return "", err
+	}
+	return conn.Tenant, nil
+}
+
+// historyState says whether the tenant's history is synced (the runs list
+// then reads from it) and since when it covers runs.
+type historyState struct {
+	Synced bool
+	Since  time.Time
+}
+
+func (a *App) historyStateOf(c echo.Context, tenant string) (historyState, error) {
+	ctx := c.Request().Context()
+	var hs historyState
+	t, err := a.Store.GetTenant(ctx, tenant)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+	case err != nil:
+		return hs, err
+	default:
+		hs.Synced = !t.SyncedAt.IsZero()
+	}
+	if hs.Since, err = a.Store.HistorySince(ctx, tenant); err != nil {
+		return hs, err
+	}
+	return hs, nil
+}
+
+func (hs historyState) note() views.HistoryNote {
+	return views.HistoryNote{Since: hs.Since, Syncing: !hs.Synced}
+}
+
+// presetSpan is how long each preset range is.
+var presetSpan = map[string]time.Duration{
+	views.RangeHour: time.Hour, views.RangeDay: 24 * time.Hour,
+	views.RangeWeek: 7 * 24 * time.Hour, views.RangeMonth: 30 * 24 * time.Hour,
+}
+
+// maxCustomSpan bounds a custom range, so a series stays small.
+const maxCustomSpan = 366 * 24 * time.Hour
+
+// parseTimeLocal reads a range bound: the datetime-local form (UTC), or
+// RFC 3339.
+func parseTimeLocal(v string) (time.Time, bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return time.Time{}, false
+	}
+	if t, err := time.Parse(views.DateTimeLayout, v); err == nil {
+		return t.UTC(), true
+	}
+	if t, err := time.Parse(time.RFC3339, v); err == nil {
+		return t.UTC(), true
+	}
+	return time.Time{}, false
+}
+
+// parseTimeRange reads the range of the URL as of now; an absent or
+// unreadable one is def (a preset, or "" for none). A custom range may
+// leave out either bound; bounded reports whether both are needed, and
+// fills them in (from a day before to, to now).
+func parseTimeRange(q url.Values, now time.Time, def string, bounded bool) views.TimeRange {
+	preset := q.Get(views.ParamRange)
+	if span, ok := presetSpan[preset]; ok {
+		return views.TimeRange{Preset: preset, Start: now.Add(-span), End: now}
+	}
+	if preset == views.RangeCustom {
+		from, okFrom := parseTimeLocal(q.Get(views.ParamFrom))
+		to, okTo := parseTimeLocal(q.Get(views.ParamTo))
+		if okFrom || okTo {
+			r := views.TimeRange{Preset: views.RangeCustom}
+			if okFrom {
+				r.Start, r.From = from, from.Format(views.DateTimeLayout)
+			}
+			if okTo {
+				r.End, r.To = to, to.Format(views.DateTimeLayout)
+			}
+			if bounded {
+				if !okTo {
+					r.End = now
+				}
+				if !okFrom {
+					r.Start = r.End.Add(-24 * time.Hour)
+				}
+			}
+			valid := r.Start.IsZero() || r.End.IsZero() || r.End.After(r.Start)
+			if valid && (!bounded || r.End.Sub(r.Start) <= maxCustomSpan) {
+				return r
+			}
+		}
+	}
+	if span, ok := presetSpan[def]; ok {
+		return views.TimeRange{Preset: def, Start: now.Add(-span), End: now}
+	}
+	return views.TimeRange{}
+}
+
+// seriesStep chooses the bucket of a range's charts: about 24 to 60 of
+// them, in whole hours (the rollups' grain).
+func seriesStep(span time.Duration) time.Duration {
+	switch {
+	case span <= 48*time.Hour:
+		return time.Hour
+	case span <= 8*24*time.Hour:
+		return 6 * time.Hour
+	case span <= 62*24*time.Hour:
+		return 24 * time.Hour
+	}
+	days := (span + 60*24*time.Hour - 1) / (60 * 24 * time.Hour)
+	return days * 24 * time.Hour
+}
+
+// stuckRuns counts the tenant's stuck runs, up to a bound.
+func (a *App) stuckRuns(c echo.Context, tenant, ws string, now time.Time) (views.StuckRuns, error) {
+	ctx := c.Request().Context()
+	threshold, err := a.Store.StuckThreshold(ctx, tenant, now)
+	if err != nil {
+		return views.StuckRuns{}, err
+	}
+	f := store.StuckFilter(tenant, now, threshold)
+	f.Limit = maxStuckShown
+	page, err := a.Store.ListRuns(ctx, f)
+	if err != nil {
+		return views.StuckRuns{}, err
+	}
+	return views.StuckRuns{
+		Count: len(page.Runs), More: page.NextCursor != "", Threshold: threshold,
+		URL: views.RunsURL(a.BasePath, ws, views.RunsFilter{Stuck: true}, ""),
+	}, nil
+}
+
+// maxStuckShown bounds the stuck-run count of a page ("100+").
+const maxStuckShown = 100
+
+// snapshotItem turns a history snapshot into a runs-table row.
+func snapshotItem(r store.RunSnapshot, ws string) views.RunListItem {
+	item := views.RunListItem{
+		ID: r.RunID, Workspace: ws, FileName: r.FileName, Status: r.Status, FailureReason: r.FailureReason,
+		FailureMessage: r.FailureMessage, Source: r.Source, ProcessingMs: r.ProcessingMs, Credits: r.Credits,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		Pages: intPtr(r.PageCount), FieldsFilled: intPtr(r.FieldsFilled), FieldsDetected: intPtr(r.FieldsDetected),
+	}
+	if item.CreatedAt.IsZero() {
+		item.CreatedAt = r.At
+	}
+	if item.UpdatedAt.IsZero() {
+		item.UpdatedAt = r.LastSeenAt
+	}
+	return item
+}
+
+func intPtr(p *int64) *int {
+	if p == nil {
+		return nil
+	}
+	v := int(*p)
+	return &v
+}

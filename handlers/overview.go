@@ -1,0 +1,238 @@
+package handlers
+
+import (
+	"cmp"
+	"errors"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/editwatch/editwatch/store"
+	"github.com/editwatch/editwatch/views"
+)
+
+// Chart colours, as fill and stroke classes.
+const (
+	classProcessed = "fill-emerald-500 dark:fill-emerald-400"
+	classFailed    = "fill-red-500 dark:fill-red-400"
+	classP50       = "fill-indigo-500 dark:fill-indigo-400"
+	classP95       = "fill-amber-500 dark:fill-amber-400"
+	classLineP50   = "stroke-indigo-500 dark:stroke-indigo-400"
+	classLineP95   = "stroke-amber-500 dark:stroke-amber-400"
+	classCredits   = "fill-violet-500 dark:fill-violet-400"
+	classFill      = "fill-sky-500 dark:fill-sky-400"
+)
+
+// overview is GET /: the workspace's figures and charts over a range, read
+// from the rollups. Without any history it keeps sending people to the
+// runs list, saying why.
+func (a *App) overview(c echo.Context) error {
+	conn, err := a.workspace(c)
+	if errors.Is(err, errNoConnection) {
+		return a.toConnect(c)
+	}
+	if err != nil {
+		return err
+	}
+	tenant, err := a.historyTenant(c)
+	if err != nil {
+		return err
+	}
+	hs, err := a.historyStateOf(c, tenant)
+	if err != nil {
+		return err
+	}
+	if hs.Since.IsZero() {
+		if err := a.setFlash(c, views.FlashInfo, "The overview appears once Editwatch has history of this workspace; until then, here are its runs."); err != nil {
+			return err
+		}
+		return redirect(c, views.RunsURL(a.BasePath, conn.Ref(), views.RunsFilter{}, ""))
+	}
+	now := a.Now()
+	rng := parseTimeRange(c.QueryParams(), now, views.RangeDay, true)
+	page, err := a.overviewModel(c, tenant, conn.Ref(), rng, hs, now)
+	if err != nil {
+		return err
+	}
+	if page.Base, err = a.base(c, "Overview", views.NavOverview); err != nil {
+		return err
+	}
+	return a.render(c, http.StatusOK, views.OverviewView(page))
+}
+
+func (a *App) overviewModel(c echo.Context, tenant, ws string, rng views.TimeRange, hs historyState, now time.Time) (views.OverviewPage, error) {
+	ctx := c.Request().Context()
+	step := seriesStep(rng.End.Sub(rng.Start))
+	series, err := a.Store.RunSeries(ctx, store.SeriesQuery{Tenant: tenant, From: rng.Start, To: rng.End, Step: step})
+	if err != nil {
+		return views.OverviewPage{}, err
+	}
+	counts, err := a.Store.CountRuns(ctx, tenant, rng.Start, rng.End)
+	if err != nil {
+		return views.OverviewPage{}, err
+	}
+	stuck, err := a.stuckRuns(c, tenant, ws, now)
+	if err != nil {
+		return views.OverviewPage{}, err
+	}
+	p := views.OverviewPage{
+		Range: rng, History: hs.note(), Stuck: stuck,
+		RunsURL:  views.RunsURL(a.BasePath, ws, views.RunsFilter{Range: rng}, ""),
+		Failures: views.FailuresURL(a.BasePath, ws, rng),
+	}
+	f := &p.Figures
+	f.Runs = counts.Total
+	f.Processed, f.Failed = counts.ByStatus[store.StatusProcessed], counts.ByStatus[store.StatusFailed]
+	f.Processing = counts.ByStatus[store.StatusProcessing]
+	if finished := f.Processed + f.Failed; finished > 0 {
+		rate := float64(f.Processed) / float64(finished)
+		f.SuccessRate = &rate
+	}
+	if h := series.Total.Processing(); h.Count() > 0 {
+		p50, p95 := h.P50(), h.P95()
+		f.P50Ms, f.P95Ms = &p50, &p95
+	}
+	f.Credits = series.Total.Credits
+	cb := chartBuilder{basePath: a.BasePath, ws: ws, rng: rng, series: series}
+	p.Charts = views.OverviewCharts{
+		Runs: cb.runsChart(), Latency: cb.latencyChart(), Stages: cb.stagesChart(),
+		Failures: cb.failuresChart(), Credits: cb.creditsChart(), Fill: cb.fillChart(),
+	}
+	return p, nil
+}
+
+// chartBuilder turns a series into the overview's charts, each mark
+// linking to the runs list filtered to what it counts.
+type chartBuilder struct {
+	basePath, ws string
+	rng          views.TimeRange
+	series       store.Series
+}
+
+func (cb chartBuilder) bucket(pt store.SeriesPoint) views.TimeRange {
+	return views.CustomRange(pt.Start, pt.Start.Add(cb.series.Step))
+}
+
+func (cb chartBuilder) runsURL(f views.RunsFilter) string {
+	return views.RunsURL(cb.basePath, cb.ws, f, "")
+}
+
+func (cb chartBuilder) label(pt store.SeriesPoint) string {
+	return views.BucketLabel(pt.Start, cb.series.Step)
+}
+
+func (cb chartBuilder) runsChart() views.TimeChart {
+	ch := views.TimeChart{
+		ID: "runs-chart", Title: "Finished runs over time",
+		Desc:   "Runs that finished in each period, processed and failed stacked; " + cb.rng.Label() + ".",
+		Legend: []views.LegendItem{{Label: "Processed", Class: classProcessed}, {Label: "Failed", Class: classFailed}},
+	}
+	for _, pt := range cb.series.Points {
+		r := cb.bucket(pt)
+		ch.Columns = append(ch.Columns, views.TimeColumn{Label: cb.label(pt), Segments: []views.ChartSegment{
+			{Label: "Processed", Value: float64(pt.Runs[store.StatusProcessed]), Class: classProcessed,
+				Href: cb.runsURL(views.RunsFilter{Status: store.StatusProcessed, Range: r})},
+			{Label: "Failed", Value: float64(pt.Runs[store.StatusFailed]), Class: classFailed,
+				Href: cb.runsURL(views.RunsFilter{Status: store.StatusFailed, Range: r})},
+		}})
+	}
+	return ch
+}
+
+func (cb chartBuilder) latencyChart() views.LineChart {
+	ch := views.LineChart{ID: "latency-chart", Title: "Processing time over time (p50, p95)",
+		Desc: "Median and 95th percentile processing time of the processed runs of each period.", Format: views.FormatMs}
+	p50 := views.LineSeries{Label: "p50", LineClass: classLineP50, DotClass: classP50}
+	p95 := views.LineSeries{Label: "p95", LineClass: classLineP95, DotClass: classP95}
+	for _, pt := range cb.series.Points {
+		ch.XLabels = append(ch.XLabels, cb.label(pt))
+		h := pt.Processing()
+		href := cb.runsURL(views.RunsFilter{Status: store.StatusProcessed, Range: cb.bucket(pt)})
+		known := h.Count() > 0
+		p50.Points = append(p50.Points, views.LinePoint{Value: h.P50(), Known: known, Href: href})
+		p95.Points = append(p95.Points, views.LinePoint{Value: h.P95(), Known: known, Href: href})
+	}
+	ch.Series = []views.LineSeries{p50, p95}
+	return ch
+}
+
+func (cb chartBuilder) stagesChart() views.BarChart {
+	ch := views.BarChart{ID: "stages-chart", Title: "Time per stage (p50, p95)",
+		Desc:   "Median and 95th percentile of each stage over the processed runs of " + cb.rng.Label() + ".",
+		Format: views.FormatMs,
+		Legend: []views.LegendItem{{Label: "p50", Class: classP50}, {Label: "p95", Class: classP95}}}
+	href := cb.runsURL(views.RunsFilter{Status: store.StatusProcessed, Range: cb.rng})
+	for _, stage := range []struct {
+		label  string
+		metric int
+	}{{"Detection", store.MetricDetection}, {"Annotation", store.MetricAnnotation}, {"Filling", store.MetricFilling}, {"Total", store.MetricProcessing}} {
+		h := cb.series.Total.Timings[stage.metric]
+		if h.Count() == 0 {
+			continue
+		}
+		ch.Rows = append(ch.Rows, views.BarRow{Label: stage.label, Bars: []views.ChartSegment{
+			{Label: "p50", Value: h.P50(), Class: classP50, Href: href},
+			{Label: "p95", Value: h.P95(), Class: classP95, Href: href},
+		}})
+	}
+	return ch
+}
+
+func (cb chartBuilder) failuresChart() views.BarChart {
+	ch := views.BarChart{ID: "failures-chart", Title: "Failures by reason",
+		Desc:   "Failed runs of " + cb.rng.Label() + " by failure reason.",
+		Legend: []views.LegendItem{{Label: "Failed runs", Class: classFailed}}}
+	type reasonCount struct {
+		reason string
+		n      int64
+	}
+	var reasons []reasonCount
+	for reason, n := range cb.series.Total.Failures {
+		if n > 0 {
+			reasons = append(reasons, reasonCount{reason, n})
+		}
+	}
+	slices.SortFunc(reasons, func(x, y reasonCount) int { return cmp.Or(cmp.Compare(y.n, x.n), cmp.Compare(x.reason, y.reason)) })
+	for _, rc := range reasons {
+		label := rc.reason
+		if label == "" {
+			label = "No reason given"
+		}
+		ch.Rows = append(ch.Rows, views.BarRow{Label: label, Bars: []views.ChartSegment{{
+			Label: "Failed runs", Value: float64(rc.n), Class: classFailed,
+			Href: cb.runsURL(views.RunsFilter{Status: store.StatusFailed, Reason: rc.reason, Range: cb.rng}),
+		}}})
+	}
+	return ch
+}
+
+func (cb chartBuilder) creditsChart() views.TimeChart {
+	ch := views.TimeChart{ID: "credits-chart", Title: "Credits over time",
+		Desc:   "Credits used by the runs that finished in each period.",
+		Legend: []views.LegendItem{{Label: "Credits", Class: classCredits}}}
+	for _, pt := range cb.series.Points {
+		ch.Columns = append(ch.Columns, views.TimeColumn{Label: cb.label(pt), Segments: []views.ChartSegment{{
+			Label: "Credits", Value: pt.Credits, Class: classCredits, Href: cb.runsURL(views.RunsFilter{Range: cb.bucket(pt)}),
+		}}})
+	}
+	return ch
+}
+
+func (cb chartBuilder) fillChart() views.TimeChart {
+	ch := views.TimeChart{ID: "fill-chart", Title: "Fill ratio over time",
+		Desc:   "Fields filled of the fields in the schema, over the runs of each period that reported both.",
+		Format: views.FormatPercent,
+		Legend: []views.LegendItem{{Label: "Fill ratio", Class: classFill}}}
+	for _, pt := range cb.series.Points {
+		seg := views.ChartSegment{Label: "Fill ratio", Class: classFill, Href: cb.runsURL(views.RunsFilter{Range: cb.bucket(pt)})}
+		if pt.FieldsTotal > 0 {
+			seg.Value = pt.FillRatio()
+		} else {
+			seg.Display = "—"
+		}
+		ch.Columns = append(ch.Columns, views.TimeColumn{Label: cb.label(pt), Segments: []views.ChartSegment{seg}})
+	}
+	return ch
+}

@@ -1,0 +1,135 @@
+package handlers
+
+import (
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/editwatch/editwatch/store"
+	"github.com/editwatch/editwatch/views"
+)
+
+// noteSyncing is the runs list's note while the tenant's history is not
+// synced yet.
+const noteNotGranted = "This list reads from Extend with your key. Editwatch's stored history of this workspace is not open to your key (it could not read one of the workspace's stored runs), so the period, run-ID and failure-reason filters and the counts are not available."
+
+const noteSyncing = "History is still syncing: this list reads from Extend, so the period, run-ID and failure-reason filters and the counts appear once it is synced."
+
+// historyListing is the runs list's model before the rows: from history
+// (synced, rows included), or the frame of a list read from Extend.
+type historyListing struct {
+	synced    bool
+	page      views.RunsPage
+	threshold time.Duration
+	now       time.Time
+}
+
+// isStuck reports whether a row has been processing past the threshold.
+func (hl historyListing) isStuck(item views.RunListItem) bool {
+	return item.Status == store.StatusProcessing && !item.CreatedAt.IsZero() && hl.now.Sub(item.CreatedAt) > hl.threshold
+}
+
+// historyList builds the runs list from history once the tenant's history
+// is synced; otherwise it returns the page frame (note, stuck runs,
+// exports) for the caller to fill from Extend.
+func (a *App) historyList(c echo.Context, conn connection, rq runsQuery) (historyListing, error) {
+	// A session not granted the tenant still sees what its own key lists
+	// live from Extend, but nothing of the stored history.
+	tenant, err := a.historyTenant(c)
+	granted := err == nil
+	if err != nil && !errors.Is(err, errNotGranted) {
+		return historyListing{}, err
+	}
+	var hs historyState
+	if granted {
+		if hs, err = a.historyStateOf(c, tenant); err != nil {
+			return historyListing{}, err
+		}
+	}
+	hl := historyListing{synced: hs.Synced, now: a.Now()}
+	ws := conn.Ref()
+	if !hl.synced {
+		rq.Filter.Range, rq.Filter.Reason, rq.Filter.RunIDPrefix, rq.Filter.Stuck = views.TimeRange{}, "", "", false
+	}
+	var stuck views.StuckRuns
+	if granted {
+		if stuck, err = a.stuckRuns(c, tenant, ws, hl.now); err != nil {
+			return historyListing{}, err
+		}
+	}
+	hl.threshold = stuck.Threshold
+	b, err := a.base(c, "Runs", views.NavRuns)
+	if err != nil {
+		return historyListing{}, err
+	}
+	hl.page = views.RunsPage{Base: b, Filter: rq.Filter, FromHistory: hl.synced, Stuck: stuck,
+		ExportCSV:    views.ExportURL(a.BasePath, ws, rq.Filter, "csv"),
+		ExportNDJSON: views.ExportURL(a.BasePath, ws, rq.Filter, "ndjson")}
+	if !granted {
+		hl.page.Note = noteNotGranted
+		return hl, nil
+	}
+	if !hl.synced {
+		hl.page.Note = noteSyncing
+		return hl, nil
+	}
+	ctx := c.Request().Context()
+	f := historyFilter(tenant, rq.Filter, hl.threshold, hl.now)
+	f.Limit, f.Cursor = rq.pageSize(), rq.Cursor
+	list, err := a.Store.ListRuns(ctx, f)
+	if errors.Is(err, store.ErrInvalidCursor) {
+		return historyListing{}, &PageError{Status: http.StatusBadRequest, Heading: "This page link is not valid", Category: "invalid input",
+			Explanation: "The link's page position was not made by Editwatch. Start again from the first page.", Err: err}
+	}
+	if err != nil {
+		return historyListing{}, err
+	}
+	for _, r := range list.Runs {
+		item := snapshotItem(r, ws)
+		item.Stuck = hl.isStuck(item)
+		hl.page.Rows = append(hl.page.Rows, item)
+	}
+	hl.page.Pager = rq.pager(a.BasePath, ws, list.NextCursor, len(hl.page.Rows))
+	counts, err := a.Store.CountRuns(ctx, tenant, rq.Filter.Range.Start, rq.Filter.Range.End)
+	if err != nil {
+		return historyListing{}, err
+	}
+	hl.page.Counts = statusCounts(a.BasePath, ws, rq.Filter, counts)
+	return hl, nil
+}
+
+// statusCounts links each status's count over the range to the list
+// filtered to it.
+func statusCounts(basePath, ws string, f views.RunsFilter, counts store.RunCounts) []views.StatusCount {
+	link := func(status string) string {
+		g := f
+		g.Status, g.Stuck = status, false
+		if status != store.StatusFailed {
+			g.Reason = ""
+		}
+		return views.RunsURL(basePath, ws, g, "")
+	}
+	out := []views.StatusCount{{Status: "", Count: counts.Total, URL: link(""), Active: f.Status == ""}}
+	for _, st := range []string{store.StatusProcessing, store.StatusProcessed, store.StatusFailed} {
+		out = append(out, views.StatusCount{Status: st, Count: counts.ByStatus[st], URL: link(st), Active: f.Status == st})
+	}
+	return out
+}
+
+// historyFilter is the store's filter for what the list shows; a stuck
+// filter is PROCESSING older than the threshold.
+func historyFilter(tenant string, f views.RunsFilter, threshold time.Duration, now time.Time) store.RunFilter {
+	rf := store.RunFilter{
+		Tenant: tenant, Status: f.Status, FailureReason: f.Reason, Source: f.Source,
+		FileName: f.FileNameContains, RunIDPrefix: f.RunIDPrefix, From: f.Range.Start, To: f.Range.End,
+	}
+	if f.Stuck {
+		rf.Status = store.StatusProcessing
+		if limit := now.Add(-threshold); rf.To.IsZero() || limit.Before(rf.To) {
+			rf.To = limit
+		}
+	}
+	return rf
+}

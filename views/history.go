@@ -1,0 +1,320 @@
+package views
+
+import (
+	"net/url"
+	"strconv"
+	"time"
+)
+
+// Query parameters of the history pages (overview, failures, the runs
+// list's history filters and exports).
+const (
+	ParamRange  = "range"  // a preset (Range*) or RangeCustom
+	ParamFrom   = "from"   // custom range start, DateTimeLayout, UTC
+	ParamTo     = "to"     // custom range end, DateTimeLayout, UTC
+	ParamReason = "reason" // runs: failure reason (history only)
+	ParamRunID  = "run"    // runs: run-ID prefix (history only)
+	ParamStuck  = "stuck"  // runs: "1" lists the stuck runs
+)
+
+// Time range presets.
+const (
+	RangeHour   = "1h"
+	RangeDay    = "24h"
+	RangeWeek   = "7d"
+	RangeMonth  = "30d"
+	RangeCustom = "custom"
+)
+
+// DateTimeLayout is how custom range bounds appear in URLs and in the
+// datetime-local inputs; they are read as UTC.
+const DateTimeLayout = "2006-01-02T15:04"
+
+// Routes of the history pages, relative to the base path.
+const (
+	RouteFailures      = "failures"
+	RouteFailuresRerun = "failures/rerun"      // POST reason, range; confirmed=1
+	RouteRerunJob      = "failures/rerun/:job" // GET: progress of a bulk re-run
+	RouteExportCSV     = "runs/export.csv"
+	RouteExportNDJSON  = "runs/export.ndjson"
+)
+
+// Values of Base.NavActive for the history pages.
+const (
+	NavOverview = "overview"
+	NavFailures = "failures"
+)
+
+// RangePreset is one choice of the range selector.
+type RangePreset struct {
+	Key, Label string
+}
+
+// RangePresets are the offered presets, shortest first.
+var RangePresets = []RangePreset{
+	{RangeHour, "Last hour"}, {RangeDay, "Last 24 hours"}, {RangeWeek, "Last 7 days"}, {RangeMonth, "Last 30 days"},
+}
+
+// TimeRange is a period as the URL carries it: a preset, or custom bounds.
+// Start and End are what the handler resolved it to.
+type TimeRange struct {
+	Preset   string // one of the Range* constants; "" means no range
+	From, To string // custom bounds, DateTimeLayout
+	Start    time.Time
+	End      time.Time
+}
+
+// IsZero reports whether no range is chosen.
+func (r TimeRange) IsZero() bool { return r.Preset == "" }
+
+// CustomRange is the custom range [start, end), for links to a chart's
+// time bucket.
+func CustomRange(start, end time.Time) TimeRange {
+	return TimeRange{Preset: RangeCustom, From: start.UTC().Format(DateTimeLayout), To: end.UTC().Format(DateTimeLayout), Start: start, End: end}
+}
+
+// addTo encodes the range into q.
+func (r TimeRange) addTo(q url.Values) {
+	if r.Preset == "" {
+		return
+	}
+	q.Set(ParamRange, r.Preset)
+	if r.Preset == RangeCustom {
+		if r.From != "" {
+			q.Set(ParamFrom, r.From)
+		}
+		if r.To != "" {
+			q.Set(ParamTo, r.To)
+		}
+	}
+}
+
+// Label names the range for people.
+func (r TimeRange) Label() string {
+	for _, p := range RangePresets {
+		if p.Key == r.Preset {
+			return p.Label
+		}
+	}
+	if r.Preset == RangeCustom {
+		return rangeSpan(r.Start, r.End)
+	}
+	return "All time"
+}
+
+func rangeSpan(start, end time.Time) string {
+	switch {
+	case start.IsZero() && end.IsZero():
+		return "All time"
+	case start.IsZero():
+		return "Before " + end.UTC().Format("2006-01-02 15:04") + " UTC"
+	case end.IsZero():
+		return "Since " + start.UTC().Format("2006-01-02 15:04") + " UTC"
+	}
+	return start.UTC().Format("2006-01-02 15:04") + " – " + end.UTC().Format("2006-01-02 15:04") + " UTC"
+}
+
+// OverviewURL is the overview of a workspace over a range.
+func OverviewURL(basePath, ws string, r TimeRange) string {
+	q := wsQuery(ws)
+	r.addTo(q)
+	return withQuery(joinPath(basePath, ""), q)
+}
+
+// FailuresURL is the failure groups of a workspace over a range.
+func FailuresURL(basePath, ws string, r TimeRange) string {
+	q := wsQuery(ws)
+	r.addTo(q)
+	return withQuery(joinPath(basePath, RouteFailures), q)
+}
+
+// FailuresRerunURL is where "Re-run these" posts for one reason.
+func FailuresRerunURL(basePath, ws, reason string, r TimeRange) string {
+	q := wsQuery(ws)
+	r.addTo(q)
+	q.Set(ParamReason, reason)
+	return withQuery(joinPath(basePath, RouteFailuresRerun), q)
+}
+
+// RerunJobURL is the progress page of a bulk re-run.
+func RerunJobURL(basePath, ws, job string) string {
+	return withQuery(joinPath(basePath, RouteFailuresRerun+"/"+url.PathEscape(job)), wsQuery(ws))
+}
+
+// ExportURL downloads what the runs list shows for f, as "csv" or
+// "ndjson".
+func ExportURL(basePath, ws string, f RunsFilter, format string) string {
+	q := f.Query()
+	q.Del(ParamPageSize)
+	if ws != "" {
+		q.Set(ParamWorkspace, ws)
+	}
+	route := RouteExportCSV
+	if format == "ndjson" {
+		route = RouteExportNDJSON
+	}
+	return withQuery(joinPath(basePath, route), q)
+}
+
+// OverviewFigures are the headline numbers of the overview.
+type OverviewFigures struct {
+	Runs, Processed, Failed, Processing int64
+	// SuccessRate is processed / finished; nil when none finished.
+	SuccessRate *float64
+	P50Ms       *float64
+	P95Ms       *float64
+	Credits     float64
+}
+
+// StuckRuns is what the overview and the runs list say about runs
+// processing for longer than the threshold.
+type StuckRuns struct {
+	Count     int
+	More      bool // Count is a lower bound
+	Threshold time.Duration
+	URL       string
+}
+
+// HistoryNote is the "history covers …" line.
+type HistoryNote struct {
+	Since   time.Time // oldest run in history; zero when none
+	Syncing bool      // no backfill has completed yet
+}
+
+// OverviewPage is GET /.
+type OverviewPage struct {
+	Base
+	Range    TimeRange
+	History  HistoryNote
+	Figures  OverviewFigures
+	Stuck    StuckRuns
+	RunsURL  string // the runs list over the range
+	Failures string // the failure groups over the range
+	Charts   OverviewCharts
+}
+
+// OverviewCharts are the overview's charts.
+type OverviewCharts struct {
+	Runs     TimeChart
+	Latency  LineChart
+	Stages   BarChart
+	Failures BarChart
+	Credits  TimeChart
+	Fill     TimeChart
+}
+
+// FailureExample is one failed run shown in a group.
+type FailureExample struct {
+	ID, FileName, Message string
+	At                    time.Time
+	URL                   string
+}
+
+// FailureGroup is the failed runs of one reason over the range.
+type FailureGroup struct {
+	Reason    string // "" when Extend gave none
+	Meaning   string
+	Action    string
+	Count     int64
+	FirstSeen time.Time // start of the first hour with such a failure
+	LastSeen  time.Time // the newest such run
+	Spark     Sparkline
+	Examples  []FailureExample
+	RunsURL   string
+	RerunURL  string
+}
+
+// FailuresPage is GET /failures.
+type FailuresPage struct {
+	Base
+	Range   TimeRange
+	History HistoryNote
+	Groups  []FailureGroup
+}
+
+// RerunFailure is a run a bulk re-run could not start again.
+type RerunFailure struct {
+	RunID, Error string
+}
+
+// RerunJobPage is the progress of a bulk re-run.
+type RerunJobPage struct {
+	Base
+	ID        string
+	Reason    string
+	Total     int
+	Done      int
+	Created   []string // new run IDs
+	Failed    []RerunFailure
+	Finished  bool
+	Workspace string
+	StatusURL string // polled while not finished
+	BackURL   string
+}
+
+func (s StuckRuns) countText() string {
+	n := strconv.Itoa(s.Count)
+	if s.More {
+		n += "+"
+	}
+	return n + " " + plural(s.Count == 1 && !s.More, "run", "runs")
+}
+
+func (f OverviewFigures) successText() string {
+	if f.SuccessRate == nil {
+		return dash
+	}
+	return FormatPercent(*f.SuccessRate)
+}
+
+func (f OverviewFigures) finishedHint() string {
+	return formatNumber(float64(f.Processed)) + " processed of " + formatNumber(float64(f.Processed+f.Failed)) + " finished"
+}
+
+func (f OverviewFigures) processingHint() string {
+	if f.Processing == 0 {
+		return ""
+	}
+	return formatNumber(float64(f.Processing)) + " still processing"
+}
+
+// rangeLink is the overview over another range.
+func (p OverviewPage) rangeLink(r TimeRange) string {
+	return OverviewURL(p.BasePath, p.CurrentWorkspace, r)
+}
+
+func (g FailureGroup) title() string {
+	if g.Reason == "" {
+		return "No reason given"
+	}
+	return g.Reason
+}
+
+// anchor is an id-safe form of the reason.
+func (g FailureGroup) anchor() string {
+	if g.Reason == "" {
+		return "none"
+	}
+	var b []byte
+	for i := 0; i < len(g.Reason); i++ {
+		c := g.Reason[i]
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '_' || c == '-' {
+			b = append(b, c)
+		} else {
+			b = append(b, '-')
+		}
+	}
+	return string(b)
+}
+
+func (p RerunJobPage) reasonTitle() string {
+	if p.Reason == "" {
+		return "reasonless"
+	}
+	return p.Reason
+}
+
+// rangeLink is the failures page over another range.
+func (p FailuresPage) rangeLink(r TimeRange) string {
+	return FailuresURL(p.BasePath, p.CurrentWorkspace, r)
+}
