@@ -65,7 +65,7 @@ func DeliveriesView(p DeliveriesPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<div class=\"overflow-x-auto\"><table class=\"table-ops\" data-testid=\"deliveries-table\"><caption id=\"deliveries-caption\" class=\"sr-only\">Webhook deliveries, newest first</caption> <thead><tr><th scope=\"col\">Received</th><th scope=\"col\">Event</th><th scope=\"col\">Run</th><th scope=\"col\">Verified</th><th scope=\"col\" class=\"text-right\">Deliveries</th><th scope=\"col\">What it changed</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 4, "<div class=\"overflow-x-auto\" tabindex=\"0\" role=\"region\" aria-label=\"Deliveries table\"><table class=\"table-ops\" data-testid=\"deliveries-table\"><caption id=\"deliveries-caption\" class=\"sr-only\">Webhook deliveries, newest first</caption> <thead><tr><th scope=\"col\">Received</th><th scope=\"col\">Event</th><th scope=\"col\">Run</th><th scope=\"col\">Verified</th><th scope=\"col\" class=\"text-right\">Deliveries</th><th scope=\"col\">What it changed</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -220,7 +220,7 @@ func failureGroupCard(b Base, g FailureGroup) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "</span></div><div class=\"card-body grid gap-4 lg:grid-cols-3\"><div class=\"space-y-2 text-sm\"><dl class=\"grid grid-cols-2 gap-x-3 gap-y-1 text-xs\"><dt class=\"muted\">First seen</dt><dd data-testid=\"group-first\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 16, "</span></div><div class=\"card-body grid grid-cols-1 gap-4 lg:grid-cols-3\"><div class=\"space-y-2 text-sm\"><dl class=\"grid grid-cols-2 gap-x-3 gap-y-1 text-xs\"><dt class=\"muted\">First seen</dt><dd data-testid=\"group-first\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

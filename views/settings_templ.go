@@ -109,7 +109,7 @@ func liveUpdatesCard(p SettingsPage) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<section class=\"card p-4\" aria-labelledby=\"live-updates-title\" data-testid=\"live-updates\"><h2 id=\"live-updates-title\" class=\"text-base font-semibold\">Live updates</h2><p class=\"muted mt-1 text-xs\">Extend tells Editwatch when a run finishes through a signed webhook; open pages change in place.</p>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 5, "<section class=\"card p-4 xl:col-span-2\" aria-labelledby=\"live-updates-title\" data-testid=\"live-updates\"><h2 id=\"live-updates-title\" class=\"text-base font-semibold\">Live updates</h2><p class=\"muted mt-1 text-xs\">Extend tells Editwatch when a run finishes through a signed webhook; open pages change in place.</p>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -119,7 +119,7 @@ func liveUpdatesCard(p SettingsPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<div class=\"mt-3 overflow-x-auto\"><table class=\"table-ops\" data-testid=\"endpoints-table\"><caption class=\"sr-only\">Webhook endpoints of this workspace</caption> <thead><tr><th scope=\"col\">Endpoint</th><th scope=\"col\">Origin</th><th scope=\"col\">State</th><th scope=\"col\">Secrets</th><th scope=\"col\">Last delivery</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 7, "<div class=\"mt-3 overflow-x-auto\" tabindex=\"0\" role=\"region\" aria-label=\"Webhook endpoints table\"><table class=\"table-ops\" data-testid=\"endpoints-table\"><caption class=\"sr-only\">Webhook endpoints of this workspace</caption> <thead><tr><th scope=\"col\">Endpoint</th><th scope=\"col\">Origin</th><th scope=\"col\">State</th><th scope=\"col\">Secrets</th><th scope=\"col\">Last delivery</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
