@@ -50,7 +50,7 @@ func (a *App) export(c echo.Context, format string) error {
 	}
 	// Without a grant the export holds what the key lists live, as the
 	// runs list does, and nothing of the stored history.
-	tenant, err := a.historyTenant(c)
+	tenant, err := a.historyTenant(c, conn, cl)
 	if err != nil && !errors.Is(err, errNotGranted) {
 		return err
 	}

@@ -24,14 +24,14 @@ const (
 
 // failures is GET /failures: failed runs of a range grouped by reason.
 func (a *App) failures(c echo.Context) error {
-	conn, err := a.workspace(c)
+	conn, cl, err := a.workspaceClient(c)
 	if errors.Is(err, errNoConnection) {
 		return a.toConnect(c)
 	}
 	if err != nil {
 		return err
 	}
-	tenant, err := a.historyTenant(c)
+	tenant, err := a.historyTenant(c, conn, cl)
 	if err != nil {
 		return err
 	}
@@ -145,7 +145,7 @@ func (a *App) failuresRerun(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	tenant, err := a.historyTenant(c)
+	tenant, err := a.historyTenant(c, conn, cl)
 	if err != nil {
 		return err
 	}
@@ -219,14 +219,14 @@ func countRuns(n int) string {
 // rerunJob is GET /failures/rerun/:job: the progress of a bulk re-run,
 // for the session and workspace that started it only.
 func (a *App) rerunJob(c echo.Context) error {
-	conn, err := a.workspace(c)
+	conn, cl, err := a.workspaceClient(c)
 	if errors.Is(err, errNoConnection) {
 		return a.toConnect(c)
 	}
 	if err != nil {
 		return err
 	}
-	tenant, err := a.historyTenant(c)
+	tenant, err := a.historyTenant(c, conn, cl)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
@@ -23,16 +24,11 @@ func registerHistoryRoutes(g *echo.Group, app *App) {
 	g.GET("/"+views.RouteExportNDJSON, app.exportNDJSON)
 }
 
-// historyTenant is the tenant whose history this request may read. Today
-// it is the tenant of the session's current connection; the grant check
-// (a live call plus a proof run) replaces this one function.
-func (a *App) historyTenant(c echo.Context) (string, error) {
-	conn, cl, err := a.workspaceClient(c)
-	if err != nil {
-		return "", err
-	}
-	// Stored history opens only to a session granted its tenant (a live call
-	// with its own key proved access); ensureGrant makes that call if needed.
+// historyTenant is the tenant whose history this request may read, given the
+// connection and client the handler already resolved: stored history opens
+// only to a session granted its tenant (a live call with its own key proved
+// access); ensureGrant makes that call if needed.
+func (a *App) historyTenant(c echo.Context, conn connection, cl *extendapi.Client) (string, error) {
 	if err := a.ensureGrant(c, conn, cl); err != nil {
 		return "", err
 	}

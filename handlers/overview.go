@@ -29,14 +29,14 @@ const (
 // from the rollups. Without any history it keeps sending people to the
 // runs list, saying why.
 func (a *App) overview(c echo.Context) error {
-	conn, err := a.workspace(c)
+	conn, cl, err := a.workspaceClient(c)
 	if errors.Is(err, errNoConnection) {
 		return a.toConnect(c)
 	}
 	if err != nil {
 		return err
 	}
-	tenant, err := a.historyTenant(c)
+	tenant, err := a.historyTenant(c, conn, cl)
 	if err != nil {
 		return err
 	}

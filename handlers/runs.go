@@ -165,7 +165,7 @@ func (a *App) runsList(c echo.Context) error {
 	}
 	rq := parseRunsQuery(c.QueryParams())
 	rq.Filter.Range = parseTimeRange(c.QueryParams(), a.Now(), "", false)
-	hl, err := a.historyList(c, conn, rq)
+	hl, err := a.historyList(c, conn, cl, rq)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
@@ -34,10 +35,10 @@ func (hl historyListing) isStuck(item views.RunListItem) bool {
 // historyList builds the runs list from history once the tenant's history
 // is synced; otherwise it returns the page frame (note, stuck runs,
 // exports) for the caller to fill from Extend.
-func (a *App) historyList(c echo.Context, conn connection, rq runsQuery) (historyListing, error) {
+func (a *App) historyList(c echo.Context, conn connection, cl *extendapi.Client, rq runsQuery) (historyListing, error) {
 	// A session not granted the tenant still sees what its own key lists
 	// live from Extend, but nothing of the stored history.
-	tenant, err := a.historyTenant(c)
+	tenant, err := a.historyTenant(c, conn, cl)
 	granted := err == nil
 	if err != nil && !errors.Is(err, errNotGranted) {
 		return historyListing{}, err
