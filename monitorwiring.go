@@ -25,7 +25,8 @@ func (b pgBroker) Close() { _ = b.PGBroker.Close() }
 
 // startLive wires history and live updates into app: the broker (in
 // memory, or LISTEN/NOTIFY when --db is PostgreSQL), the monitor, the
-// refresher of watched runs and the retention janitor. Webhook events
+// refresher of watched runs, the reconciler of runs whose webhook never
+// came (for workspaces with a service key) and the retention janitor. Webhook events
 // stored but not applied before a crash are applied now. In --sandbox mode
 // the dashboard registers its own endpoint with the embedded sandbox
 // (dashboardURL is where the sandbox reaches the dashboard). When ctx
@@ -72,10 +73,21 @@ func startLive(ctx context.Context, cfg config.Serve, st *store.Store, app *hand
 		refresher.Close()
 		return nil, fmt.Errorf("--retention: %w", err)
 	}
-	done := make(chan struct{})
+	reconciler, err := monitor.NewReconciler(st, mon, monitor.ReconcilerOptions{
+		Fetcher: app.ServiceKeyFetcher, Logger: logger.With("component", "reconciler")})
+	if err != nil {
+		broker.Close()
+		refresher.Close()
+		return nil, err
+	}
+	done := make(chan struct{}, 2)
 	go func() {
-		defer close(done)
+		defer func() { done <- struct{}{} }()
 		janitor.Run(ctx)
+	}()
+	go func() {
+		defer func() { done <- struct{}{} }()
+		reconciler.Run(ctx)
 	}()
 	go func() {
 		<-ctx.Done()
@@ -95,6 +107,7 @@ func startLive(ctx context.Context, cfg config.Serve, st *store.Store, app *hand
 	}
 	return func() {
 		refresher.Close()
+		<-done
 		<-done
 		live.Wait()
 	}, nil

@@ -79,40 +79,6 @@ func (a *App) startBackfill(conn connection, sessionID string) bool {
 	return true
 }
 
-// backfillKey is the key the next page is read with: the session's while
-// it is connected, else the service key (each switch to it audited).
-type backfillKey struct {
-	key     string
-	service bool
-}
-
-func (a *App) nextBackfillKey(ctx context.Context, conn connection, sessionID string, prev backfillKey) (backfillKey, error) {
-	if !prev.service {
-		key, err := a.Store.ConnectionKey(ctx, sessionID, conn.ID)
-		if err == nil {
-			return backfillKey{key: key}, nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return backfillKey{}, err
-		}
-	} else {
-		return prev, nil
-	}
-	key, err := a.Store.ServiceKey(ctx, conn.Tenant)
-	if errors.Is(err, store.ErrNotFound) {
-		return backfillKey{}, errors.New("stopped: the person who started it logged out, and the workspace has no service key")
-	}
-	if err != nil {
-		return backfillKey{}, err
-	}
-	fp := store.ServiceKeyFingerprint(key)
-	if _, err := a.Store.AppendAudit(ctx, store.AuditEntry{Actor: "editwatch (service key " + fp + ")", Action: auditServiceKeyUse,
-		Tenant: conn.Tenant, Target: fp, Detail: "history sync continued after its person logged out"}); err != nil {
-		return backfillKey{}, fmt.Errorf("audit service key use: %w", err)
-	}
-	return backfillKey{key: key, service: true}, nil
-}
-
 // runBackfill walks the list newest first: on the first sync of a tenant
 // down to the configured depth (or the end), later until a whole page is
 // already known. Calls go through the key's limiter, so the walk stays
@@ -132,17 +98,17 @@ func (a *App) runBackfill(ctx context.Context, conn connection, sessionID string
 		firstSync = t.SyncedAt.IsZero()
 	}
 	var (
-		key   backfillKey
+		key   backgroundKey
 		token string
 		seen  int
 	)
 	for {
 		var err error
-		if key, err = a.nextBackfillKey(ctx, conn, sessionID, key); err != nil {
+		if key, err = a.nextBackgroundKey(ctx, conn, sessionID, key, "history sync continued after its person logged out"); err != nil {
 			finish(err.Error(), true)
 			return
 		}
-		cl, err := a.newClient(extendapi.APIKey(key.key), a.baseURLOf(conn), conn.WorkspaceID)
+		cl, err := a.backgroundClient(conn, key)
 		if err != nil {
 			finish("failed: "+err.Error(), true)
 			return

@@ -204,7 +204,7 @@ func (a *App) failuresRerun(c echo.Context) error {
 	}
 	job := a.Reruns.start(rerunSpec{
 		tenant: tenant, ws: conn.Ref(), sessionID: sid, actor: actor, requestID: requestIDOf(c), reason: reason,
-		runIDs: ids, client: cl, store: a.Store, logger: a.Logger, started: a.Now(),
+		runIDs: ids, conn: conn, app: a, started: a.Now(),
 	})
 	return redirect(c, views.RerunJobURL(a.BasePath, conn.Ref(), job.id))
 }
@@ -242,7 +242,7 @@ func (a *App) rerunJob(c echo.Context) error {
 	snap := job.snapshot()
 	page := views.RerunJobPage{
 		ID: job.id, Reason: job.spec.reason, Total: len(job.spec.runIDs), Done: snap.done, Created: snap.created,
-		Failed: snap.failed, Finished: snap.finished, Workspace: conn.Ref(),
+		Failed: snap.failed, Finished: snap.finished, Stopped: snap.stopped, ServiceKey: snap.serviceKey, Workspace: conn.Ref(),
 		StatusURL: views.RerunJobURL(a.BasePath, conn.Ref(), job.id),
 		BackURL:   views.FailuresURL(a.BasePath, conn.Ref(), views.TimeRange{}),
 	}

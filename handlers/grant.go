@@ -39,30 +39,43 @@ const (
 	grantRefused
 )
 
+// proofAttempts is how many of the tenant's newest stored runs a
+// newcomer's key may try: a run deleted upstream behind Editwatch's back
+// (in Extend's dashboard, say) must not lock everyone out of the history,
+// yet a key of another workspace costs only a few calls to refuse.
+const proofAttempts = 3
+
 // decideGrant applies the grant rule once a live call with the session's
 // own key (carrying the workspace header, when there is one) succeeded:
-// when the tenant already has history that came from Extend, its newest
-// such run must be fetched with that key too; synthetic runs never count
-// (store.ProofRunID skips them). A key connected without a workspace ID
-// names its own tenant, so the same rule applies unchanged.
+// when the tenant already has history that came from Extend, one of its
+// newest such runs must be fetched with that key too; synthetic runs never
+// count (store.ProofRunIDs skips them). A run the key gets 404 for may have
+// been deleted upstream, so the next is tried; it is not marked deleted,
+// since the key asking may be one that cannot see it. A key connected
+// without a workspace ID names its own tenant, so the same rule applies
+// unchanged.
 func decideGrant(ctx context.Context, st *store.Store, tenant string, fetch func(ctx context.Context, id string) (*extendapi.EditRun, error)) (grantDecision, error) {
-	proof, err := st.ProofRunID(ctx, tenant)
+	proofs, err := st.ProofRunIDs(ctx, tenant, proofAttempts)
 	if errors.Is(err, store.ErrNotFound) {
 		return grantAllowed, nil
 	}
 	if err != nil {
 		return grantUndecided, err
 	}
-	run, err := fetch(ctx, proof)
-	switch {
-	case err == nil && run != nil && run.ID == proof:
-		return grantAllowed, nil
-	case errors.Is(err, extendapi.ErrNotFound), errors.Is(err, extendapi.ErrForbidden),
-		errors.Is(err, extendapi.ErrUnauthorized), err == nil:
-		return grantRefused, nil
-	default:
-		return grantUndecided, err
+	for _, proof := range proofs {
+		run, err := fetch(ctx, proof)
+		switch {
+		case err == nil && run != nil && run.ID == proof:
+			return grantAllowed, nil
+		case errors.Is(err, extendapi.ErrNotFound):
+			continue
+		case errors.Is(err, extendapi.ErrForbidden), errors.Is(err, extendapi.ErrUnauthorized), err == nil:
+			return grantRefused, nil
+		default:
+			return grantUndecided, err
+		}
 	}
+	return grantRefused, nil
 }
 
 func sessionList(c echo.Context, key string) []string {

@@ -123,7 +123,7 @@ func TestLiveIsolation(t *testing.T) {
 	if r := ana.get("runs?ws=" + demoWS); r.StatusCode != http.StatusOK {
 		t.Fatalf("ana's runs: %d", r.StatusCode)
 	}
-	if _, err := env.st.ProofRunID(ctx, demoTenant); err != nil {
+	if _, err := env.st.ProofRunIDs(ctx, demoTenant, 1); err != nil {
 		t.Fatalf("ana's list did not reach history: %v", err)
 	}
 	ben := env.secondUser()

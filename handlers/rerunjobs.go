@@ -4,7 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"log/slog"
+	"errors"
 	"slices"
 	"strconv"
 	"sync"
@@ -30,14 +30,15 @@ const rerunKeep = time.Hour
 // NewRerunJobs returns an empty registry.
 func NewRerunJobs() *RerunJobs { return &RerunJobs{jobs: map[string]*bulkRerun{}} }
 
-// rerunSpec is what a job needs: the runs, the client of the key that
-// asked, and who to attribute each new run to in the audit log.
+// rerunSpec is what a job needs: the runs, the connection and session
+// whose key starts them (see nextBackgroundKey: the job stops at logout
+// unless the workspace has a service key), and who to attribute each new
+// run to in the audit log.
 type rerunSpec struct {
 	tenant, ws, sessionID, actor, requestID, reason string
 	runIDs                                          []string
-	client                                          *extendapi.Client
-	store                                           *store.Store
-	logger                                          *slog.Logger
+	conn                                            connection
+	app                                             *App
 	started                                         time.Time
 }
 
@@ -57,6 +58,11 @@ type rerunProgress struct {
 	created  []string
 	failed   []views.RerunFailure
 	finished bool
+	// stopped says why the job ended before its last run ("" if it did not).
+	stopped string
+	// serviceKey is the fingerprint of the service key the job went on
+	// with after its session left ("" while it uses the session's key).
+	serviceKey string
 }
 
 func (j *bulkRerun) snapshot() rerunProgress {
@@ -97,14 +103,29 @@ func (r *RerunJobs) start(spec rerunSpec) *bulkRerun {
 
 // run re-creates each run with its original file and config, one at a
 // time: GET the run (its config), then create the new one. Every new run
-// is audited.
+// is audited. Before each run the key is looked up anew, so a logout
+// stops the job (or hands it to the workspace's service key).
 func (j *bulkRerun) run() {
 	defer close(j.done)
 	ctx, cancel := context.WithTimeout(context.Background(), rerunTimeout)
 	defer cancel()
 	s := j.spec
+	logger := s.app.Logger
+	var key backgroundKey
 	for _, id := range s.runIDs {
-		newID, err := j.rerunOne(ctx, id)
+		var err error
+		key, err = s.app.nextBackgroundKey(ctx, s.conn, s.sessionID, key, "bulk re-run "+j.id+" continued after its person logged out")
+		if err != nil {
+			j.stop(rerunErrorText(err))
+			logger.Warn("bulk re-run stopped", "job", j.id, "err", err)
+			break
+		}
+		if key.service {
+			j.mu.Lock()
+			j.progress.serviceKey = store.ServiceKeyFingerprint(key.key)
+			j.mu.Unlock()
+		}
+		newID, err := j.rerunOne(ctx, key, id)
 		j.mu.Lock()
 		j.progress.done++
 		if err != nil {
@@ -114,9 +135,10 @@ func (j *bulkRerun) run() {
 		}
 		j.mu.Unlock()
 		if err != nil {
-			s.logger.Warn("bulk re-run: run not started again", "job", j.id, "run_id", id, "err", err)
+			logger.Warn("bulk re-run: run not started again", "job", j.id, "run_id", id, "err", err)
 		}
 		if ctx.Err() != nil {
+			j.stop("stopped: the re-run took longer than " + rerunTimeout.String())
 			break
 		}
 	}
@@ -125,25 +147,39 @@ func (j *bulkRerun) run() {
 	j.mu.Unlock()
 }
 
-func (j *bulkRerun) rerunOne(ctx context.Context, id string) (string, error) {
+func (j *bulkRerun) stop(why string) {
+	j.mu.Lock()
+	j.progress.stopped = why
+	j.mu.Unlock()
+}
+
+func (j *bulkRerun) rerunOne(ctx context.Context, key backgroundKey, id string) (string, error) {
 	s := j.spec
-	run, err := s.client.GetEditRun(ctx, id)
+	cl, err := s.app.backgroundClient(s.conn, key)
+	if err != nil {
+		return "", err
+	}
+	run, err := cl.GetEditRun(ctx, id)
 	if err != nil {
 		return "", err
 	}
 	if run.File.ID == "" {
 		return "", errNoRerunFile
 	}
-	created, err := s.client.CreateEditRun(ctx, &extendapi.CreateEditRunRequest{File: &extendapi.FileRef{ID: run.File.ID}, Config: run.Config})
+	created, err := cl.CreateEditRun(ctx, &extendapi.CreateEditRunRequest{File: &extendapi.FileRef{ID: run.File.ID}, Config: run.Config})
 	if err != nil {
 		return "", err
 	}
-	_, aerr := s.store.AppendAudit(context.WithoutCancel(ctx), store.AuditEntry{
-		Actor: s.actor, SessionID: s.sessionID, Action: store.AuditRerun, Tenant: s.tenant, Target: created.ID,
+	actor := s.actor
+	if key.service {
+		actor += " (service key " + store.ServiceKeyFingerprint(key.key) + ")"
+	}
+	_, aerr := s.app.Store.AppendAudit(context.WithoutCancel(ctx), store.AuditEntry{
+		Actor: actor, SessionID: s.sessionID, Action: store.AuditRerun, Tenant: s.tenant, Target: created.ID,
 		Detail: "re-run of " + id + " (bulk " + j.id + ")", RequestID: s.requestID,
 	})
 	if aerr != nil {
-		s.logger.Error("bulk re-run: audit entry not written", "job", j.id, "run_id", created.ID, "err", aerr)
+		s.app.Logger.Error("bulk re-run: audit entry not written", "job", j.id, "run_id", created.ID, "err", aerr)
 	}
 	return created.ID, nil
 }
@@ -155,8 +191,11 @@ func (e rerunError) Error() string { return string(e) }
 const errNoRerunFile = rerunError("Extend did not say which file the run used")
 
 // rerunErrorText is what the progress page says about a run that was not
-// started again.
+// started again, or about why the job stopped.
 func rerunErrorText(err error) string {
+	if errors.Is(err, errStoppedAtLogout) {
+		return "Stopped: the person who started this re-run logged out (or disconnected the workspace), and the workspace has no service key to go on with. The runs not yet started were left as they are."
+	}
 	pe := describeError(err, errRunContext{}, "Extend")
 	if pe.Explanation != "" && pe.Category != "internal" {
 		return pe.Heading + ": " + pe.Explanation

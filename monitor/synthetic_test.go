@@ -76,7 +76,7 @@ func TestSeedWritesRealisticSyntheticHistory(t *testing.T) {
 			t.Fatalf("seeded run %+v", r)
 		}
 	}
-	if _, err := st.ProofRunID(ctx, "sandbox/ws_demo"); err == nil {
+	if _, err := st.ProofRunIDs(ctx, "sandbox/ws_demo", 1); err == nil {
 		t.Fatal("a synthetic run serves as proof")
 	}
 }

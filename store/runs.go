@@ -24,7 +24,10 @@ const (
 	ViaWebhook  = "webhook"  // an edit_run.* webhook event
 	ViaBackfill = "backfill" // walking Extend's list to fill history
 	ViaRefresh  = "refresh"  // the refresher polling a watched run
-	ViaSeed     = "seed"     // editwatch seed (synthetic)
+	// ViaReconcile: the reconciler asking, with a service key, about a run
+	// whose webhook never came.
+	ViaReconcile = "reconcile"
+	ViaSeed      = "seed" // editwatch seed (synthetic)
 )
 
 // IsFinished reports whether a status is terminal: PROCESSED or FAILED.

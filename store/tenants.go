@@ -183,22 +183,34 @@ func (s *Store) MarkTenantSynced(ctx context.Context, tenant string, t time.Time
 	return nil
 }
 
-// ProofRunID returns the newest stored run of the tenant that came from
-// Extend (not synthetic, not deleted): a session asking for this tenant
-// must fetch it with its own key first. ErrNotFound means there is no such
-// run and the live workspace check alone decides.
-func (s *Store) ProofRunID(ctx context.Context, tenant string) (string, error) {
-	var id string
-	err := s.queryRow(ctx, `SELECT run_id FROM run_snapshots
+// ProofRunIDs returns up to n of the tenant's newest runs that came from
+// Extend and are not known deleted, newest first: what a newcomer's key
+// must read before it is granted the tenant's history (see
+// handlers.decideGrant). Synthetic runs never serve. ErrNotFound when there
+// is none.
+func (s *Store) ProofRunIDs(ctx context.Context, tenant string, n int) ([]string, error) {
+	rows, err := s.query(ctx, `SELECT run_id FROM run_snapshots
 		WHERE tenant = ? AND synthetic = 0 AND deleted_at IS NULL
-		ORDER BY at DESC, id DESC LIMIT 1`, tenant).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("store: proof run of %s: %w", tenant, ErrNotFound)
-	}
+		ORDER BY at DESC, id DESC LIMIT ?`, tenant, max(n, 1))
 	if err != nil {
-		return "", fmt.Errorf("store: proof run of %s: %w", tenant, err)
+		return nil, fmt.Errorf("store: proof runs of %s: %w", tenant, err)
 	}
-	return id, nil
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("store: proof runs of %s: %w", tenant, err)
+		}
+		ids = append(ids, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("store: proof runs of %s: %w", tenant, err)
+	}
+	if len(ids) == 0 {
+		return nil, fmt.Errorf("store: proof runs of %s: %w", tenant, ErrNotFound)
+	}
+	return ids, nil
 }
 
 // HistorySince is the time of the tenant's oldest run in history (what

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,15 +53,22 @@ func TestTenantHistoryFlagsAndProof(t *testing.T) {
 			t.Fatalf("after seed: %+v %v", tn, err)
 		}
 		// Synthetic runs never prove access.
-		if _, err := s.ProofRunID(ctx, tenantA); !errors.Is(err, ErrNotFound) {
+		if _, err := s.ProofRunIDs(ctx, tenantA, 3); !errors.Is(err, ErrNotFound) {
 			t.Fatalf("proof from synthetic history: %v", err)
 		}
 		if _, err := s.UpsertRuns(ctx, tenantA, []RunObservation{processing("edr_real", 2), processing("edr_newer", 3)}); err != nil {
 			t.Fatal(err)
 		}
-		id, err := s.ProofRunID(ctx, tenantA)
-		if err != nil || id != "edr_newer" {
-			t.Fatalf("proof = %q, %v", id, err)
+		ids, err := s.ProofRunIDs(ctx, tenantA, 3)
+		if err != nil || strings.Join(ids, ",") != "edr_newer,edr_real" {
+			t.Fatalf("proofs = %q, %v; want the runs from Extend, newest first", ids, err)
+		}
+		// A run known deleted proves nothing.
+		if _, err := s.MarkRunDeleted(ctx, tenantA, "edr_newer", at(4)); err != nil {
+			t.Fatal(err)
+		}
+		if ids, err := s.ProofRunIDs(ctx, tenantA, 3); err != nil || strings.Join(ids, ",") != "edr_real" {
+			t.Fatalf("proofs after a deletion = %q, %v", ids, err)
 		}
 		if err := s.MarkTenantSynced(ctx, tenantA, at(9)); err != nil {
 			t.Fatal(err)

@@ -247,8 +247,13 @@ type RerunJobPage struct {
 	Created   []string // new run IDs
 	Failed    []RerunFailure
 	Finished  bool
-	Workspace string
-	StatusURL string // polled while not finished
+	// Stopped says why the job ended early ("" when it did not).
+	Stopped string
+	// ServiceKey is the fingerprint of the service key the job went on
+	// with after the person who started it logged out.
+	ServiceKey string
+	Workspace  string
+	StatusURL  string // polled while not finished
 	BackURL   string
 }
 

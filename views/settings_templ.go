@@ -743,7 +743,7 @@ func serviceKeyCard(p SettingsPage) templ.Component {
 		}
 		ctx = templ.InitializeContext(ctx)
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 67, "<section class=\"card p-4\" aria-labelledby=\"service-key-title\" data-testid=\"service-key-card\"><h2 id=\"service-key-title\" class=\"text-base font-semibold\">Service key</h2><p class=\"muted mt-1 text-xs\">Keys live in sessions, so background work (history sync) stops when its person logs out. A service key lets it go on; it is used for nothing else, kept encrypted, and every use is in the audit log.</p>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 67, "<section class=\"card p-4\" aria-labelledby=\"service-key-title\" data-testid=\"service-key-card\"><h2 id=\"service-key-title\" class=\"text-base font-semibold\">Service key</h2><p class=\"muted mt-1 text-xs\">Keys live in sessions, so background work (a history sync, a bulk re-run) stops when its person logs out, and runs whose webhook never came are checked only while someone watches them. A service key lets that work go on; it is used for nothing else, kept encrypted, and every use is in the audit log.</p>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
