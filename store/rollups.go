@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -209,6 +210,29 @@ var errBadRollup = errors.New("malformed rollup")
 
 // addEncoded adds an encoded row's failures and timings to a, without
 // building an Aggregate per row: a 30-day series decodes 720 of them.
+// reasonNames interns failure reasons: there are a dozen, and decoding a
+// 30-day chart would otherwise allocate one string per reason and row.
+var reasonNames = struct {
+	sync.RWMutex
+	m map[string]string
+}{m: map[string]string{}}
+
+func internReason(b []byte) string {
+	reasonNames.RLock()
+	s, ok := reasonNames.m[string(b)]
+	reasonNames.RUnlock()
+	if ok {
+		return s
+	}
+	s = string(b)
+	reasonNames.Lock()
+	if len(reasonNames.m) < 1024 { // Extend's reasons are few; never grow without bound
+		reasonNames.m[s] = s
+	}
+	reasonNames.Unlock()
+	return s
+}
+
 func (a *Aggregate) addEncoded(failures, timings []byte) error {
 	a.init()
 	n, k := binary.Uvarint(failures)
@@ -228,7 +252,7 @@ func (a *Aggregate) addEncoded(failures, timings []byte) error {
 			return errBadRollup
 		}
 		failures = failures[k:]
-		a.Failures[string(reason)] += c
+		a.Failures[internReason(reason)] += c
 	}
 	for m := range a.Timings {
 		n, k := binary.Uvarint(timings)

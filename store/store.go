@@ -139,7 +139,8 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	}
 	common := "?_pragma=busy_timeout(" + strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10) + ")" +
 		"&_pragma=foreign_keys(1)" +
-		"&_pragma=synchronous(NORMAL)"
+		"&_pragma=synchronous(NORMAL)" +
+		"&_pragma=mmap_size(268435456)&_pragma=cache_size(-16384)"
 	// WAL lets readers run beside the single writer. journal_mode is
 	// persistent, so the writer sets it before any reader opens.
 	write, err := sql.Open("sqlite", path+common+"&_pragma=journal_mode(WAL)&_txlock=immediate")
