@@ -21,5 +21,6 @@ lint:
 	gofmt -l $$(git ls-files '*.go')
 	go vet ./...
 
-bench: ## short benchmarks; compare ratios within one run
+bench: ## a short load test and short benchmarks; compare ratios within one run
+	go run . bench --duration 20s --rate 20 --runs 10000
 	go test -run '^$$' -bench . -benchtime 20x ./sandbox/ ./extendapi/

@@ -64,6 +64,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case config.CommandBackup:
 		logger := newLogger(stderr, cfg.Backup.LogFormat, cfg.Backup.LogLevel)
 		return exitCode(logger, runBackup(ctx, cfg.Backup, logger, stdout))
+	case config.CommandBench:
+		logger := newLogger(stderr, cfg.Bench.LogFormat, cfg.Bench.LogLevel)
+		return exitCode(logger, runBench(ctx, cfg.Bench, stdout))
 	default:
 		logger := newLogger(stderr, cfg.Serve.LogFormat, cfg.Serve.LogLevel)
 		return exitCode(logger, runServe(ctx, cfg.Serve, logger, stdout))

@@ -29,6 +29,7 @@ const (
 	CommandVersion = "version"
 	CommandSeed    = "seed"
 	CommandBackup  = "backup"
+	CommandBench   = "bench"
 )
 
 // ErrHelp is returned when the user asked for help; main prints usage and
@@ -42,6 +43,7 @@ type Config struct {
 	Sandbox Sandbox
 	Seed    Seed
 	Backup  Backup
+	Bench   Bench
 }
 
 // Serve configures the dashboard (and the migrate command, which uses the
@@ -152,12 +154,20 @@ func Load(args []string, getenv func(string) string) (Config, error) {
 		b, err := raw.build()
 		cfg.Backup = b
 		return cfg, err
+	case CommandBench:
+		raw := &benchRaw{}
+		if err := parse(raw.flags(), args, getenv); err != nil {
+			return cfg, err
+		}
+		b, err := raw.build()
+		cfg.Bench = b
+		return cfg, err
 	case CommandVersion:
 		return cfg, nil
 	case "help", "-h", "--help":
 		return cfg, ErrHelp
 	default:
-		return cfg, fmt.Errorf("unknown command %q: use serve (the default), sandbox, migrate, seed, backup or version", cmd)
+		return cfg, fmt.Errorf("unknown command %q: use serve (the default), sandbox, migrate, seed, backup, bench or version", cmd)
 	}
 }
 

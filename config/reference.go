@@ -29,6 +29,7 @@ func Reference() string {
 	write("`editwatch sandbox`, the Extend-compatible server alone:", (&sandboxRaw{}).flags())
 	write("`editwatch seed`, synthetic history for a workspace (its deployment flags mean what they mean for the dashboard):", (&seedRaw{}).flags())
 	write("`editwatch backup`, a consistent copy of a SQLite store:", (&backupRaw{}).flags())
+	write("`editwatch bench`, the load harness (it runs `editwatch seed` and `editwatch --sandbox` itself):", (&benchRaw{}).flags())
 	return strings.TrimRight(b.String(), "\n") + "\n"
 }
 
@@ -42,12 +43,14 @@ func Usage(command string) string {
 		fs = (&seedRaw{}).flags()
 	case CommandBackup:
 		fs = (&backupRaw{}).flags()
+	case CommandBench:
+		fs = (&benchRaw{}).flags()
 	default:
 		fs = (&serveRaw{}).flags()
 		command = "serve"
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "usage: editwatch %s [flags]\n\ncommands: serve (default), sandbox, migrate, seed, backup, version\n\nflags:\n", command)
+	fmt.Fprintf(&b, "usage: editwatch %s [flags]\n\ncommands: serve (default), sandbox, migrate, seed, backup, bench, version\n\nflags:\n", command)
 	for _, d := range fs.docs {
 		def := ""
 		if d.Default != "" {
