@@ -188,31 +188,43 @@ func DecodeError(status int, header http.Header, body []byte) *APIError {
 	return decodeErrorAt(status, header, body, time.Now())
 }
 
+// decodeErrorAt is DecodeError at now.
 func decodeErrorAt(status int, header http.Header, body []byte, now time.Time) *APIError {
+	return decodeScrubbedError(status, header, body, now, nil)
+}
+
+// decodeScrubbedError is decodeErrorAt where scrub, when set, removes what
+// must never be kept (the API key a server echoed) from the body and from
+// every field before it is clipped, so clipping cannot leave a piece of it.
+func decodeScrubbedError(status int, header http.Header, body []byte, now time.Time, scrub func(string) string) *APIError {
 	e := &APIError{StatusCode: status}
 	if len(body) > maxErrorBody {
 		body = body[:maxErrorBody]
 	}
+	if scrub != nil {
+		body = []byte(scrub(string(body)))
+	}
+	clean := func(s string, max int) string { return scrubbedText(s, max, scrub) }
 	if header != nil {
-		e.RequestID = cleanText(header.Get(HeaderRequestID), 128)
+		e.RequestID = clean(header.Get(HeaderRequestID), 128)
 		e.RetryAfter = serverDelay(header, now)
 	}
-	if !decodeErrorJSON(e, body) && len(strings.TrimSpace(string(body))) > 0 {
-		e.Excerpt = excerpt(body)
+	if !decodeErrorJSON(e, body, clean) && len(strings.TrimSpace(string(body))) > 0 {
+		e.Excerpt = scrubbedExcerpt(body, scrub)
 	}
 	return e
 }
 
 // decodeErrorJSON fills e from a JSON error body and reports whether the
 // body was a JSON object or string carrying at least one known field.
-func decodeErrorJSON(e *APIError, body []byte) bool {
+func decodeErrorJSON(e *APIError, body []byte, clean func(s string, max int) string) bool {
 	var top any
 	if err := json.Unmarshal(body, &top); err != nil {
 		return false
 	}
 	switch v := top.(type) {
 	case string:
-		e.Message = cleanText(v, 500)
+		e.Message = clean(v, 500)
 		return e.Message != ""
 	case map[string]any:
 		if inner, ok := v["error"].(map[string]any); ok {
@@ -222,13 +234,13 @@ func decodeErrorJSON(e *APIError, body []byte) bool {
 				v["message"] = msg
 			}
 		}
-		e.Code = cleanText(looseString(v["code"]), 100)
-		e.Message = cleanText(looseString(v["message"]), 500)
+		e.Code = clean(looseString(v["code"]), 100)
+		e.Message = clean(looseString(v["message"]), 500)
 		e.Retryable = looseBool(v["retryable"])
-		if id := cleanText(looseString(v["requestId"]), 128); id != "" {
+		if id := clean(looseString(v["requestId"]), 128); id != "" {
 			e.RequestID = id
 		}
-		e.DocURL = cleanText(looseString(v["docUrl"]), 300)
+		e.DocURL = clean(looseString(v["docUrl"]), 300)
 		return e.Code != "" || e.Message != ""
 	}
 	return false
@@ -270,7 +282,13 @@ const excerptLen = 200
 // excerpt turns an unexpected body (usually a proxy's HTML error page) into
 // one short line of plain text: tags, scripts and styles removed, entities
 // decoded, whitespace collapsed, capped at excerptLen characters.
-func excerpt(body []byte) string {
+func excerpt(body []byte) string { return scrubbedExcerpt(body, nil) }
+
+// scrubbedExcerpt is excerpt with scrub applied before anything is cut.
+func scrubbedExcerpt(body []byte, scrub func(string) string) string {
+	if scrub != nil {
+		body = []byte(scrub(string(body)))
+	}
 	const scan = 16 << 10
 	if len(body) > scan {
 		body = body[:scan]
@@ -282,12 +300,17 @@ func excerpt(body []byte) string {
 		s = reTag.ReplaceAllString(s, " ")
 		s = html.UnescapeString(s)
 	}
-	return cleanText(s, excerptLen)
+	return scrubbedText(s, excerptLen, scrub)
 }
 
 // cleanText makes server-provided text safe for one log line: valid UTF-8,
 // control characters removed, whitespace collapsed, at most max characters.
-func cleanText(s string, max int) string {
+func cleanText(s string, max int) string { return scrubbedText(s, max, nil) }
+
+// scrubbedText is cleanText with scrub applied once the text is
+// normalized (which can join the pieces of a key) and before it is cut
+// (which would leave a piece that scrub no longer recognises).
+func scrubbedText(s string, max int, scrub func(string) string) string {
 	s = strings.ToValidUTF8(s, "")
 	s = strings.Map(func(r rune) rune {
 		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
@@ -296,6 +319,9 @@ func cleanText(s string, max int) string {
 		return r
 	}, s)
 	s = strings.Join(strings.Fields(s), " ")
+	if scrub != nil {
+		s = scrub(s)
+	}
 	if utf8.RuneCountInString(s) <= max {
 		return s
 	}

@@ -121,10 +121,24 @@ func durationOption(name string, d time.Duration, set func(*Client)) Option {
 	}
 }
 
-// WithObserver calls fn after every HTTP attempt (for metrics). fn must be
-// fast and must not block.
+// WithObserver calls fn after every HTTP attempt (for metrics, health
+// tracking). Observers given in several options are all called, in order.
+// fn must be fast and must not block.
 func WithObserver(fn func(Observation)) Option {
-	return func(c *Client) { c.observer = fn }
+	return func(c *Client) {
+		if fn == nil {
+			return
+		}
+		prev := c.observer
+		if prev == nil {
+			c.observer = fn
+			return
+		}
+		c.observer = func(o Observation) {
+			prev(o)
+			fn(o)
+		}
+	}
 }
 
 // withJitter pins the backoff jitter, for tests.

@@ -39,6 +39,9 @@ type call struct {
 	// isDelete: a 404 after a try that may have reached the server means
 	// that try deleted the object, so the call succeeded.
 	isDelete bool
+	// secretAnswer: the answer holds a secret (a signing secret), so no
+	// excerpt of it may go into an error.
+	secretAnswer bool
 }
 
 func jsonCall(op, method, path string, cat Category, class retryClass, timeout time.Duration, in any) (call, error) {
@@ -108,10 +111,8 @@ func (c *Client) do(ctx context.Context, cl call, out any) error {
 			}
 			return c.decodeSuccess(cl, ans, out)
 		default:
-			apiErr := decodeErrorAt(ans.status, ans.header, ans.body, c.clock.Now())
+			apiErr := decodeScrubbedError(ans.status, ans.header, ans.body, c.clock.Now(), c.key.redactFrom)
 			apiErr.Method, apiErr.Path = cl.method, cl.path
-			apiErr.Message = c.key.redactFrom(apiErr.Message)
-			apiErr.Excerpt = c.key.redactFrom(apiErr.Excerpt)
 			failure = apiErr
 			if cl.isDelete && ans.status == http.StatusNotFound && mayHaveLanded {
 				c.record(ctx, cl, attempt, ans, elapsed, failure)
@@ -257,7 +258,9 @@ func (c *Client) unexpected(cl call, ans answer, why string) error {
 		detail += ", " + cleanText(ct, 80)
 	}
 	detail += "): " + why
-	if ex := c.key.redactFrom(excerpt(ans.body)); ex != "" {
+	if cl.secretAnswer {
+		detail += "; body withheld: it may hold a signing secret"
+	} else if ex := scrubbedExcerpt(ans.body, c.key.redactFrom); ex != "" {
 		detail += fmt.Sprintf("; body: %q", ex)
 	}
 	return fmt.Errorf("extendapi: %s %s: %w (%s", cl.method, cl.path, ErrUnexpectedResponse, detail)

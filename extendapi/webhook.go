@@ -258,7 +258,7 @@ func (c *Client) ResolveWebhookPayload(ctx context.Context, e *WebhookEvent) err
 		return &NetworkError{Method: http.MethodGet, Path: where, Timeout: isTimeout(actx, err), Err: err}
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		apiErr := decodeErrorAt(resp.StatusCode, resp.Header, body, c.clock.Now())
+		apiErr := decodeScrubbedError(resp.StatusCode, resp.Header, body, c.clock.Now(), c.key.redactFrom)
 		apiErr.Method, apiErr.Path = http.MethodGet, where
 		return apiErr
 	}

@@ -27,6 +27,7 @@ func (c *Client) CreateWebhookEndpoint(ctx context.Context, req *CreateWebhookEn
 	if err != nil {
 		return nil, err
 	}
+	cl.secretAnswer = true
 	return getObject(ctx, c, cl, &WebhookEndpoint{}, func(w *WebhookEndpoint) string { return w.ID })
 }
 

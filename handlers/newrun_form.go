@@ -35,7 +35,7 @@ func (f *newRunForm) set(name, value string) {
 	case views.FieldFileID:
 		f.FileID = strings.TrimSpace(value)
 	case views.FieldFileName:
-		f.FileName = value
+		f.FileName = cleanFileName(value)
 	case views.FieldFileURL:
 		f.FileURL = strings.TrimSpace(value)
 	case views.FieldTemplateID:
@@ -169,7 +169,9 @@ func checkSchema(schema string) (json.RawMessage, *views.SchemaError) {
 	}
 	root, ok := v.(map[string]any)
 	if !ok {
-		return nil, &views.SchemaError{Line: 1, Column: 1, Message: "The schema must be a JSON object, like {\"type\": \"object\", \"properties\": {…}}."}
+		start := len(schema) - len(strings.TrimLeft(schema, " \t\r\n"))
+		line, col := lineColumn(schema, start+1, false)
+		return nil, &views.SchemaError{Line: line, Column: col, Message: "The schema must be a JSON object, like {\"type\": \"object\", \"properties\": {…}}."}
 	}
 	if t, _ := root["type"].(string); t != "object" {
 		return nil, &views.SchemaError{Message: "The schema's root needs \"type\": \"object\"."}

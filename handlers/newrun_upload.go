@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 
@@ -159,6 +160,10 @@ func (a *App) uploadPDF(ctx context.Context, cl *extendapi.Client, form *newRunF
 		_, _ = io.Copy(io.Discard, br)
 		form.fieldError(views.FieldFile, fmt.Sprintf("%s is larger than the %s limit.", name, formatSize(a.MaxUpload)))
 		return nil
+	case limited.readErr != nil:
+		// The browser's upload broke off (or went over the request limit)
+		// while it was streamed: the person's problem, not Extend's.
+		return a.uploadReadError(limited.readErr)
 	case errors.Is(err, extendapi.ErrInvalidRequest):
 		var apiErr *extendapi.APIError
 		errors.As(err, &apiErr)
@@ -180,10 +185,16 @@ func (a *App) spool(part io.Reader) (*os.File, error) {
 	if err != nil {
 		return nil, fmt.Errorf("spool upload: %w", err)
 	}
-	n, err := io.Copy(f, io.LimitReader(part, a.MaxUpload+1))
-	if err == nil && n > a.MaxUpload {
+	src := &limitReader{r: part, left: a.MaxUpload}
+	_, err = io.Copy(f, src)
+	switch {
+	case src.over:
 		err = &PageError{Status: http.StatusRequestEntityTooLarge, Heading: "File too large", Category: "too large",
 			Explanation: fmt.Sprintf("The PDF is larger than the %s limit.", formatSize(a.MaxUpload))}
+	case src.readErr != nil:
+		err = a.uploadReadError(src.readErr) // the browser's upload broke off
+	case err != nil:
+		err = fmt.Errorf("spool upload: %w", err)
 	}
 	if err != nil {
 		f.Close()
@@ -193,15 +204,20 @@ func (a *App) spool(part io.Reader) (*os.File, error) {
 	return f, nil
 }
 
-// limitReader fails once more than left bytes were read.
+// limitReader fails once more than left bytes were read, and keeps the
+// error of the reader underneath (the browser's upload) apart.
 type limitReader struct {
-	r    io.Reader
-	left int64
-	over bool
+	r       io.Reader
+	left    int64
+	over    bool
+	readErr error
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) {
+		l.readErr = err
+	}
 	l.left -= int64(n)
 	if l.left < 0 {
 		l.over = true
@@ -242,7 +258,13 @@ func cleanFileName(name string) string {
 	name = name[strings.LastIndexAny(name, `/\`)+1:]
 	name = strings.TrimSpace(strings.ToValidUTF8(name, ""))
 	if len(name) > 200 {
-		name = name[:200]
+		// Cut on a character boundary: half a character is invalid UTF-8,
+		// which PostgreSQL refuses to store.
+		cut := 200
+		for cut > 0 && !utf8.RuneStart(name[cut]) {
+			cut--
+		}
+		name = strings.TrimSpace(name[:cut])
 	}
 	return name
 }

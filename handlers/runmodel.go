@@ -338,6 +338,12 @@ func maskSchemaValues(n *jsonNode, path string, revealed revealSet) {
 			case "extend_edit:value":
 				maskNode(m.val, revealSchemaPrefix+path, revealed)
 			case "properties":
+				if m.val.kind != jsonObject {
+					// Not a map of properties: still walk it, so a value
+					// inside cannot slip past the mask.
+					maskSchemaValues(m.val, path, revealed)
+					continue
+				}
 				for _, p := range m.val.members {
 					maskSchemaValues(p.val, joinSchemaPath(path, p.key), revealed)
 				}

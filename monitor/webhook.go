@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/store"
@@ -94,10 +96,13 @@ func redact(v any) any {
 	switch t := v.(type) {
 	case map[string]any:
 		for k, val := range t {
-			switch k {
-			case "presignedUrl":
+			// encoding/json matches keys case-insensitively (folding ſ and
+			// the Kelvin sign too), so "PresignedURL" would still fill
+			// EditRun's field: compare the same way.
+			switch {
+			case strings.EqualFold(k, "presignedUrl"):
 				delete(t, k)
-			case "filledValues":
+			case strings.EqualFold(k, "filledValues"):
 				if fields, ok := val.(map[string]any); ok {
 					for name := range fields {
 						fields[name] = nil
@@ -137,12 +142,19 @@ func (m *Monitor) ApplyWebhookEvent(ctx context.Context, e store.WebhookEvent) (
 		return e.Outcome, nil
 	}
 	tenant, err := m.endpointTenant(ctx, e.EndpointID)
+	if errors.Is(err, ErrUnknownEndpoint) {
+		// The endpoint was deleted, and its deliveries with it.
+		return "not applied", nil
+	}
 	if err != nil {
 		return "", fmt.Errorf("monitor: apply webhook event %s: %w", e.EventID, err)
 	}
 	outcome, applyErr := m.applyEvent(ctx, tenant, e)
 	var storeErr *storeError
 	switch {
+	case errors.Is(applyErr, store.ErrNotFound):
+		// Purged (retention, or its endpoint deleted) since it was read.
+		return "not applied", nil
 	case errors.As(applyErr, &storeErr):
 		return "", fmt.Errorf("monitor: apply webhook event %s: %w", e.EventID, applyErr)
 	case applyErr == nil:
@@ -189,8 +201,8 @@ func (m *Monitor) applyEvent(ctx context.Context, tenant string, e store.Webhook
 	if err != nil {
 		return "", err
 	}
-	var outcome string
-	changes, first, err := m.store.UpsertRunsForEvent(ctx, tenant, []store.RunObservation{Observation(*run, store.ViaWebhook, m.now())},
+	outcome := "already applied"
+	changes, first, err := m.store.ApplyWebhookEventRuns(ctx, tenant, []store.RunObservation{Observation(*run, store.ViaWebhook, m.now())},
 		e.ID, func(changes []store.RunChange) string {
 			outcome = describeChange(changes[0])
 			return outcome
@@ -240,5 +252,74 @@ func (m *Monitor) ApplyPending(ctx context.Context) (int, error) {
 		if len(events) < 100 {
 			return applied, nil
 		}
+	}
+}
+
+// How SweepPending waits between attempts while the database fails.
+const (
+	sweepFirstDelay = time.Second
+	sweepMaxDelay   = 30 * time.Second
+)
+
+// pendingSweeper lets one SweepPending run at a time per Monitor, and
+// makes it sweep once more when asked while it runs, so an event that
+// failed just as a sweep finished is not left behind.
+type pendingSweeper struct {
+	mu      sync.Mutex
+	running bool
+	again   bool
+}
+
+// SweepPending applies every stored event not applied yet, trying again
+// (1 s, doubling up to 30 s) while the database fails, until none is left
+// or ctx ends. Call it when applying an acknowledged event failed: Extend
+// will not deliver that event again, so without a sweep it would wait for
+// the next start. Concurrent calls coalesce: the running sweep picks up
+// their events, and the others return at once.
+func (m *Monitor) SweepPending(ctx context.Context) {
+	s := &m.sweeper
+	s.mu.Lock()
+	if s.running {
+		s.again = true
+		s.mu.Unlock()
+		return
+	}
+	s.running = true
+	s.mu.Unlock()
+	for {
+		m.sweepUntilDone(ctx)
+		s.mu.Lock()
+		if !s.again || ctx.Err() != nil {
+			s.running, s.again = false, false
+			s.mu.Unlock()
+			return
+		}
+		s.again = false
+		s.mu.Unlock()
+	}
+}
+
+// sweepUntilDone waits before each attempt: the caller has just seen the
+// database fail.
+func (m *Monitor) sweepUntilDone(ctx context.Context) {
+	for delay := sweepFirstDelay; ; delay = min(2*delay, sweepMaxDelay) {
+		t := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		n, err := m.ApplyPending(ctx)
+		if err == nil {
+			if n > 0 {
+				m.logger.InfoContext(ctx, "monitor: applied webhook events left pending by a database failure", "count", n)
+			}
+			return
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		m.logger.WarnContext(ctx, "monitor: webhook events still pending; trying again", "in", min(2*delay, sweepMaxDelay), "applied", n, "err", err)
 	}
 }
