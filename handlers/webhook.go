@@ -92,13 +92,17 @@ func (a *App) receiveWebhook(c echo.Context) error {
 	if !receipt.Event.Applied() {
 		stored := receipt.Event
 		a.Live.Background(func(ctx context.Context) {
-			ctx, cancel := context.WithTimeout(ctx, webhookApplyTimeout)
-			defer cancel()
-			// A failure leaves the event pending: ApplyPending retries it
-			// at the next start.
-			if _, err := a.Live.Monitor.ApplyWebhookEvent(ctx, stored); err != nil {
-				a.Logger.WarnContext(ctx, "webhook: apply event", "event", stored.EventID, "err", err)
+			applyCtx, cancel := context.WithTimeout(ctx, webhookApplyTimeout)
+			_, err := a.Live.Monitor.ApplyWebhookEvent(applyCtx, stored)
+			cancel()
+			if err == nil {
+				return
 			}
+			// The event is acknowledged, so Extend will not send it again:
+			// sweep pending events until the database lets it through (a
+			// stop before then leaves it to the next start).
+			a.Logger.WarnContext(ctx, "webhook: apply event; retrying", "event", stored.EventID, "err", err)
+			a.Live.Monitor.SweepPending(ctx)
 		})
 	}
 	return c.JSON(http.StatusOK, webhookAnswer{Received: true, Duplicate: receipt.Duplicate})

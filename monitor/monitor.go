@@ -23,6 +23,7 @@ type Monitor struct {
 	// changes (a deleted endpoint's deliveries fail their signature check
 	// and their insert before they get here).
 	endpointTenants sync.Map
+	sweeper         pendingSweeper // see SweepPending
 }
 
 // ResolveFunc fetches the payload of a webhook event delivered as a

@@ -289,26 +289,24 @@ func msTime(t time.Time) time.Time {
 // of one run apply in order. It returns one change per distinct run, in
 // the order of first appearance.
 func (s *Store) UpsertRuns(ctx context.Context, tenant string, obs []RunObservation) ([]RunChange, error) {
-	return s.upsertRuns(ctx, tenant, obs, nil)
-}
-
-// UpsertRunsForEvent is UpsertRuns for the runs of a stored webhook event,
-// which it marks applied in the same transaction, with the outcome that
-// outcome(changes) describes. first reports whether this call applied the
-// event (false: another delivery or replica had, and the upsert changed
-// nothing that was not already there).
-func (s *Store) UpsertRunsForEvent(ctx context.Context, tenant string, obs []RunObservation, eventRowID int64,
-	outcome func([]RunChange) string) (changes []RunChange, first bool, err error) {
-	changes, err = s.upsertRuns(ctx, tenant, obs, func(tx *sql.Tx, changes []RunChange) error {
-		res, err := s.txExec(ctx, tx, webhookEventMarkApplied, millis(s.now()), outcome(changes), "", eventRowID)
-		if err != nil {
-			return fmt.Errorf("mark webhook event %d applied: %w", eventRowID, err)
-		}
-		n, err := res.RowsAffected()
-		first = n == 1
+	if len(obs) == 0 {
+		return nil, nil
+	}
+	batch, err := s.batchObservations(obs)
+	if err != nil {
+		return nil, fmt.Errorf("store: upsert runs of %s: %w", tenant, err)
+	}
+	var changes []RunChange
+	err = s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		changes, err = s.upsertInTx(ctx, tx, tenant, batch)
 		return err
 	})
-	return changes, first, err
+	if err != nil {
+		return nil, fmt.Errorf("store: upsert runs of %s: %w", tenant, err)
+	}
+	s.noteTenant(tenant, batch.fromExtend, batch.synthetic)
+	return changes, nil
 }
 
 // observationBatch is a set of observations grouped by run, ready for a
@@ -334,32 +332,6 @@ func (s *Store) batchObservations(obs []RunObservation) (observationBatch, error
 		b.synthetic = b.synthetic || o.Synthetic
 	}
 	return b, nil
-}
-
-func (s *Store) upsertRuns(ctx context.Context, tenant string, obs []RunObservation, also func(*sql.Tx, []RunChange) error) ([]RunChange, error) {
-	if len(obs) == 0 {
-		return nil, nil
-	}
-	batch, err := s.batchObservations(obs)
-	if err != nil {
-		return nil, fmt.Errorf("store: upsert runs of %s: %w", tenant, err)
-	}
-	var changes []RunChange
-	err = s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		var err error
-		if changes, err = s.upsertInTx(ctx, tx, tenant, batch); err != nil {
-			return err
-		}
-		if also != nil {
-			return also(tx, changes)
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("store: upsert runs of %s: %w", tenant, err)
-	}
-	s.noteTenant(tenant, batch.fromExtend, batch.synthetic)
-	return changes, nil
 }
 
 // upsertInTx is the body of UpsertRuns, inside the caller's transaction.
