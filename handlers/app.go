@@ -96,6 +96,9 @@ type App struct {
 	Metrics *Metrics
 	// Reruns tracks the bulk re-runs of failure groups.
 	Reruns *RerunJobs
+	// Upstream tracks Extend's recent failures and rate limits, which pages
+	// show as a banner; NewApp makes one with DefaultUpstreamWindow.
+	Upstream *UpstreamHealth
 }
 
 // NewApp checks app and fills in defaults.
@@ -154,6 +157,9 @@ func NewApp(app App) (*App, error) {
 	if app.Reruns == nil {
 		app.Reruns = NewRerunJobs()
 	}
+	if app.Upstream == nil {
+		app.Upstream = NewUpstreamHealth(UpstreamHealthOptions{Now: app.Now})
+	}
 	if app.Health == nil {
 		app.Health = &Health{Started: app.Now(), Now: app.Now}
 	}
@@ -208,8 +214,13 @@ func (a *App) chooseDeployment(value string) (deploymentChoice, error) {
 
 // newClient builds an Extend client for key on baseURL, acting in
 // workspace ws (none when ""). Clients share the HTTP connection pool and
-// the key's limiter; building one is cheap.
+// the key's limiter, and report every attempt to the upstream health
+// tracker; building one is cheap.
 func (a *App) newClient(key extendapi.APIKey, baseURL, ws string, extra ...extendapi.Option) (*extendapi.Client, error) {
+	ref := ws
+	if ref == "" {
+		ref = a.keyRef(string(key))
+	}
 	opts := []extendapi.Option{
 		extendapi.WithBaseURL(baseURL),
 		extendapi.WithWorkspace(ws),
@@ -218,6 +229,9 @@ func (a *App) newClient(key extendapi.APIKey, baseURL, ws string, extra ...exten
 		extendapi.WithTimeout(a.Extend.Timeout),
 		extendapi.WithUserAgent(a.UserAgent),
 		extendapi.WithLogger(a.Logger),
+	}
+	if a.Upstream != nil {
+		opts = append(opts, extendapi.WithObserver(a.Upstream.Observer(baseURL, ref)))
 	}
 	opts = append(opts, a.ClientOptions...)
 	return extendapi.New(key, append(opts, extra...)...)

@@ -75,6 +75,7 @@ func (a *App) ErrorHandler(err error, c echo.Context) {
 		RetryAfter:         pe.RetryAfter,
 		ConnectWorkspaceID: pe.ConnectWorkspace,
 		ConnectNext:        a.returnPath(c),
+		Recorded:           pe.Recorded,
 	}
 	var buf bytes.Buffer
 	if rerr := views.Render(c.Request().Context(), &buf, views.ErrorView(page)); rerr != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/views"
 )
 
 // PageError is an error with what the person should read: handlers return
@@ -26,7 +27,9 @@ type PageError struct {
 	ConnectWorkspace string
 	RetryAfter       time.Duration
 	ExtendRequestID  string
-	Err              error
+	// Recorded is what history knows of the object Extend could not give.
+	Recorded []views.RecordedFact
+	Err      error
 }
 
 func (e *PageError) Error() string {
@@ -61,18 +64,22 @@ func describeError(err error, rc errRunContext, host string) *PageError {
 	if errors.As(err, &netErr) {
 		if netErr.Timeout {
 			return &PageError{Status: http.StatusGatewayTimeout, Heading: "Extend did not answer in time", Category: "timeout",
-				Explanation: "Editwatch could not get an answer from " + host + " in time. Nothing was changed by Editwatch; try again in a moment.", Err: err}
+				Explanation: "Editwatch could not get an answer from " + host + " in time. Nothing was changed by Editwatch.",
+				RetryAfter:  defaultUpstreamRetry, Err: err}
 		}
 		return &PageError{Status: http.StatusBadGateway, Heading: "Extend cannot be reached", Category: "network",
-			Explanation: "cannot reach " + host + ": " + networkCause(netErr) + ".", Err: err}
+			Explanation: "cannot reach " + host + ": " + networkCause(netErr) + ".", RetryAfter: defaultUpstreamRetry, Err: err}
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
 		return describeHTTPError(he)
 	}
+	if storeUnavailable(err) {
+		return errDatabaseUnavailable(err)
+	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &PageError{Status: http.StatusGatewayTimeout, Heading: "This took too long", Category: "timeout",
-			Explanation: "The request ran out of time before Extend answered. Try again in a moment.", Err: err}
+			Explanation: "The request ran out of time before Extend answered.", RetryAfter: defaultUpstreamRetry, Err: err}
 	}
 	return &PageError{Status: http.StatusInternalServerError, Heading: "Something went wrong on our side", Category: "internal",
 		Explanation: "Editwatch hit an unexpected error. It has been logged with the request ID below; try again, and quote that ID if it keeps happening.", Err: err}
@@ -121,8 +128,15 @@ func describeAPIError(e *extendapi.APIError, rc errRunContext) *PageError {
 		p.Explanation += "."
 	case errors.Is(e, extendapi.ErrServer):
 		p.Status = http.StatusBadGateway
+		if e.StatusCode == http.StatusServiceUnavailable || e.StatusCode == http.StatusGatewayTimeout {
+			p.Status = e.StatusCode
+		}
 		p.Heading = "Extend had a problem"
-		p.Explanation = fmt.Sprintf("Extend answered with a server error (%d). Nothing was changed by Editwatch; try again in a moment, and quote Extend's request ID to their support if it persists.", e.StatusCode)
+		p.Explanation = fmt.Sprintf("Extend answered with a server error (%d). Nothing was changed by Editwatch; quote Extend's request ID to their support if it persists.", e.StatusCode)
+		p.RetryAfter = e.RetryAfter
+		if p.RetryAfter <= 0 {
+			p.RetryAfter = defaultUpstreamRetry
+		}
 	default:
 		p.Status = http.StatusBadGateway
 		p.Heading = "Unexpected answer from Extend"

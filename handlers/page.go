@@ -38,6 +38,7 @@ func (a *App) plainBase(c echo.Context, title string) views.Base {
 		Now:               a.Now(),
 		PollInterval:      a.PollInterval,
 		LiveUpdates:       a.Live != nil,
+		Upstream:          a.upstreamStatus(c),
 	}
 }
 

@@ -39,7 +39,7 @@ func (a *App) runPage(c echo.Context) error {
 	}
 	run, err := cl.GetEditRun(c.Request().Context(), id)
 	if err != nil {
-		return err
+		return a.runUnavailable(c, conn, id, err)
 	}
 	a.ingest(c, conn, cl, store.ViaRun, *run)
 	b, err := a.base(c, "Run "+id, views.NavRuns)
@@ -87,4 +87,49 @@ func (a *App) runStatus(c echo.Context) error {
 	}
 	page.Base = a.plainBase(c, "")
 	return a.render(c, http.StatusOK, views.RunStatusPanel(page))
+}
+
+// runUnavailable is the error of a run page that Extend failed to answer
+// for a while (5xx, timeout, rate limit): the error page then also shows
+// what history last recorded of the run, when the session may read the
+// tenant's history. Filled values are never stored, so the page cannot
+// stand in for Extend's.
+func (a *App) runUnavailable(c echo.Context, conn connection, id string, cause error) error {
+	if !transientUpstream(cause) || !granted(c, conn.Tenant) {
+		return cause
+	}
+	snap, err := a.Store.GetRun(c.Request().Context(), conn.Tenant, id)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			a.Logger.WarnContext(c.Request().Context(), "run page: read history", "request_id", requestIDOf(c), "err", err)
+		}
+		return cause
+	}
+	if snap.Deleted() {
+		return cause
+	}
+	pe := describeError(cause, errRunContext{runID: id, workspace: conn.Ref()}, hostOf(a.baseURLOf(conn)))
+	pe.Recorded = recordedRunFacts(snap)
+	return pe
+}
+
+// recordedRunFacts lists what history knows of a run, for an error page.
+func recordedRunFacts(r store.RunSnapshot) []views.RecordedFact {
+	const layout = "2006-01-02 15:04:05 UTC"
+	status := r.Status
+	if r.FailureReason != "" {
+		status += " (" + r.FailureReason + ")"
+	}
+	facts := []views.RecordedFact{{Label: "Status", Value: status}}
+	if r.FileName != "" {
+		facts = append(facts, views.RecordedFact{Label: "File", Value: r.FileName})
+	}
+	if !r.CreatedAt.IsZero() {
+		facts = append(facts, views.RecordedFact{Label: "Created", Value: r.CreatedAt.UTC().Format(layout)})
+	}
+	seen := r.LastSeenAt.UTC().Format(layout)
+	if r.SeenVia != "" {
+		seen += " (" + r.SeenVia + ")"
+	}
+	return append(facts, views.RecordedFact{Label: "Last seen", Value: seen})
 }

@@ -174,7 +174,14 @@ func (a *App) runsList(c echo.Context) error {
 	}
 	list, err := cl.ListEditRuns(c.Request().Context(), rq.params())
 	if err != nil {
-		return err
+		fallback, ok, ferr := a.historyFallback(c, hl, rq, err)
+		if ferr != nil {
+			a.Logger.WarnContext(c.Request().Context(), "runs list: history cannot stand in for Extend", "request_id", requestIDOf(c), "err", ferr)
+		}
+		if !ok || ferr != nil {
+			return err
+		}
+		return a.render(c, http.StatusOK, views.RunsView(fallback))
 	}
 	a.ingest(c, conn, cl, store.ViaList, list.Data...)
 	page := hl.page

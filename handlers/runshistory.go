@@ -21,6 +21,9 @@ const noteSyncing = "History is still syncing: this list reads from Extend, so t
 // historyListing is the runs list's model before the rows: from history
 // (synced, rows included), or the frame of a list read from Extend.
 type historyListing struct {
+	// tenant is set when the session may read the tenant's history.
+	tenant    string
+	ws        string
 	synced    bool
 	page      views.RunsPage
 	threshold time.Duration
@@ -49,8 +52,8 @@ func (a *App) historyList(c echo.Context, conn connection, cl *extendapi.Client,
 			return historyListing{}, err
 		}
 	}
-	hl := historyListing{synced: hs.Synced, now: a.Now()}
 	ws := conn.Ref()
+	hl := historyListing{synced: hs.Synced, now: a.Now(), ws: ws}
 	if !hl.synced {
 		rq.Filter.Range, rq.Filter.Reason, rq.Filter.RunIDPrefix, rq.Filter.Stuck = views.TimeRange{}, "", "", false
 	}
@@ -72,6 +75,7 @@ func (a *App) historyList(c echo.Context, conn connection, cl *extendapi.Client,
 		hl.page.Note = noteNotGranted
 		return hl, nil
 	}
+	hl.tenant = tenant
 	if !hl.synced {
 		hl.page.Note = noteSyncing
 		return hl, nil
@@ -99,6 +103,46 @@ func (a *App) historyList(c echo.Context, conn connection, cl *extendapi.Client,
 	}
 	hl.page.Counts = statusCounts(a.BasePath, ws, rq.Filter, counts)
 	return hl, nil
+}
+
+// historyFallback fills the first page of a runs list that Extend failed
+// to answer (a transient failure: 5xx, timeout, rate limit) from the runs
+// history holds so far, instead of an error page. It reports false when
+// it cannot stand in: history closed to the session, or a later page,
+// whose cursor only Extend understands.
+func (a *App) historyFallback(c echo.Context, hl historyListing, rq runsQuery, cause error) (views.RunsPage, bool, error) {
+	if hl.tenant == "" || rq.Cursor != "" || !transientUpstream(cause) {
+		return views.RunsPage{}, false, nil
+	}
+	f := historyFilter(hl.tenant, rq.Filter, hl.threshold, hl.now)
+	f.Limit = rq.pageSize()
+	list, err := a.Store.ListRuns(c.Request().Context(), f)
+	if err != nil {
+		return views.RunsPage{}, false, err
+	}
+	page, ws := hl.page, hl.ws
+	for _, r := range list.Runs {
+		item := snapshotItem(r, ws)
+		item.Stuck = hl.isStuck(item)
+		page.Rows = append(page.Rows, item)
+	}
+	// No Next link: its cursor would be history's, which Extend's list
+	// cannot continue from.
+	page.Pager = rq.pager(a.BasePath, ws, "", len(page.Rows))
+	page.Note = fallbackNote(cause)
+	page.Base.Upstream = a.upstreamStatus(c)
+	a.Logger.InfoContext(c.Request().Context(), "runs list served from history while Extend fails",
+		"request_id", requestIDOf(c), "tenant", hl.tenant, "err", cause)
+	return page, true, nil
+}
+
+// fallbackNote explains a runs list read from history because Extend failed.
+func fallbackNote(cause error) string {
+	why := "Extend is not answering properly right now"
+	if errors.Is(cause, extendapi.ErrRateLimited) {
+		why = "Extend is rate limiting this workspace right now"
+	}
+	return why + ", so this list shows the newest runs Editwatch has stored. History is still syncing, so some runs may be missing: reload in a moment for Extend's list."
 }
 
 // statusCounts links each status's count over the range to the list

@@ -5,6 +5,7 @@ package views
 
 import (
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -95,6 +96,52 @@ type Base struct {
 	// LiveUpdates: pages subscribe to the workspace's event stream (the
 	// polling stays as the fallback).
 	LiveUpdates bool
+	// Upstream is how Extend has been answering lately; the layout shows a
+	// banner when it is degraded or rate limiting the workspace.
+	Upstream UpstreamStatus
+}
+
+// UpstreamStatus is what the layout says about Extend's recent answers.
+type UpstreamStatus struct {
+	// Degraded: Failed of the last Attempts calls, within Window, were
+	// server errors, timeouts or network failures.
+	Degraded         bool
+	Failed, Attempts int
+	Window           time.Duration
+	// RateLimited: Extend answered the workspace's latest call with 429.
+	RateLimited bool
+	// RefreshIn is when Editwatch asks Extend again: the wait Extend asked
+	// for when rate limited, else the polling interval.
+	RefreshIn time.Duration
+}
+
+// degradedSummary is the degraded banner's figures: "3 of the last 8
+// calls failed in the last minute".
+func (u UpstreamStatus) degradedSummary() string {
+	return fmt.Sprintf("%d of the last %d %s failed %s", u.Failed, u.Attempts, plural(u.Attempts == 1, "call", "calls"), formatWindow(u.Window))
+}
+
+// refreshText says when data refreshes: "in ~5 s".
+func (u UpstreamStatus) refreshText() string {
+	if u.RefreshIn <= 0 {
+		return "shortly"
+	}
+	return "in ~" + formatRetryAfter(u.RefreshIn)
+}
+
+// formatWindow names a look-back period: "in the last minute", "in the
+// last 30 s".
+func formatWindow(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "recently"
+	case d == time.Minute:
+		return "in the last minute"
+	case d%time.Minute == 0:
+		return fmt.Sprintf("in the last %d minutes", int(d/time.Minute))
+	default:
+		return fmt.Sprintf("in the last %d s", int(math.Ceil(d.Seconds())))
+	}
 }
 
 // MayAct reports whether actions that change something are offered.

@@ -18,6 +18,15 @@ type ErrorPage struct {
 	// ConnectNext is the page to come back to after connecting (already
 	// sanitized); "" when there is none.
 	ConnectNext string
+	// Recorded is what Editwatch's history last knew about the page's
+	// object, shown when Extend could not be asked (empty: nothing).
+	Recorded []RecordedFact
+}
+
+// RecordedFact is one line of what history knows: "Status", "PROCESSED".
+type RecordedFact struct {
+	Label string
+	Value string
 }
 
 // ConfirmPage asks for confirmation of a destructive action when the form

@@ -1,0 +1,268 @@
+package handlers
+
+import (
+	"context"
+	"errors"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/views"
+)
+
+// DefaultUpstreamWindow is how far back UpstreamHealth counts Extend's
+// failures.
+const DefaultUpstreamWindow = time.Minute
+
+// When Extend counts as degraded: of its last attemptsKept attempts within
+// the window, at least degradedMinFailures failed, making up at least
+// degradedMinShare of them. Only the latest attempts count, so a burst of
+// good answers before the trouble (a history sync) does not hide it. A
+// run of recoveredAfter good answers clears the state before the failures
+// leave, so the banner goes as soon as Extend is back.
+const (
+	attemptsKept        = 20
+	degradedMinFailures = 3
+	degradedMinShare    = 0.25
+	recoveredAfter      = 5
+)
+
+// defaultUpstreamRetry is when to try again after a failure that came
+// without Retry-After: about one poll of a processing row.
+const defaultUpstreamRetry = 5 * time.Second
+
+// UpstreamHealth remembers how Extend answered lately, so pages can say so
+// instead of failing: per deployment, which of the latest attempts failed
+// (5xx, timeouts, network errors) within a sliding window; per workspace, the last
+// 429 and the wait it asked for. Every Extend client feeds it through an
+// observer (see newClient). It is safe for concurrent use.
+type UpstreamHealth struct {
+	window time.Duration
+	now    func() time.Time
+
+	mu          sync.Mutex
+	deployments map[string]*deploymentHealth
+	limits      map[string]*rateLimitState
+	lastSweep   time.Time
+}
+
+// UpstreamHealthOptions configure NewUpstreamHealth; zero fields take
+// defaults.
+type UpstreamHealthOptions struct {
+	// Window is how far back failures count (DefaultUpstreamWindow).
+	Window time.Duration
+	Now    func() time.Time
+}
+
+// NewUpstreamHealth returns an empty tracker: nothing is degraded until
+// Extend fails.
+func NewUpstreamHealth(opts UpstreamHealthOptions) *UpstreamHealth {
+	if opts.Window <= 0 {
+		opts.Window = DefaultUpstreamWindow
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	return &UpstreamHealth{window: opts.Window, now: opts.Now,
+		deployments: map[string]*deploymentHealth{}, limits: map[string]*rateLimitState{}}
+}
+
+type attemptOutcome struct {
+	at     time.Time
+	failed bool
+}
+
+type deploymentHealth struct {
+	attempts []attemptOutcome // oldest first
+	streak   int              // good answers since the last failure
+}
+
+// prune forgets the attempts that left the window.
+func (d *deploymentHealth) prune(since time.Time) {
+	i := 0
+	for i < len(d.attempts) && d.attempts[i].at.Before(since) {
+		i++
+	}
+	if i > 0 {
+		d.attempts = append(d.attempts[:0], d.attempts[i:]...)
+	}
+}
+
+type rateLimitState struct {
+	limitedAt  time.Time
+	until      time.Time // Extend asked for no request before then
+	answeredAt time.Time // the last answer that was not a 429
+}
+
+// UpstreamState is what the tracker knows about one workspace's Extend.
+type UpstreamState struct {
+	// Degraded: Failed of the last Attempts attempts on the deployment
+	// (at most attemptsKept, within Window) failed.
+	Degraded         bool
+	Failed, Attempts int
+	Window           time.Duration
+	// RateLimited: the workspace's latest answer was a 429; Extend takes
+	// requests again in RetryIn.
+	RateLimited bool
+	RetryIn     time.Duration
+}
+
+// upstreamScope names a workspace on a deployment, for rate limits.
+func upstreamScope(deployment, ref string) string { return deployment + "\x00" + ref }
+
+// deploymentName is a base URL as the tracker keys it.
+func deploymentName(baseURL string) string { return strings.TrimRight(baseURL, "/") }
+
+// Observer returns the extendapi observer of a client acting in the
+// workspace named ref on deployment.
+func (h *UpstreamHealth) Observer(deployment, ref string) func(extendapi.Observation) {
+	deployment = deploymentName(deployment)
+	scope := upstreamScope(deployment, ref)
+	return func(o extendapi.Observation) { h.observe(deployment, scope, o) }
+}
+
+func (h *UpstreamHealth) observe(deployment, scope string, o extendapi.Observation) {
+	now := h.now()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.sweepLocked(now)
+	if o.StatusCode == http.StatusTooManyRequests {
+		wait := defaultUpstreamRetry
+		var apiErr *extendapi.APIError
+		if errors.As(o.Err, &apiErr) && apiErr.RetryAfter > 0 {
+			wait = apiErr.RetryAfter
+		}
+		rl := h.limits[scope]
+		if rl == nil {
+			rl = &rateLimitState{}
+			h.limits[scope] = rl
+		}
+		rl.limitedAt = now
+		if until := now.Add(wait); until.After(rl.until) {
+			rl.until = until
+		}
+		return
+	}
+	if rl := h.limits[scope]; rl != nil && o.StatusCode != 0 {
+		rl.answeredAt = now
+	}
+	failed := o.StatusCode >= 500 || (o.StatusCode == 0 && o.Err != nil)
+	d := h.deployments[deployment]
+	if d == nil {
+		d = &deploymentHealth{}
+		h.deployments[deployment] = d
+	}
+	d.prune(now.Add(-h.window))
+	if len(d.attempts) >= attemptsKept {
+		d.attempts = append(d.attempts[:0], d.attempts[1:]...)
+	}
+	d.attempts = append(d.attempts, attemptOutcome{at: now, failed: failed})
+	if failed {
+		d.streak = 0
+	} else {
+		d.streak++
+	}
+}
+
+// sweepLocked drops what no longer says anything, now and then, so a
+// long-running process keeps one entry per live deployment and workspace.
+func (h *UpstreamHealth) sweepLocked(now time.Time) {
+	if now.Sub(h.lastSweep) < h.window {
+		return
+	}
+	h.lastSweep = now
+	since := now.Add(-h.window)
+	for name, d := range h.deployments {
+		if d.prune(since); len(d.attempts) == 0 {
+			delete(h.deployments, name)
+		}
+	}
+	for scope, rl := range h.limits {
+		if rl.limitedAt.Before(since) && rl.until.Before(now) {
+			delete(h.limits, scope)
+		}
+	}
+}
+
+// State is what is known now about the workspace ref on deployment; ref
+// "" leaves rate limits out.
+func (h *UpstreamHealth) State(deployment, ref string) UpstreamState {
+	deployment = deploymentName(deployment)
+	now := h.now()
+	st := UpstreamState{Window: h.window}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if d := h.deployments[deployment]; d != nil {
+		d.prune(now.Add(-h.window))
+		st.Attempts = len(d.attempts)
+		for _, a := range d.attempts {
+			if a.failed {
+				st.Failed++
+			}
+		}
+		st.Degraded = st.Failed >= degradedMinFailures &&
+			float64(st.Failed) >= degradedMinShare*float64(st.Attempts) && d.streak < recoveredAfter
+	}
+	if ref == "" {
+		return st
+	}
+	if rl := h.limits[upstreamScope(deployment, ref)]; rl != nil &&
+		now.Sub(rl.limitedAt) < h.window && !rl.answeredAt.After(rl.limitedAt) {
+		st.RateLimited = true
+		st.RetryIn = max(rl.until.Sub(now), 0)
+	}
+	return st
+}
+
+// upstreamStatus is what the layout says about Extend for this request:
+// the deployment of the workspace the request resolved (or the fixed one),
+// and that workspace's rate limit.
+func (a *App) upstreamStatus(c echo.Context) views.UpstreamStatus {
+	if a.Upstream == nil {
+		return views.UpstreamStatus{}
+	}
+	var st UpstreamState
+	if conn, ok := c.Get(ctxConnection).(connection); ok {
+		st = a.Upstream.State(a.baseURLOf(conn), conn.Ref())
+	} else if d, ok := a.fixedDeployment(); ok {
+		st = a.Upstream.State(d.BaseURL, "")
+	}
+	return a.upstreamView(st)
+}
+
+func (a *App) upstreamView(st UpstreamState) views.UpstreamStatus {
+	v := views.UpstreamStatus{Degraded: st.Degraded, Failed: st.Failed, Attempts: st.Attempts, Window: st.Window}
+	if st.RateLimited {
+		v.RateLimited = true
+		v.RefreshIn = max(roundUpSecond(st.RetryIn), time.Second)
+	} else if st.Degraded {
+		v.RefreshIn = a.pollInterval()
+	}
+	return v
+}
+
+// pollInterval is how often polling pages ask again.
+func (a *App) pollInterval() time.Duration {
+	if a.PollInterval > 0 {
+		return a.PollInterval
+	}
+	return views.DefaultPollInterval
+}
+
+func roundUpSecond(d time.Duration) time.Duration {
+	return time.Duration(math.Ceil(d.Seconds())) * time.Second
+}
+
+// transientUpstream reports whether err is Extend failing for a while (a
+// server error, a timeout, a network failure or a rate limit): worth
+// showing what Editwatch has instead, and asking again later.
+func transientUpstream(err error) bool {
+	var netErr *extendapi.NetworkError
+	return errors.Is(err, extendapi.ErrServer) || errors.Is(err, extendapi.ErrRateLimited) ||
+		errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded)
+}
