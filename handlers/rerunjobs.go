@@ -116,7 +116,7 @@ func (j *bulkRerun) run() {
 		var err error
 		key, err = s.app.nextBackgroundKey(ctx, s.conn, s.sessionID, key, "bulk re-run "+j.id+" continued after its person logged out")
 		if err != nil {
-			j.stop(rerunErrorText(err))
+			j.stop(rerunErrorText(err, s.ws))
 			logger.Warn("bulk re-run stopped", "job", j.id, "err", err)
 			break
 		}
@@ -129,7 +129,7 @@ func (j *bulkRerun) run() {
 		j.mu.Lock()
 		j.progress.done++
 		if err != nil {
-			j.progress.failed = append(j.progress.failed, views.RerunFailure{RunID: id, Error: rerunErrorText(err)})
+			j.progress.failed = append(j.progress.failed, views.RerunFailure{RunID: id, Error: rerunErrorText(err, s.ws)})
 		} else {
 			j.progress.created = append(j.progress.created, newID)
 		}
@@ -167,6 +167,9 @@ func (j *bulkRerun) rerunOne(ctx context.Context, key backgroundKey, id string) 
 		return "", errNoRerunFile
 	}
 	created, err := cl.CreateEditRun(ctx, &extendapi.CreateEditRunRequest{File: &extendapi.FileRef{ID: run.File.ID}, Config: run.Config})
+	if errors.Is(err, extendapi.ErrNotFound) {
+		return "", rerunError("Extend no longer has its input file " + run.File.ID + ": it was deleted, or never existed (a file URL Extend could not download). Start a new run with the file.")
+	}
 	if err != nil {
 		return "", err
 	}
@@ -192,11 +195,15 @@ const errNoRerunFile = rerunError("Extend did not say which file the run used")
 
 // rerunErrorText is what the progress page says about a run that was not
 // started again, or about why the job stopped.
-func rerunErrorText(err error) string {
+func rerunErrorText(err error, ws string) string {
 	if errors.Is(err, errStoppedAtLogout) {
 		return "Stopped: the person who started this re-run logged out (or disconnected the workspace), and the workspace has no service key to go on with. The runs not yet started were left as they are."
 	}
-	pe := describeError(err, errRunContext{}, "Extend")
+	var re rerunError
+	if errors.As(err, &re) {
+		return string(re)
+	}
+	pe := describeError(err, errRunContext{workspace: ws}, "Extend")
 	if pe.Explanation != "" && pe.Category != "internal" {
 		return pe.Heading + ": " + pe.Explanation
 	}

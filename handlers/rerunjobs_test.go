@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/store"
 )
 
@@ -14,6 +15,20 @@ import (
 // session, then logs that session out (its row and its keys go), as if its
 // person had left while the job ran.
 func loggedOutConnection(t *testing.T, env *testEnv) (connection, string) {
+	t.Helper()
+	conn, sid := storedConnection(t, env)
+	if err := env.st.DeleteSession(context.Background(), sid); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := env.st.ConnectionKey(context.Background(), sid, conn.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("key after logout: %v", err)
+	}
+	return conn, sid
+}
+
+// storedConnection stores a session with a connection of the demo
+// workspace, as connecting does.
+func storedConnection(t *testing.T, env *testEnv) (connection, string) {
 	t.Helper()
 	ctx := context.Background()
 	sess, err := env.st.CreateSession(ctx, "", nil, store.SessionLifetime{Idle: time.Hour, Max: time.Hour})
@@ -25,13 +40,26 @@ func loggedOutConnection(t *testing.T, env *testEnv) (connection, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := env.st.DeleteSession(ctx, sess.ID); err != nil {
+	return connection{c}, sess.ID
+}
+
+// processedSandboxRuns returns n runs of the seeded sandbox whose input
+// file still exists (a failed run's may not: FILE_NOT_FOUND and the like).
+func processedSandboxRuns(t *testing.T, env *testEnv, n int) []string {
+	t.Helper()
+	cl, err := extendapi.New(demoKey, extendapi.WithBaseURL(env.sbURL), extendapi.WithWorkspace(demoWS))
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := env.st.ConnectionKey(ctx, sess.ID, c.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Fatalf("key after logout: %v", err)
+	page, err := cl.ListEditRuns(context.Background(), extendapi.ListEditRunsParams{Status: extendapi.StatusProcessed, MaxPageSize: n})
+	if err != nil || len(page.Data) != n {
+		t.Fatalf("%d processed sandbox runs, want %d: %v", len(page.Data), n, err)
 	}
-	return connection{c}, sess.ID
+	ids := make([]string, n)
+	for i, r := range page.Data {
+		ids[i] = r.ID
+	}
+	return ids
 }
 
 func waitRerun(t *testing.T, j *bulkRerun) rerunProgress {
@@ -48,7 +76,7 @@ func waitRerun(t *testing.T, j *bulkRerun) rerunProgress {
 // workspace has no service key: keys live in sessions.
 func TestBulkRerunStopsAtLogout(t *testing.T) {
 	env := newTestEnv(t, envOptions{seed: true})
-	_, ids := failedSandboxRuns(t, env)
+	ids := processedSandboxRuns(t, env, 3)
 	conn, sid := loggedOutConnection(t, env)
 
 	j := env.app.Reruns.start(rerunSpec{tenant: demoTenant, ws: demoWS, sessionID: sid, actor: "ada", reason: "X",
@@ -66,7 +94,7 @@ func TestBulkRerunStopsAtLogout(t *testing.T) {
 // every new run attributed to the service key.
 func TestBulkRerunContinuesWithServiceKey(t *testing.T) {
 	env := newTestEnv(t, envOptions{seed: true})
-	_, ids := failedSandboxRuns(t, env)
+	ids := processedSandboxRuns(t, env, 3)
 	ctx := context.Background()
 	fp, err := env.st.SetServiceKey(ctx, demoTenant, demoKey, "grace")
 	if err != nil {
@@ -101,5 +129,37 @@ func TestBulkRerunContinuesWithServiceKey(t *testing.T) {
 		if !strings.Contains(e.Actor, "service key "+fp) {
 			t.Errorf("re-run %s attributed to %q, want the service key", e.Target, e.Actor)
 		}
+	}
+}
+
+// A failed run whose input never became a file (a file URL Extend could
+// not download) cannot be re-run; the progress page says why in the
+// user's terms.
+func TestBulkRerunExplainsMissingInputFile(t *testing.T) {
+	env := newTestEnv(t, envOptions{seed: true})
+	cl, err := extendapi.New(demoKey, extendapi.WithBaseURL(env.sbURL), extendapi.WithWorkspace(demoWS))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, err := cl.ListEditRuns(context.Background(), extendapi.ListEditRunsParams{Status: extendapi.StatusFailed, MaxPageSize: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, r := range page.Data {
+		if r.FailureReason == extendapi.ReasonUnableToDownloadFile {
+			id = r.ID
+			break
+		}
+	}
+	if id == "" {
+		t.Fatal("the seeded sandbox has no UNABLE_TO_DOWNLOAD_FILE run")
+	}
+	conn, sid := storedConnection(t, env)
+	j := env.app.Reruns.start(rerunSpec{tenant: demoTenant, ws: demoWS, sessionID: sid, actor: "ada", reason: "X",
+		runIDs: []string{id}, conn: conn, app: env.app, started: time.Now()})
+	p := waitRerun(t, j)
+	if len(p.failed) != 1 || !strings.Contains(p.failed[0].Error, "no longer has its input file") {
+		t.Fatalf("failed = %+v, want the missing input file explained", p.failed)
 	}
 }

@@ -240,13 +240,13 @@ type RerunFailure struct {
 // RerunJobPage is the progress of a bulk re-run.
 type RerunJobPage struct {
 	Base
-	ID        string
-	Reason    string
-	Total     int
-	Done      int
-	Created   []string // new run IDs
-	Failed    []RerunFailure
-	Finished  bool
+	ID       string
+	Reason   string
+	Total    int
+	Done     int
+	Created  []string // new run IDs
+	Failed   []RerunFailure
+	Finished bool
 	// Stopped says why the job ended early ("" when it did not).
 	Stopped string
 	// ServiceKey is the fingerprint of the service key the job went on
@@ -254,7 +254,7 @@ type RerunJobPage struct {
 	ServiceKey string
 	Workspace  string
 	StatusURL  string // polled while not finished
-	BackURL   string
+	BackURL    string
 }
 
 func (s StuckRuns) countText() string {
