@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,6 +187,32 @@ func TestEndToEndInBrowser(t *testing.T) {
 	waitFor("back on the runs list with a flash", `location.pathname.endsWith('/runs') && !!document.querySelector('[data-testid=flash]')`, 20*time.Second)
 	do("open the deleted run", chromedp.Navigate(runURL))
 	waitFor("not-found page", `!!document.querySelector('[data-testid=error-page]')`, 15*time.Second)
+
+	// Extend failing: every answer a 5xx. The run page cannot be fetched
+	// and says so with retry information; the runs list, read from
+	// history, carries the degraded banner.
+	faults := func(method, body string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+"/_sandbox/_sandbox/faults", strings.NewReader(body))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("sandbox faults: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("sandbox faults %s: %d", body, resp.StatusCode)
+		}
+	}
+	do("runs list", chromedp.Navigate(base+"/runs?ws=ws_demo"))
+	waitFor("runs table", `document.querySelectorAll('[data-testid=run-row] [data-testid=run-link]').length > 0`, 20*time.Second)
+	someRun := eval(`document.querySelector('[data-testid=run-row] [data-testid=run-link]').href`)
+	faults("POST", `{"rate5xx":1}`)
+	do("open a run while Extend fails", chromedp.Navigate(someRun))
+	waitFor("error page with retry information", `!!document.querySelector('[data-testid=error-page]') && !!document.querySelector('[data-testid=upstream-degraded]')`, 60*time.Second)
+	do("runs list while Extend fails", chromedp.Navigate(base+"/runs?ws=ws_demo"))
+	waitFor("degraded banner over the list", `!!document.querySelector('[data-testid=upstream-degraded]') && document.querySelectorAll('[data-testid=run-row]').length > 0`, 20*time.Second)
+	screenshot("runs-degraded")
+	faults("DELETE", "")
 
 	// No CSP violation or script error anywhere along the way. Cancelling
 	// the browser's context after a moment ends the stream of messages.
