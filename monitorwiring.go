@@ -63,7 +63,8 @@ func startLive(ctx context.Context, cfg config.Serve, st *store.Store, app *hand
 	}
 	app.Live = live
 	if n, err := mon.ApplyPending(ctx); err != nil {
-		logger.Warn("webhook events stored before the last stop could not all be applied; they are tried again at the next start", "applied", n, "err", err)
+		logger.Warn("webhook events stored before the last stop could not all be applied yet; trying again in the background", "applied", n, "err", err)
+		live.Background(mon.SweepPending)
 	} else if n > 0 {
 		logger.Info("applied webhook events stored before the last stop", "count", n)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/monitor"
@@ -80,10 +79,7 @@ func (a *App) ServiceKeyFetcher(ctx context.Context, tenant string, runs int) (m
 		return nil, err
 	}
 	deployment, ws := store.TenantParts(tenant)
-	conn := connection{store.Connection{Tenant: tenant, Deployment: deployment, WorkspaceID: ws}}
-	if strings.HasPrefix(deployment, "http://") || strings.HasPrefix(deployment, "https://") {
-		conn.BaseURL = deployment
-	}
+	conn := connection{store.Connection{Tenant: tenant, Deployment: deployment, BaseURL: a.deploymentBaseURL(deployment), WorkspaceID: ws}}
 	if conn.WorkspaceID == "" {
 		// A tenant named by a key hash is reached with that key alone.
 		return nil, errors.New("a tenant named by its key has no workspace to reconcile with a service key")

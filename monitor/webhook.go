@@ -159,12 +159,34 @@ func (m *Monitor) ApplyWebhookEvent(ctx context.Context, e store.WebhookEvent) (
 		return "", fmt.Errorf("monitor: apply webhook event %s: %w", e.EventID, applyErr)
 	case applyErr == nil:
 		return outcome, nil
+	case transientFetch(applyErr) && m.now().Sub(e.ReceivedAt) < signedPayloadLifetime:
+		// Extend will not deliver the event again, and its signed URL
+		// lives an hour: keep it pending for the sweep rather than give up
+		// on a network hiccup.
+		return "", fmt.Errorf("monitor: apply webhook event %s: %w: %w", e.EventID, ErrPayloadDeferred, applyErr)
 	}
 	m.logger.WarnContext(ctx, "monitor: webhook event not applied", "event", e.EventID, "endpoint", e.EndpointID, "err", applyErr)
 	if _, err := m.store.MarkWebhookEventApplied(ctx, e.ID, "not applied", applyErr.Error()); err != nil {
 		return "", fmt.Errorf("monitor: apply webhook event %s: %w", e.EventID, err)
 	}
 	return "not applied", nil
+}
+
+// signedPayloadLifetime is how long a signed_data_url answers (1 hour,
+// per Extend's webhook documentation).
+const signedPayloadLifetime = time.Hour
+
+// ErrPayloadDeferred: an event's signed payload could not be fetched for a
+// reason that may pass (the network, a 5xx, a 429); it stays pending and
+// is tried again until its URL expires.
+var ErrPayloadDeferred = errors.New("signed payload not fetched yet")
+
+// transientFetch reports whether fetching a signed payload failed for a
+// reason worth trying again.
+func transientFetch(err error) bool {
+	var netErr *extendapi.NetworkError
+	return errors.As(err, &netErr) || errors.Is(err, extendapi.ErrServer) || errors.Is(err, extendapi.ErrRateLimited) ||
+		errors.Is(err, context.DeadlineExceeded)
 }
 
 // storeError marks a failure worth retrying (the database), as opposed to
@@ -233,23 +255,31 @@ func describeChange(c store.RunChange) string {
 
 // ApplyPending applies every stored event not applied yet, oldest first:
 // call it at start, so events stored before a crash are not lost. It
-// returns how many it applied.
+// returns how many it applied. An event whose signed payload cannot be
+// fetched yet does not hold up the ones behind it: it is passed over, and
+// the error (ErrPayloadDeferred) says some are left for a later sweep.
 func (m *Monitor) ApplyPending(ctx context.Context) (int, error) {
 	var after int64
-	applied := 0
+	applied, deferred := 0, 0
 	for {
 		events, err := m.store.PendingWebhookEvents(ctx, after, 100)
 		if err != nil {
 			return applied, fmt.Errorf("monitor: apply pending: %w", err)
 		}
 		for _, e := range events {
-			if _, err := m.ApplyWebhookEvent(ctx, e); err != nil {
+			after = e.ID
+			if _, err := m.ApplyWebhookEvent(ctx, e); errors.Is(err, ErrPayloadDeferred) {
+				deferred++
+				continue
+			} else if err != nil {
 				return applied, err
 			}
 			applied++
-			after = e.ID
 		}
 		if len(events) < 100 {
+			if deferred > 0 {
+				return applied, fmt.Errorf("monitor: apply pending: %d events: %w", deferred, ErrPayloadDeferred)
+			}
 			return applied, nil
 		}
 	}
@@ -271,8 +301,8 @@ type pendingSweeper struct {
 }
 
 // SweepPending applies every stored event not applied yet, trying again
-// (1 s, doubling up to 30 s) while the database fails, until none is left
-// or ctx ends. Call it when applying an acknowledged event failed: Extend
+// (1 s, doubling up to 30 s) while the database fails or a signed payload
+// cannot be fetched, until none is left or ctx ends. Call it when applying an acknowledged event failed: Extend
 // will not deliver that event again, so without a sweep it would wait for
 // the next start. Concurrent calls coalesce: the running sweep picks up
 // their events, and the others return at once.

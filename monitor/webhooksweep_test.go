@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -111,5 +112,76 @@ func TestSweepPendingAfterDatabaseFailure(t *testing.T) {
 	total, err := st.RunTotal(ctx, tenantA, time.Now().Add(-48*time.Hour), time.Now().Add(time.Hour))
 	if err != nil || total.Finished() != 2 {
 		t.Errorf("rollups count %d finished runs, want 2 (%v)", total.Finished(), err)
+	}
+}
+
+// A signed payload that cannot be fetched for a passing reason (the network,
+// a 5xx) leaves its event pending without holding up the events behind it,
+// and a later sweep applies it; one that still fails after the signed URL's
+// hour is given up, with the error kept.
+func TestSignedPayloadFetchFailureIsRetried(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	clock := func() time.Time { return now }
+	st := openStore(t, storetest.SQLiteDSN(t), store.WithClock(clock))
+	ep, err := st.CreateWebhookEndpoint(ctx, store.NewWebhookEndpoint{Tenant: tenantA, CreatedBy: "ada"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := true
+	m := New(st, nil, Options{Now: clock, Resolve: func(ctx context.Context, tenant string, e *extendapi.WebhookEvent) error {
+		if down {
+			return &extendapi.NetworkError{Method: "GET", Path: "https://storage.example/x", Err: context.DeadlineExceeded}
+		}
+		e.Payload, _ = json.Marshal(editRun(payloadRunID(e.Payload), extendapi.StatusProcessed))
+		return nil
+	}})
+	receive := func(id string, payload string) {
+		t.Helper()
+		if _, err := m.ReceiveWebhook(ctx, ep.ID, &extendapi.WebhookEvent{EventID: "evt_" + id, EventType: extendapi.EventEditRunProcessed,
+			Payload: json.RawMessage(payload)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	receive("signed", `{"object":"signed_data_url","id":"edr_signed","data":"https://storage.example/edr_signed"}`)
+	inline, _ := json.Marshal(editRun("edr_inline", extendapi.StatusProcessed))
+	receive("inline", string(inline))
+
+	if _, err := m.ApplyPending(ctx); !errors.Is(err, ErrPayloadDeferred) {
+		t.Fatalf("with the payload unreachable: %v; want the signed event deferred", err)
+	}
+	if r, _ := st.GetRun(ctx, tenantA, "edr_inline"); r.Status != store.StatusProcessed {
+		t.Fatal("the event behind a deferred one was held up")
+	}
+	down = false
+	if n, err := m.ApplyPending(ctx); err != nil || n != 1 {
+		t.Fatalf("once reachable: applied %d, %v", n, err)
+	}
+	if r, _ := st.GetRun(ctx, tenantA, "edr_signed"); r.Status != store.StatusProcessed {
+		t.Fatalf("signed payload run is %q after the retry", r.Status)
+	}
+
+	// Past the URL's hour, a failing fetch is given up and recorded.
+	down = true
+	receive("late", `{"object":"signed_data_url","id":"edr_late","data":"https://storage.example/edr_late"}`)
+	now = now.Add(61 * time.Minute)
+	if n, err := m.ApplyPending(ctx); err != nil || n != 1 {
+		t.Fatalf("after the hour: applied %d, %v; want it marked not applied", n, err)
+	}
+	events, _, err := st.ListWebhookEvents(ctx, store.WebhookEventFilter{Tenant: tenantA, EndpointID: ep.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, e := range events {
+		if e.EventID == "evt_late" {
+			found = true
+			if e.Outcome != "not applied" || e.Error == "" {
+				t.Errorf("expired payload event: outcome %q error %q", e.Outcome, e.Error)
+			}
+		}
+	}
+	if !found {
+		t.Error("evt_late not among the endpoint's deliveries")
 	}
 }
