@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
@@ -71,8 +72,10 @@ func (a *App) failureGroups(c echo.Context, tenant, ws string, rng views.TimeRan
 			continue
 		}
 		g := views.FailureGroup{Reason: reason, Count: n,
-			RunsURL:  views.RunsURL(a.BasePath, ws, views.RunsFilter{Status: store.StatusFailed, Reason: reason, Range: rng}, ""),
-			RerunURL: views.FailuresRerunURL(a.BasePath, ws, reason, rng)}
+			RunsURL: views.RunsURL(a.BasePath, ws, views.RunsFilter{Status: store.StatusFailed, Reason: reason, Range: rng}, "")}
+		if rerunnable(reason) {
+			g.RerunURL = views.FailuresRerunURL(a.BasePath, ws, reason, rng)
+		}
 		g.Meaning, g.Action = views.FailureExplanation(reason)
 		per := make([]int64, len(series.Points))
 		for i, pt := range series.Points {
@@ -165,6 +168,12 @@ func (a *App) failuresRerun(c echo.Context) error {
 		label = "no reason given"
 	}
 	back := views.FailuresURL(a.BasePath, conn.Ref(), rng)
+	if !rerunnable(reason) {
+		if err := a.setFlash(c, views.FlashError, notRerunnable); err != nil {
+			return err
+		}
+		return redirect(c, back)
+	}
 	if len(runs) == 0 {
 		if err := a.setFlash(c, views.FlashInfo, "No failed runs with reason "+label+" in this period: nothing to re-run."); err != nil {
 			return err
@@ -208,6 +217,15 @@ func (a *App) failuresRerun(c echo.Context) error {
 	})
 	return redirect(c, views.RerunJobURL(a.BasePath, conn.Ref(), job.id))
 }
+
+// rerunnable reports whether runs that failed with reason can be started
+// again with their original file: a file URL Extend could not download
+// never became a file.
+func rerunnable(reason string) bool {
+	return reason != string(extendapi.ReasonUnableToDownloadFile)
+}
+
+const notRerunnable = "These runs cannot be re-run: Extend could not download their file URL, so there is no file to start them with again. Start new runs with the file."
 
 func countRuns(n int) string {
 	if n == 1 {

@@ -224,7 +224,10 @@ func (cb chartBuilder) fillChart() views.TimeChart {
 	ch := views.TimeChart{ID: "fill-chart", Title: "Fill ratio over time",
 		Desc:   "Fields filled of the fields in the schema, over the runs of each period that reported both.",
 		Format: views.FormatPercent,
-		Legend: []views.LegendItem{{Label: "Fill ratio", Class: classFill}}}
+		Legend: []views.LegendItem{{Label: "Fill ratio", Class: classFill}},
+		// Extend's list gives no filled values: runs seen only there (or
+		// in a webhook without them) count nowhere here.
+		Empty: "No run in this period reported both its schema's field count and its filled values. Runs seen only in Extend's list have neither; opening a run records them."}
 	for _, pt := range cb.series.Points {
 		seg := views.ChartSegment{Label: "Fill ratio", Class: classFill, Href: cb.runsURL(views.RunsFilter{Range: cb.bucket(pt)})}
 		if pt.FieldsTotal > 0 {

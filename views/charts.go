@@ -41,6 +41,9 @@ type TimeChart struct {
 	Format  func(float64) string
 	Legend  []LegendItem
 	Columns []TimeColumn
+	// Empty is what the card says when no column has data ("No runs in
+	// this period." when "").
+	Empty string
 }
 
 // LinePoint is one point of a LineSeries; Known is false where the bucket
