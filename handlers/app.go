@@ -217,6 +217,20 @@ func (a *App) chooseDeployment(value string) (deploymentChoice, error) {
 // the key's limiter, and report every attempt to the upstream health
 // tracker; building one is cheap.
 func (a *App) newClient(key extendapi.APIKey, baseURL, ws string, extra ...extendapi.Option) (*extendapi.Client, error) {
+	return a.buildClient(key, baseURL, ws, nil, extra)
+}
+
+// pageRetryPolicy bounds the retries of calls a page waits on: a person
+// looking at a spinner is better served by the error page, with when to
+// try again, after 4 s than after the default 30 s (in a storm of 429s
+// the tries also queue behind the workspace's shared pauses). Background
+// work keeps the default.
+var pageRetryPolicy = extendapi.RetryPolicy{MaxAttempts: 4, MaxElapsed: 4 * time.Second,
+	BaseDelay: 500 * time.Millisecond, MaxDelay: 4 * time.Second}
+
+// buildClient is newClient with options that App.ClientOptions may still
+// override (defaults) and options that override them (extra).
+func (a *App) buildClient(key extendapi.APIKey, baseURL, ws string, defaults, extra []extendapi.Option) (*extendapi.Client, error) {
 	ref := ws
 	if ref == "" {
 		ref = a.keyRef(string(key))
@@ -233,6 +247,7 @@ func (a *App) newClient(key extendapi.APIKey, baseURL, ws string, extra ...exten
 	if a.Upstream != nil {
 		opts = append(opts, extendapi.WithObserver(a.Upstream.Observer(baseURL, ref)))
 	}
+	opts = append(opts, defaults...)
 	opts = append(opts, a.ClientOptions...)
 	return extendapi.New(key, append(opts, extra...)...)
 }

@@ -132,7 +132,8 @@ func (a *App) client(c echo.Context, conn connection) (*extendapi.Client, error)
 	if err != nil {
 		return nil, fmt.Errorf("open the key of %s: %w", conn.Ref(), err)
 	}
-	return a.newClient(extendapi.APIKey(key), a.baseURLOf(conn), conn.WorkspaceID)
+	return a.buildClient(extendapi.APIKey(key), a.baseURLOf(conn), conn.WorkspaceID,
+		[]extendapi.Option{extendapi.WithRetryPolicy(pageRetryPolicy)}, nil)
 }
 
 // baseURLOf is where a connection's calls go today. The embedded sandbox
