@@ -9,20 +9,8 @@ import (
 // ServiceKeyTenants lists the tenants that opted in to a service key: the
 // only ones whose runs are reconciled with nobody logged in.
 func (s *Store) ServiceKeyTenants(ctx context.Context) ([]string, error) {
-	rows, err := s.query(ctx, `SELECT tenant FROM tenants WHERE service_key_sealed IS NOT NULL ORDER BY tenant`)
+	tenants, err := s.queryStrings(ctx, `SELECT tenant FROM tenants WHERE service_key_sealed IS NOT NULL ORDER BY tenant`)
 	if err != nil {
-		return nil, fmt.Errorf("store: tenants with a service key: %w", err)
-	}
-	defer rows.Close()
-	var tenants []string
-	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
-			return nil, fmt.Errorf("store: tenants with a service key: %w", err)
-		}
-		tenants = append(tenants, t)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: tenants with a service key: %w", err)
 	}
 	return tenants, nil

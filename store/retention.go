@@ -49,20 +49,25 @@ func (s *Store) PurgeHistoryBefore(ctx context.Context, cutoff time.Time) (int64
 }
 
 func (s *Store) historyTenants(ctx context.Context) ([]string, error) {
-	rows, err := s.query(ctx, `SELECT tenant FROM tenants ORDER BY tenant`)
+	return s.queryStrings(ctx, `SELECT tenant FROM tenants ORDER BY tenant`)
+}
+
+// queryStrings runs a query of one text column and returns its values.
+func (s *Store) queryStrings(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := s.query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
-	var tenants []string
+	var values []string
 	for rows.Next() {
-		var t string
-		if err := rows.Scan(&t); err != nil {
+		var v string
+		if err := rows.Scan(&v); err != nil {
 			rows.Close()
 			return nil, err
 		}
-		tenants = append(tenants, t)
+		values = append(values, v)
 	}
-	return tenants, closeRows(rows)
+	return values, closeRows(rows)
 }
 
 func (s *Store) purgeRunsChunk(ctx context.Context, tenant string, before int64) (int64, error) {

@@ -189,22 +189,10 @@ func (s *Store) MarkTenantSynced(ctx context.Context, tenant string, t time.Time
 // handlers.decideGrant). Synthetic runs never serve. ErrNotFound when there
 // is none.
 func (s *Store) ProofRunIDs(ctx context.Context, tenant string, n int) ([]string, error) {
-	rows, err := s.query(ctx, `SELECT run_id FROM run_snapshots
+	ids, err := s.queryStrings(ctx, `SELECT run_id FROM run_snapshots
 		WHERE tenant = ? AND synthetic = 0 AND deleted_at IS NULL
 		ORDER BY at DESC, id DESC LIMIT ?`, tenant, max(n, 1))
 	if err != nil {
-		return nil, fmt.Errorf("store: proof runs of %s: %w", tenant, err)
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, fmt.Errorf("store: proof runs of %s: %w", tenant, err)
-		}
-		ids = append(ids, id)
-	}
-	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("store: proof runs of %s: %w", tenant, err)
 	}
 	if len(ids) == 0 {
