@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"cmp"
-	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -25,15 +24,8 @@ const (
 
 // failures is GET /failures: failed runs of a range grouped by reason.
 func (a *App) failures(c echo.Context) error {
-	conn, cl, err := a.workspaceClient(c)
-	if errors.Is(err, errNoConnection) {
-		return a.toConnect(c)
-	}
-	if err != nil {
-		return err
-	}
-	tenant, err := a.historyTenant(c, conn, cl)
-	if err != nil {
+	conn, tenant, err := a.historyWorkspace(c)
+	if err != nil || tenant == "" {
 		return err
 	}
 	hs, err := a.historyStateOf(c, tenant)
@@ -141,15 +133,8 @@ func rebin(values []int64, n int) []int64 {
 // answers a confirmation naming how many runs; with it, it starts a
 // background job and sends the person to its progress page.
 func (a *App) failuresRerun(c echo.Context) error {
-	conn, cl, err := a.workspaceClient(c)
-	if errors.Is(err, errNoConnection) {
-		return a.toConnect(c)
-	}
-	if err != nil {
-		return err
-	}
-	tenant, err := a.historyTenant(c, conn, cl)
-	if err != nil {
+	conn, tenant, err := a.historyWorkspace(c)
+	if err != nil || tenant == "" {
 		return err
 	}
 	q := c.QueryParams()
@@ -237,15 +222,8 @@ func countRuns(n int) string {
 // rerunJob is GET /failures/rerun/:job: the progress of a bulk re-run,
 // for the session and workspace that started it only.
 func (a *App) rerunJob(c echo.Context) error {
-	conn, cl, err := a.workspaceClient(c)
-	if errors.Is(err, errNoConnection) {
-		return a.toConnect(c)
-	}
-	if err != nil {
-		return err
-	}
-	tenant, err := a.historyTenant(c, conn, cl)
-	if err != nil {
+	conn, tenant, err := a.historyWorkspace(c)
+	if err != nil || tenant == "" {
 		return err
 	}
 	sid := ""

@@ -24,6 +24,23 @@ func registerHistoryRoutes(g *echo.Group, app *App) {
 	g.GET("/"+views.RouteExportNDJSON, app.exportNDJSON)
 }
 
+// historyWorkspace resolves what a page of stored history needs: the
+// session's connection and the tenant it is granted. Without any
+// connection it sends the person to the connect page and returns tenant ""
+// with that response's error (nil once written), so callers return when
+// err != nil or tenant == "".
+func (a *App) historyWorkspace(c echo.Context) (connection, string, error) {
+	conn, cl, err := a.workspaceClient(c)
+	if errors.Is(err, errNoConnection) {
+		return conn, "", a.toConnect(c)
+	}
+	if err != nil {
+		return conn, "", err
+	}
+	tenant, err := a.historyTenant(c, conn, cl)
+	return conn, tenant, err
+}
+
 // historyTenant is the tenant whose history this request may read, given the
 // connection and client the handler already resolved: stored history opens
 // only to a session granted its tenant (a live call with its own key proved

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"cmp"
-	"errors"
 	"net/http"
 	"slices"
 	"time"
@@ -29,15 +28,8 @@ const (
 // from the rollups. Without any history it keeps sending people to the
 // runs list, saying why.
 func (a *App) overview(c echo.Context) error {
-	conn, cl, err := a.workspaceClient(c)
-	if errors.Is(err, errNoConnection) {
-		return a.toConnect(c)
-	}
-	if err != nil {
-		return err
-	}
-	tenant, err := a.historyTenant(c, conn, cl)
-	if err != nil {
+	conn, tenant, err := a.historyWorkspace(c)
+	if err != nil || tenant == "" {
 		return err
 	}
 	hs, err := a.historyStateOf(c, tenant)
