@@ -9,7 +9,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/editwatch/editwatch/handlers"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 )
 
@@ -17,11 +17,11 @@ import (
 // --metrics-listen is set (it exposes per-workspace figures, so it never
 // shares the dashboard's port); it returns nil metrics when it is not.
 // stop shuts the listener down.
-func startMetrics(ctx context.Context, listen string, st *store.Store, logger *slog.Logger) (*handlers.Metrics, func(), error) {
+func startMetrics(ctx context.Context, listen string, st *store.Store, logger *slog.Logger) (*middleware.Metrics, func(), error) {
 	if listen == "" {
 		return nil, func() {}, nil
 	}
-	m := handlers.NewMetrics(handlers.MetricsOptions{Store: st, Logger: logger.With("component", "metrics")})
+	m := middleware.NewMetrics(middleware.MetricsOptions{Store: st, Logger: logger.With("component", "metrics")})
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return nil, nil, fmt.Errorf("--metrics-listen %s: %w", listen, err)

@@ -16,6 +16,7 @@ import (
 	"github.com/editwatch/editwatch/config"
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/handlers"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/sandbox"
 	"github.com/editwatch/editwatch/static"
 	"github.com/editwatch/editwatch/store"
@@ -64,7 +65,7 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 	defer ln.Close()
 	local := "http://" + loopbackAddr(ln.Addr())
 
-	identity := handlers.IdentityConfig{
+	identity := middleware.IdentityConfig{
 		TrustedProxies: cfg.TrustedProxies, IdentityHeader: cfg.IdentityHeader,
 		GroupsHeader: cfg.GroupsHeader, GroupsDelimiter: cfg.GroupsDelimiter,
 		AdminGroups: cfg.AdminGroups, ViewerGroups: cfg.ViewerGroups, ReadOnly: cfg.ReadOnly,
@@ -74,10 +75,10 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 			return err
 		}
 	}
-	sessions, err := handlers.NewSessionStore(st, handlers.SessionStoreOptions{
+	sessions, err := middleware.NewSessionStore(st, middleware.SessionStoreOptions{
 		Path: cfg.BasePath, KeyPairs: cfg.SessionKeys, Idle: cfg.SessionIdle, MaxAge: cfg.SessionMax,
 		Identity: func(r *http.Request) string {
-			if id, ok := handlers.IdentityFromRequest(r); ok {
+			if id, ok := middleware.IdentityFromRequest(r); ok {
 				return id.User
 			}
 			id, _ := identity.Resolve(r)
@@ -221,8 +222,8 @@ func isLoopbackListen(listen string) bool {
 // newProxyJWTVerifier builds the signed-assertion check and fetches the
 // proxy's keys once, so a wrong key URL shows in the log at start rather than
 // as refused requests later.
-func newProxyJWTVerifier(ctx context.Context, cfg config.Serve, logger *slog.Logger) (*handlers.ProxyJWTVerifier, error) {
-	v, err := handlers.NewProxyJWTVerifier(handlers.ProxyJWTConfig{
+func newProxyJWTVerifier(ctx context.Context, cfg config.Serve, logger *slog.Logger) (*middleware.ProxyJWTVerifier, error) {
+	v, err := middleware.NewProxyJWTVerifier(middleware.ProxyJWTConfig{
 		Provider: cfg.ProxyJWT, Header: cfg.ProxyJWTHeader, JWKSURL: cfg.ProxyJWTJWKSURL,
 		Audience: cfg.ProxyJWTAud, Issuer: cfg.ProxyJWTIssuer,
 		HTTPClient: &http.Client{Timeout: 10 * time.Second}, Logger: logger,

@@ -12,7 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/static"
 	"github.com/editwatch/editwatch/store"
 )
@@ -20,9 +23,6 @@ import (
 // DefaultMaxUpload is the largest PDF the new-run page accepts: the
 // sandbox's limit, and a sane one for Extend, whose own is not documented.
 const DefaultMaxUpload = 50 * 1000 * 1000
-
-// formBodyLimit bounds every POST that is not an upload.
-const formBodyLimit = 1 << 20
 
 // SandboxDeployment names the embedded sandbox's deployment in tenants and
 // in the header, whatever port it happens to listen on.
@@ -57,10 +57,10 @@ type SandboxInfo struct {
 // App holds everything the handlers need. Build it with NewApp.
 type App struct {
 	Store    *store.Store
-	Sessions *SessionStore
+	Sessions *middleware.SessionStore
 	Assets   *static.Assets
 	Logger   *slog.Logger
-	Identity IdentityConfig
+	Identity middleware.IdentityConfig
 	// BasePath is "/" or "/sub/" (config normalizes it).
 	BasePath string
 	// Sandbox is nil unless --sandbox.
@@ -86,16 +86,18 @@ type App struct {
 	ClientOptions []extendapi.Option
 	Now           func() time.Time
 	Health        *Health
-	// RateLimits per identity; zero fields take DefaultRateLimits.
-	RateLimits RateLimits
+	// RateLimits per identity; zero fields take middleware.DefaultRateLimits.
+	RateLimits middleware.RateLimits
 	// Live is history and live updates (webhooks, event streams,
 	// refresher, backfill); nil leaves all of it unwired.
 	Live *Live
 	// Metrics, when set (--metrics-listen), counts requests and upstream
-	// calls; see NewMetrics.
-	Metrics *Metrics
+	// calls; see middleware.NewMetrics.
+	Metrics *middleware.Metrics
 	// Reruns tracks the bulk re-runs of failure groups.
 	Reruns *RerunJobs
+	// csrf checks and hands out the forms' tokens; NewApp builds it.
+	csrf *middleware.CSRF
 	// Upstream tracks Extend's recent failures and rate limits, which pages
 	// show as a banner; NewApp makes one with DefaultUpstreamWindow.
 	Upstream *UpstreamHealth
@@ -160,6 +162,8 @@ func NewApp(app App) (*App, error) {
 	if app.Upstream == nil {
 		app.Upstream = NewUpstreamHealth(UpstreamHealthOptions{Now: app.Now})
 	}
+	app.csrf = middleware.NewCSRF(middleware.CSRFOptions{BasePath: app.BasePath, IsHTTPS: app.Identity.IsHTTPS,
+		Skip: func(c echo.Context) bool { return app.isOpenPath(c.Request().URL.Path) || uploadRoute(c) }})
 	if app.Health == nil {
 		app.Health = &Health{Started: app.Now(), Now: app.Now}
 	}

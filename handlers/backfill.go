@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
@@ -163,7 +164,7 @@ func (a *App) afterConnect(c echo.Context, conn connection, cl *extendapi.Client
 	forgetGrant(c, conn.Tenant)
 	ok, err := a.grantAfterLiveCall(c, conn, cl)
 	if err != nil {
-		a.Logger.WarnContext(c.Request().Context(), "history: grant check at connect", "request_id", requestIDOf(c), "err", err)
+		a.Logger.WarnContext(c.Request().Context(), "history: grant check at connect", "request_id", middleware.RequestIDOf(c), "err", err)
 	}
 	if ok {
 		a.startBackfill(conn, conn.SessionID)

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/sandbox"
 	"github.com/editwatch/editwatch/views"
 )
@@ -138,7 +139,7 @@ func TestCanaryKeyNeverLeavesWhenThingsFail(t *testing.T) {
 	target.Store(sbURL)
 	env = env.withApp(func(a *App) {
 		a.Extend.Timeout = 300 * time.Millisecond
-		a.RateLimits = RateLimits{Connect: RateLimit{Rate: rate.Every(time.Hour), Burst: 3}}
+		a.RateLimits = middleware.RateLimits{Connect: middleware.RateLimit{Rate: rate.Every(time.Hour), Burst: 3}}
 	})
 	env.echo.GET("/ew/boom", func(c echo.Context) error {
 		_, cl, err := env.app.workspaceClient(c)

@@ -10,6 +10,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
@@ -86,7 +87,7 @@ func (a *App) connect(c echo.Context) error {
 	}
 	if _, err := cl.ListEditRuns(c.Request().Context(), extendapi.ListEditRunsParams{MaxPageSize: 1}); err != nil {
 		if msg, ok := connectFailure(err, ws, hostOf(dep.BaseURL)); ok {
-			a.Logger.InfoContext(c.Request().Context(), "connect refused", "request_id", requestIDOf(c),
+			a.Logger.InfoContext(c.Request().Context(), "connect refused", "request_id", middleware.RequestIDOf(c),
 				"deployment", dep.Deployment, "workspace", ws, "err", err.Error())
 			return fail(msg)
 		}
@@ -102,7 +103,7 @@ func (a *App) connect(c echo.Context) error {
 		return err
 	}
 	conn, err := a.Store.AddConnection(c.Request().Context(), store.NewConnection{
-		SessionID: SessionID(sessionOf(c)), Deployment: dep.Deployment, BaseURL: dep.BaseURL,
+		SessionID: middleware.SessionID(middleware.SessionOf(c)), Deployment: dep.Deployment, BaseURL: dep.BaseURL,
 		WorkspaceID: ws, Tenant: tenant, Key: key,
 	})
 	if err != nil {
@@ -113,7 +114,7 @@ func (a *App) connect(c echo.Context) error {
 	if err := a.audit(c, store.AuditConnect, tenant, ref, fmt.Sprintf("key …%s on %s", conn.KeyLast4, dep.Deployment)); err != nil {
 		return err
 	}
-	sessionOf(c).Values[sessWorkspace] = ref
+	middleware.SessionOf(c).Values[sessWorkspace] = ref
 	label := connection{conn}.Label()
 	if err := a.setFlash(c, views.FlashSuccess, "Connected "+label+". The key is stored encrypted; only its last 4 characters are ever shown."); err != nil {
 		return err
@@ -163,12 +164,12 @@ func connectFailure(err error, ws, host string) (msg string, ok bool) {
 // session's existing connections move to the new ID; the old session is
 // deleted.
 func (a *App) regenerateSession(c echo.Context) error {
-	sess := sessionOf(c)
+	sess := middleware.SessionOf(c)
 	if sess == nil {
 		return errors.New("connect: no session")
 	}
 	ctx := c.Request().Context()
-	oldID := SessionID(sess)
+	oldID := middleware.SessionID(sess)
 	type kept struct {
 		conn connection
 		key  string
@@ -196,7 +197,7 @@ func (a *App) regenerateSession(c echo.Context) error {
 	}
 	for _, k := range carry {
 		_, err := a.Store.AddConnection(ctx, store.NewConnection{
-			SessionID: SessionID(sess), Deployment: k.conn.Deployment, BaseURL: k.conn.BaseURL,
+			SessionID: middleware.SessionID(sess), Deployment: k.conn.Deployment, BaseURL: k.conn.BaseURL,
 			WorkspaceID: k.conn.WorkspaceID, Tenant: k.conn.Tenant, Key: k.key,
 		})
 		if err != nil {
@@ -230,7 +231,7 @@ func (a *App) disconnect(c echo.Context) error {
 		if err := a.audit(c, store.AuditDisconnect, conn.Tenant, ref, "key …"+conn.KeyLast4+" deleted"); err != nil {
 			return err
 		}
-		if sess := sessionOf(c); sess != nil && sess.Values[sessWorkspace] == ref {
+		if sess := middleware.SessionOf(c); sess != nil && sess.Values[sessWorkspace] == ref {
 			delete(sess.Values, sessWorkspace)
 		}
 		if err := a.setFlash(c, views.FlashSuccess, "Disconnected "+conn.Label()+": its key is deleted from the server."); err != nil {
@@ -242,4 +243,11 @@ func (a *App) disconnect(c echo.Context) error {
 		return err
 	}
 	return redirect(c, views.ConnectURL(a.BasePath, ""))
+}
+
+// endedNotice is what the connect page says about a session that just
+// ended (middleware.EndedSessions says which).
+func endedNotice(c echo.Context) (views.Flash, bool) {
+	msg, ok := middleware.EndedSessionNotice(c)
+	return views.Flash{Kind: views.FlashWarning, Message: msg}, ok
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/sandbox"
 	"github.com/editwatch/editwatch/static"
 	"github.com/editwatch/editwatch/store"
@@ -60,7 +61,7 @@ type envOptions struct {
 	basePath string
 	seed     bool
 	keys     map[string]string // sandbox keys; default demo, other, org
-	identity IdentityConfig
+	identity middleware.IdentityConfig
 	// sandboxMode mounts the sandbox on the dashboard (as --sandbox does)
 	// instead of pointing at it as an external deployment.
 	sandboxMode bool
@@ -122,7 +123,7 @@ func newTestEnv(t *testing.T, opts envOptions) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sessions, err := NewSessionStore(st, SessionStoreOptions{
+	sessions, err := middleware.NewSessionStore(st, middleware.SessionStoreOptions{
 		Path: opts.basePath, KeyPairs: [][]byte{sessKey}, Idle: time.Hour, MaxAge: 4 * time.Hour,
 		Identity: func(r *http.Request) string {
 			id, _ := opts.identity.Resolve(r)
@@ -135,8 +136,7 @@ func newTestEnv(t *testing.T, opts envOptions) *testEnv {
 	}
 
 	env := &testEnv{t: t, st: st, logs: logs, headers: http.Header{}}
-	var e *echo.Echo
-	env.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { e.ServeHTTP(w, r) }))
+	env.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { env.echo.ServeHTTP(w, r) }))
 	t.Cleanup(env.srv.Close)
 
 	sbOpts := sandbox.Options{APIKeys: opts.keys, Seed: opts.seed, SeedWorkspace: demoWS,
@@ -177,9 +177,8 @@ func newTestEnv(t *testing.T, opts envOptions) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e = echo.New()
-	Routes(e, env.app)
-	env.echo = e
+	env.echo = echo.New()
+	Routes(env.echo, env.app)
 
 	jar, _ := cookiejar.New(nil)
 	env.client = &http.Client{Jar: jar, Timeout: 60 * time.Second,
@@ -242,13 +241,13 @@ func (env *testEnv) csrf() string {
 	env.t.Helper()
 	u, _ := url.Parse(env.url(""))
 	for _, ck := range env.client.Jar.Cookies(u) {
-		if ck.Name == csrfCookieName {
+		if ck.Name == middleware.CSRFCookieName {
 			return ck.Value
 		}
 	}
 	env.get("connect")
 	for _, ck := range env.client.Jar.Cookies(u) {
-		if ck.Name == csrfCookieName {
+		if ck.Name == middleware.CSRFCookieName {
 			return ck.Value
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -36,7 +37,7 @@ type errorJSONBody struct {
 func (a *App) ErrorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		a.Logger.WarnContext(c.Request().Context(), "error after the response started",
-			"request_id", requestIDOf(c), "path", c.Request().URL.Path, "err", err)
+			"request_id", middleware.RequestIDOf(c), "path", c.Request().URL.Path, "err", err)
 		return
 	}
 	if errors.Is(err, context.Canceled) && c.Request().Context().Err() != nil {
@@ -60,7 +61,7 @@ func (a *App) ErrorHandler(err error, c echo.Context) {
 	if wantsJSON(c.Request()) {
 		_ = c.JSON(pe.Status, errorJSON{Error: errorJSONBody{
 			Status: pe.Status, Code: pe.Category, Title: pe.Heading, Message: pe.Explanation,
-			RequestID: requestIDOf(c), ExtendRequestID: pe.ExtendRequestID,
+			RequestID: middleware.RequestIDOf(c), ExtendRequestID: pe.ExtendRequestID,
 			RetryAfterSeconds: int(math.Ceil(pe.RetryAfter.Seconds())),
 		}})
 		return
@@ -79,8 +80,8 @@ func (a *App) ErrorHandler(err error, c echo.Context) {
 	}
 	var buf bytes.Buffer
 	if rerr := views.Render(c.Request().Context(), &buf, views.ErrorView(page)); rerr != nil {
-		a.Logger.ErrorContext(c.Request().Context(), "render error page", "request_id", requestIDOf(c), "err", rerr)
-		http.Error(c.Response(), "Internal error; request "+requestIDOf(c), http.StatusInternalServerError)
+		a.Logger.ErrorContext(c.Request().Context(), "render error page", "request_id", middleware.RequestIDOf(c), "err", rerr)
+		http.Error(c.Response(), "Internal error; request "+middleware.RequestIDOf(c), http.StatusInternalServerError)
 		return
 	}
 	_ = c.Blob(pe.Status, echo.MIMETextHTMLCharsetUTF8, buf.Bytes())
@@ -96,7 +97,7 @@ func (a *App) logError(c echo.Context, pe *PageError) {
 	if pe.Status == http.StatusNotFound && pe.Err != nil {
 		level = slog.LevelDebug
 	}
-	attrs := []any{"request_id", requestIDOf(c), "method", c.Request().Method, "path", c.Request().URL.Path, "status", pe.Status}
+	attrs := []any{"request_id", middleware.RequestIDOf(c), "method", c.Request().Method, "path", c.Request().URL.Path, "status", pe.Status}
 	if pe.ExtendRequestID != "" {
 		attrs = append(attrs, "extend_request_id", pe.ExtendRequestID)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -55,6 +56,11 @@ func describeError(err error, rc errRunContext, host string) *PageError {
 	var pe *PageError
 	if errors.As(err, &pe) {
 		return pe
+	}
+	var refusal *middleware.Refusal
+	if errors.As(err, &refusal) {
+		return &PageError{Status: refusal.Status, Heading: refusal.Heading, Explanation: refusal.Explanation,
+			Category: refusal.Category, RetryAfter: refusal.RetryAfter, Err: refusal.Err}
 	}
 	var apiErr *extendapi.APIError
 	if errors.As(err, &apiErr) {

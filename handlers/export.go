@@ -17,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -106,7 +107,7 @@ func (a *App) export(c echo.Context, format string) error {
 	if werr != nil {
 		// The status is sent: the file ends with a line saying it is
 		// incomplete, and the log has the cause.
-		a.Logger.WarnContext(ctx, "export ended early", "request_id", requestIDOf(c), "format", format, "err", werr)
+		a.Logger.WarnContext(ctx, "export ended early", "request_id", middleware.RequestIDOf(c), "format", format, "err", werr)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
@@ -186,10 +187,10 @@ func (a *App) failuresRerun(c echo.Context) error {
 		ids[i] = r.RunID
 	}
 	sid := ""
-	if sess := sessionOf(c); sess != nil {
-		sid = SessionID(sess)
+	if sess := middleware.SessionOf(c); sess != nil {
+		sid = middleware.SessionID(sess)
 	}
-	actor := identityOf(c).User
+	actor := middleware.IdentityOf(c).User
 	if actor == "" {
 		actor = store.AuditActorSingleUser
 	}
@@ -197,7 +198,7 @@ func (a *App) failuresRerun(c echo.Context) error {
 		return err
 	}
 	job := a.Reruns.start(rerunSpec{
-		tenant: tenant, ws: conn.Ref(), sessionID: sid, actor: actor, requestID: requestIDOf(c), reason: reason,
+		tenant: tenant, ws: conn.Ref(), sessionID: sid, actor: actor, requestID: middleware.RequestIDOf(c), reason: reason,
 		runIDs: ids, conn: conn, app: a, started: a.Now(),
 	})
 	return redirect(c, views.RerunJobURL(a.BasePath, conn.Ref(), job.id))
@@ -227,8 +228,8 @@ func (a *App) rerunJob(c echo.Context) error {
 		return err
 	}
 	sid := ""
-	if sess := sessionOf(c); sess != nil {
-		sid = SessionID(sess)
+	if sess := middleware.SessionOf(c); sess != nil {
+		sid = middleware.SessionID(sess)
 	}
 	job, ok := a.Reruns.get(c.Param("job"))
 	if !ok || job.spec.tenant != tenant || job.spec.sessionID != sid {

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 )
 
@@ -79,7 +80,7 @@ func decideGrant(ctx context.Context, st *store.Store, tenant string, fetch func
 }
 
 func sessionList(c echo.Context, key string) []string {
-	sess := sessionOf(c)
+	sess := middleware.SessionOf(c)
 	if sess == nil {
 		return nil
 	}
@@ -91,7 +92,7 @@ func sessionList(c echo.Context, key string) []string {
 }
 
 func setSessionList(c echo.Context, key string, list []string) {
-	if sess := sessionOf(c); sess != nil {
+	if sess := middleware.SessionOf(c); sess != nil {
 		sess.Values[key] = strings.Join(list, "\n")
 	}
 }
@@ -130,7 +131,7 @@ func (a *App) grantAfterLiveCall(c echo.Context, conn connection, cl *extendapi.
 		return true, a.saveSession(c)
 	case grantRefused:
 		a.Logger.WarnContext(ctx, "history not granted: the key cannot read the workspace's stored runs",
-			"request_id", requestIDOf(c), "tenant", conn.Tenant)
+			"request_id", middleware.RequestIDOf(c), "tenant", conn.Tenant)
 		kept := []string{conn.Tenant + "\x00" + strconv.FormatInt(a.Now().Unix(), 10)}
 		for _, line := range sessionList(c, sessRefused) {
 			if t, _, _ := strings.Cut(line, "\x00"); t != conn.Tenant {

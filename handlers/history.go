@@ -13,17 +13,6 @@ import (
 	"github.com/editwatch/editwatch/views"
 )
 
-// registerHistoryRoutes adds the pages that read Editwatch's history: the
-// overview, failure groups and their bulk re-run, and the exports.
-func registerHistoryRoutes(g *echo.Group, app *App) {
-	g.GET("/", app.overview)
-	g.GET("/"+views.RouteFailures, app.failures)
-	g.POST("/"+views.RouteFailuresRerun, app.failuresRerun, app.requireAct)
-	g.GET("/"+views.RouteRerunJob, app.rerunJob)
-	g.GET("/"+views.RouteExportCSV, app.exportCSV)
-	g.GET("/"+views.RouteExportNDJSON, app.exportNDJSON)
-}
-
 // historyWorkspace resolves what a page of stored history needs: the
 // session's connection and the tenant it is granted. Without any
 // connection it sends the person to the connect page and returns tenant ""

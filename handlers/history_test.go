@@ -17,6 +17,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
@@ -374,7 +375,7 @@ func TestFailuresGroupsAndRerun(t *testing.T) {
 }
 
 func TestFailuresRerunRefusedWhenReadOnly(t *testing.T) {
-	env := newTestEnv(t, envOptions{identity: IdentityConfig{ReadOnly: true}})
+	env := newTestEnv(t, envOptions{identity: middleware.IdentityConfig{ReadOnly: true}})
 	env.connect(demoKey, demoWS)
 	r := env.post(views.FailuresRerunURL(testBase, demoWS, "CORRUPT_FILE", views.TimeRange{}), url.Values{views.ConfirmField: {"1"}})
 	if r.StatusCode != http.StatusForbidden {
@@ -388,8 +389,8 @@ func TestFailuresRerunRefusedWhenReadOnly(t *testing.T) {
 
 func TestMetricsEndpoint(t *testing.T) {
 	env := newTestEnv(t, envOptions{})
-	m := NewMetrics(MetricsOptions{Store: env.st})
-	env.app.Metrics = m
+	m := middleware.NewMetrics(middleware.MetricsOptions{Store: env.st})
+	env = env.withApp(func(a *App) { a.Metrics = m })
 	env.connect(demoKey, demoWS)
 	seedHistory(t, env, true)
 	env.get("runs?ws=" + demoWS)

@@ -9,8 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -19,8 +18,8 @@ import (
 // X-Forwarded-Proto tells; anyone else's header changes nothing.
 func TestHTTPSOnlyWhenATrustedProxySaysSo(t *testing.T) {
 	loopback := []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")}
-	trusted := newTestEnv(t, envOptions{identity: IdentityConfig{TrustedProxies: loopback}})
-	untrusted := newTestEnv(t, envOptions{identity: IdentityConfig{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}})
+	trusted := newTestEnv(t, envOptions{identity: middleware.IdentityConfig{TrustedProxies: loopback}})
+	untrusted := newTestEnv(t, envOptions{identity: middleware.IdentityConfig{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}})
 	tests := []struct {
 		name  string
 		env   *testEnv
@@ -79,7 +78,7 @@ func checkHTTPS(t *testing.T, env *testEnv, https bool) {
 			cookies[c.Name] = c
 		}
 	}
-	for _, name := range []string{csrfCookieName, DefaultSessionCookieName} {
+	for _, name := range []string{middleware.CSRFCookieName, middleware.DefaultSessionCookieName} {
 		c, ok := cookies[name]
 		if !ok {
 			t.Errorf("no %s cookie was set", name)
@@ -91,43 +90,6 @@ func checkHTTPS(t *testing.T, env *testEnv, https bool) {
 	}
 }
 
-func TestSecurityHeadersHSTSDecision(t *testing.T) {
-	cfg := IdentityConfig{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}}
-	e := echo.New()
-	mw := SecurityHeaders("'none'", cfg.IsHTTPS)
-	h := mw(func(c echo.Context) error { return c.NoContent(http.StatusOK) })
-	tests := []struct {
-		name, remote, proto string
-		tls                 bool
-		want                bool
-	}{
-		{"direct TLS", "192.0.2.1:5000", "", true, true},
-		{"trusted proxy says https", "10.1.2.3:5000", "https", false, true},
-		{"trusted proxy says http", "10.1.2.3:5000", "http", false, false},
-		{"untrusted says https", "192.0.2.1:5000", "https", false, false},
-		{"mapped IPv6 of a trusted proxy", "[::ffff:10.1.2.3]:5000", "https", false, true},
-		{"plain http", "192.0.2.1:5000", "", false, false},
-	}
-	for _, tt := range tests {
-		target := "http://editwatch.example/"
-		if tt.tls {
-			target = "https://editwatch.example/"
-		}
-		req := httptest.NewRequest(http.MethodGet, target, nil)
-		req.RemoteAddr = tt.remote
-		if tt.proto != "" {
-			req.Header.Set("X-Forwarded-Proto", tt.proto)
-		}
-		rec := httptest.NewRecorder()
-		if err := h(e.NewContext(req, rec)); err != nil {
-			t.Fatal(err)
-		}
-		if got := rec.Header().Get("Strict-Transport-Security") != ""; got != tt.want {
-			t.Errorf("%s: HSTS %v, want %v", tt.name, got, tt.want)
-		}
-	}
-}
-
 func newCookieJar() http.CookieJar {
 	jar, _ := cookiejar.New(nil)
 	return jar
@@ -135,9 +97,9 @@ func newCookieJar() http.CookieJar {
 
 // secureFollowing is a session store on a's store whose cookies are Secure
 // when a's identity config says the request came over https.
-func secureFollowing(t *testing.T, a *App) *SessionStore {
+func secureFollowing(t *testing.T, a *App) *middleware.SessionStore {
 	t.Helper()
-	ss, err := NewSessionStore(a.Store, SessionStoreOptions{Path: a.BasePath, KeyPairs: [][]byte{keyOf('S')},
+	ss, err := middleware.NewSessionStore(a.Store, middleware.SessionStoreOptions{Path: a.BasePath, KeyPairs: [][]byte{keyOf('S')},
 		Idle: time.Hour, MaxAge: 4 * time.Hour, SecureFunc: a.Identity.IsHTTPS})
 	if err != nil {
 		t.Fatal(err)

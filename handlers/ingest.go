@@ -6,6 +6,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 )
 
@@ -20,13 +21,13 @@ func (a *App) ingest(c echo.Context, conn connection, cl *extendapi.Client, via 
 	ctx := c.Request().Context()
 	ok, err := a.grantAfterLiveCall(c, conn, cl)
 	if err != nil {
-		a.Logger.WarnContext(ctx, "history: grant check failed", "request_id", requestIDOf(c), "tenant", conn.Tenant, "err", err)
+		a.Logger.WarnContext(ctx, "history: grant check failed", "request_id", middleware.RequestIDOf(c), "tenant", conn.Tenant, "err", err)
 	}
 	if !ok {
 		return
 	}
 	if _, err := a.Live.Monitor.IngestMany(ctx, conn.Tenant, via, runs); err != nil {
-		a.Logger.WarnContext(ctx, "history: ingest failed", "request_id", requestIDOf(c), "tenant", conn.Tenant, "err", err)
+		a.Logger.WarnContext(ctx, "history: ingest failed", "request_id", middleware.RequestIDOf(c), "tenant", conn.Tenant, "err", err)
 	}
 }
 
@@ -39,11 +40,11 @@ func (a *App) ingestGone(c echo.Context, conn connection, runID string) {
 	ctx := c.Request().Context()
 	if _, err := a.Store.GetRun(ctx, conn.Tenant, runID); err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
-			a.Logger.WarnContext(ctx, "history: look up run", "request_id", requestIDOf(c), "err", err)
+			a.Logger.WarnContext(ctx, "history: look up run", "request_id", middleware.RequestIDOf(c), "err", err)
 		}
 		return
 	}
 	if _, err := a.Live.Monitor.RecordDeleted(ctx, conn.Tenant, runID); err != nil {
-		a.Logger.WarnContext(ctx, "history: record deletion", "request_id", requestIDOf(c), "err", err)
+		a.Logger.WarnContext(ctx, "history: record deletion", "request_id", middleware.RequestIDOf(c), "err", err)
 	}
 }

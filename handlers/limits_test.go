@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -72,7 +73,7 @@ func TestBodyLimitsPerRoute(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPost, small.url(tt.path), bytes.NewReader(body))
 			req.Header.Set("Content-Type", ctype)
 			r := small.do(req)
-			want := fmt.Sprintf("%s may be at most %s", tt.what, formatSize(tt.limit))
+			want := fmt.Sprintf("%s may be at most %s", tt.what, middleware.FormatSize(tt.limit))
 			if r.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(errorText(r), want) {
 				t.Errorf("declared %d bytes: %d %q, want 413 saying %q", len(body), r.StatusCode, errorText(r), want)
 			}

@@ -7,12 +7,9 @@ import (
 	"sync"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/monitor"
 	"github.com/editwatch/editwatch/store"
-	"github.com/editwatch/editwatch/views"
 )
 
 // Broker is what the live half needs of monitor's brokers: publish and
@@ -81,24 +78,6 @@ func (l *Live) Background(fn func(ctx context.Context)) {
 // Wait blocks until the background work (webhook applications,
 // backfills) has finished; call it after the lifecycle context ended.
 func (l *Live) Wait() { l.wg.Wait() }
-
-// registerPulseRoutes adds the routes of the live half when it is wired.
-func registerPulseRoutes(g *echo.Group, app *App) {
-	if app.Live == nil {
-		return
-	}
-	g.POST("/"+routeWebhook, app.receiveWebhook)
-	g.GET("/"+views.RouteEvents, app.events)
-	// Forms get the default form body limit of the body-limit middleware.
-	g.GET("/"+views.RouteSettings, app.settingsPage)
-	g.POST("/"+views.RouteSettingsLive, app.enableLiveUpdates, app.requireAct)
-	g.POST("/"+views.RouteSettingsEndpoints, app.addPastedEndpoint, app.requireAct)
-	g.POST("/"+views.RouteServiceKey, app.setServiceKey, app.requireAct)
-	g.POST("/"+views.RouteServiceKeyRevoke, app.revokeServiceKey, app.requireAct)
-	g.GET("/"+views.RouteDeliveries, app.deliveriesPage)
-	g.POST("/"+views.RouteSync, app.startSync)
-	g.GET("/"+views.RouteSync, app.syncProgress)
-}
 
 // The webhook receiver's path: Extend posts to <base>webhooks/extend/<endpoint>.
 const (

@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/monitor"
 	"github.com/editwatch/editwatch/store"
@@ -39,7 +41,8 @@ func attachLive(t testing.TB, env *testEnv, broker Broker) *Live {
 		t.Fatal(err)
 	}
 	env.app.Live = live
-	registerPulseRoutes(env.echo.Group(strings.TrimSuffix(env.app.BasePath, "/")), env.app)
+	env.echo = echo.New()
+	Routes(env.echo, env.app)
 	t.Cleanup(func() {
 		cancel()
 		if c, ok := broker.(interface{ Close() }); ok {

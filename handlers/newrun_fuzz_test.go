@@ -3,7 +3,6 @@ package handlers
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -248,8 +247,8 @@ func FuzzNewRunForm(f *testing.F) {
 
 		form, err := a.readNewRunForm(c, cl)
 		if err != nil {
-			var pe *PageError
-			if !errors.As(err, &pe) || (pe.Status != http.StatusBadRequest && pe.Status != http.StatusForbidden && pe.Status != http.StatusRequestEntityTooLarge) {
+			pe := describeError(err, errRunContext{}, "")
+			if pe.Status != http.StatusBadRequest && pe.Status != http.StatusForbidden && pe.Status != http.StatusRequestEntityTooLarge {
 				t.Fatalf("form error %v would be a 500", err)
 			}
 			if form != nil {

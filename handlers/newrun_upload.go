@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -39,11 +39,7 @@ var errTooLarge = errors.New("upload too large")
 func (a *App) readNewRunForm(c echo.Context, cl *extendapi.Client) (*newRunForm, error) {
 	form := &newRunForm{Checked: map[string]bool{}}
 	r := c.Request()
-	cookieToken := ""
-	if ck, err := r.Cookie(csrfCookieName); err == nil {
-		cookieToken = ck.Value
-	}
-	verified := sameOrigin(r) || tokenMatches(cookieToken, r.Header.Get("X-CSRF-Token"))
+	token := middleware.NewTokenCheck(r)
 
 	mediaType, _, _ := mime.ParseMediaType(r.Header.Get(echo.HeaderContentType))
 	if mediaType != "multipart/form-data" {
@@ -53,15 +49,15 @@ func (a *App) readNewRunForm(c echo.Context, cl *extendapi.Client) (*newRunForm,
 		}
 		for name, vals := range r.PostForm {
 			if name == views.CSRFField {
-				verified = verified || tokenMatches(cookieToken, vals[0])
+				token.Offer(vals[0])
 				continue
 			}
 			for _, v := range vals {
 				form.set(name, v)
 			}
 		}
-		if !verified {
-			return nil, csrfRefusal()
+		if !token.Verified() {
+			return nil, middleware.CSRFRefusal(nil)
 		}
 		return form, nil
 	}
@@ -99,7 +95,7 @@ func (a *App) readNewRunForm(c echo.Context, cl *extendapi.Client) (*newRunForm,
 				_, _ = io.Copy(io.Discard, part)
 				continue
 			}
-			if verified {
+			if token.Verified() {
 				err = a.uploadPDF(r.Context(), cl, form, filename, part)
 			} else {
 				spooled, err = a.spool(part)
@@ -114,14 +110,14 @@ func (a *App) readNewRunForm(c echo.Context, cl *extendapi.Client) (*newRunForm,
 				return nil, a.uploadReadError(err)
 			}
 			if name == views.CSRFField {
-				verified = verified || tokenMatches(cookieToken, value)
+				token.Offer(value)
 				continue
 			}
 			form.set(name, value)
 		}
 	}
-	if !verified {
-		return nil, csrfRefusal()
+	if !token.Verified() {
+		return nil, middleware.CSRFRefusal(nil)
 	}
 	if spooled != nil {
 		if _, err := spooled.Seek(0, io.SeekStart); err != nil {
@@ -158,7 +154,7 @@ func (a *App) uploadPDF(ctx context.Context, cl *extendapi.Client, form *newRunF
 	switch {
 	case errors.Is(err, errTooLarge) || limited.over:
 		_, _ = io.Copy(io.Discard, br)
-		form.fieldError(views.FieldFile, fmt.Sprintf("%s is larger than the %s limit.", name, formatSize(a.MaxUpload)))
+		form.fieldError(views.FieldFile, fmt.Sprintf("%s is larger than the %s limit.", name, middleware.FormatSize(a.MaxUpload)))
 		return nil
 	case limited.readErr != nil:
 		// The browser's upload broke off (or went over the request limit)
@@ -190,7 +186,7 @@ func (a *App) spool(part io.Reader) (*os.File, error) {
 	switch {
 	case src.over:
 		err = &PageError{Status: http.StatusRequestEntityTooLarge, Heading: "File too large", Category: "too large",
-			Explanation: fmt.Sprintf("The PDF is larger than the %s limit.", formatSize(a.MaxUpload))}
+			Explanation: fmt.Sprintf("The PDF is larger than the %s limit.", middleware.FormatSize(a.MaxUpload))}
 	case src.readErr != nil:
 		err = a.uploadReadError(src.readErr) // the browser's upload broke off
 	case err != nil:
@@ -233,7 +229,7 @@ func readField(part *multipart.Part) (string, error) {
 	}
 	if len(b) > maxFieldBytes {
 		return "", &PageError{Status: http.StatusRequestEntityTooLarge, Heading: "Field too large", Category: "too large",
-			Explanation: fmt.Sprintf("The field %q is larger than %s.", part.FormName(), formatSize(maxFieldBytes))}
+			Explanation: fmt.Sprintf("The field %q is larger than %s.", part.FormName(), middleware.FormatSize(maxFieldBytes))}
 	}
 	return string(b), nil
 }
@@ -242,7 +238,7 @@ func (a *App) uploadReadError(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return &PageError{Status: http.StatusRequestEntityTooLarge, Heading: "Upload too large", Category: "too large",
-			Explanation: fmt.Sprintf("The upload is larger than the %s limit.", formatSize(a.MaxUpload)), Err: err}
+			Explanation: fmt.Sprintf("The upload is larger than the %s limit.", middleware.FormatSize(a.MaxUpload)), Err: err}
 	}
 	var pe *PageError
 	if errors.As(err, &pe) {
@@ -267,20 +263,4 @@ func cleanFileName(name string) string {
 		name = strings.TrimSpace(name[:cut])
 	}
 	return name
-}
-
-// sameOrigin reports whether the browser itself says the request comes
-// from our own pages (CrossOriginGuard already refused cross-site ones).
-func sameOrigin(r *http.Request) bool {
-	s := r.Header.Get("Sec-Fetch-Site")
-	return s == "same-origin" || s == "none"
-}
-
-func tokenMatches(cookieToken, sent string) bool {
-	return cookieToken != "" && sent != "" && subtle.ConstantTimeCompare([]byte(cookieToken), []byte(sent)) == 1
-}
-
-func csrfRefusal() *PageError {
-	return &PageError{Status: http.StatusForbidden, Heading: "Form expired or forged", Category: "csrf",
-		Explanation: "The form's security token is missing or does not match. Go back, reload the page and submit it again."}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
@@ -22,19 +23,19 @@ const (
 
 // plainBase is the layout's model from what cannot fail: no store access.
 func (a *App) plainBase(c echo.Context, title string) views.Base {
-	id := identityOf(c)
+	id := middleware.IdentityOf(c)
 	return views.Base{
 		Title:             title,
 		BasePath:          a.BasePath,
 		User:              id.User,
 		SingleUserWarning: a.SingleUserWarning,
 		SandboxBanner:     a.Sandbox != nil,
-		CSRFToken:         a.csrfToken(c),
-		CSPNonce:          nonceOf(c),
+		CSRFToken:         a.csrf.Token(c),
+		CSPNonce:          middleware.NonceOf(c),
 		Assets:            a.Assets,
 		ReadOnly:          a.Identity.ReadOnly,
 		CanAct:            id.CanAct,
-		RequestID:         requestIDOf(c),
+		RequestID:         middleware.RequestIDOf(c),
 		Now:               a.Now(),
 		PollInterval:      a.PollInterval,
 		LiveUpdates:       a.Live != nil,
@@ -94,7 +95,7 @@ func (a *App) render(c echo.Context, status int, page templ.Component) error {
 
 // saveSession writes the session and its cookie.
 func (a *App) saveSession(c echo.Context) error {
-	sess := sessionOf(c)
+	sess := middleware.SessionOf(c)
 	if sess == nil {
 		return nil
 	}
@@ -106,7 +107,7 @@ func (a *App) saveSession(c echo.Context) error {
 
 // setFlash keeps a one-time message for the next page and saves.
 func (a *App) setFlash(c echo.Context, kind views.FlashKind, msg string) error {
-	sess := sessionOf(c)
+	sess := middleware.SessionOf(c)
 	if sess == nil {
 		return nil
 	}
@@ -116,7 +117,7 @@ func (a *App) setFlash(c echo.Context, kind views.FlashKind, msg string) error {
 
 // popFlash returns the pending message and forgets it.
 func (a *App) popFlash(c echo.Context) (views.Flash, error) {
-	sess := sessionOf(c)
+	sess := middleware.SessionOf(c)
 	if sess == nil {
 		return views.Flash{}, nil
 	}
@@ -145,17 +146,17 @@ func redirect(c echo.Context, to string) error {
 // audit appends an entry to the audit log, attributed to the request's
 // identity and session.
 func (a *App) audit(c echo.Context, action, tenant, target, detail string) error {
-	actor := identityOf(c).User
+	actor := middleware.IdentityOf(c).User
 	if actor == "" {
 		actor = store.AuditActorSingleUser
 	}
 	sid := ""
-	if sess := sessionOf(c); sess != nil {
-		sid = SessionID(sess)
+	if sess := middleware.SessionOf(c); sess != nil {
+		sid = middleware.SessionID(sess)
 	}
 	_, err := a.Store.AppendAudit(c.Request().Context(), store.AuditEntry{
 		Actor: actor, SessionID: sid, Action: action, Tenant: tenant, Target: target, Detail: detail,
-		RequestID: requestIDOf(c),
+		RequestID: middleware.RequestIDOf(c),
 	})
 	return err
 }

@@ -8,91 +8,22 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/time/rate"
 
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/views"
 )
 
-func TestIdentityLimiterBuckets(t *testing.T) {
-	clock := newFakeClock()
-	l := newIdentityLimiter(RateLimits{
-		Pages:   RateLimit{Rate: 2, Burst: 3},
-		Actions: RateLimit{Rate: -1},
-		Connect: RateLimit{Rate: rate.Every(6 * time.Second), Burst: 2},
-	}, clock.Now)
-
-	for i := range 3 {
-		if ok, _ := l.allow("a", classPage); !ok {
-			t.Fatalf("page %d of the burst refused", i+1)
-		}
-	}
-	ok, wait := l.allow("a", classPage)
-	if ok || wait != 500*time.Millisecond {
-		t.Fatalf("past the burst: ok %v, wait %v; want refused, 500ms", ok, wait)
-	}
-	if ok, _ := l.allow("b", classPage); !ok {
-		t.Error("another identity shares a's bucket")
-	}
-	if ok, _ := l.allow("a", classConnect); !ok {
-		t.Error("pages used up the connect bucket")
-	}
-	for range 100 {
-		if ok, _ := l.allow("a", classAction); !ok {
-			t.Fatal("a class switched off refused a request")
-		}
-	}
-	clock.Advance(499 * time.Millisecond)
-	if ok, _ := l.allow("a", classPage); ok {
-		t.Error("a token came back early")
-	}
-	clock.Advance(time.Millisecond)
-	if ok, _ := l.allow("a", classPage); !ok {
-		t.Error("no token after 500ms at 2 a second")
-	}
-
-	// Connect: 2 at once, then one every 6 s.
-	l.allow("c", classConnect)
-	l.allow("c", classConnect)
-	if ok, wait := l.allow("c", classConnect); ok || wait != 6*time.Second {
-		t.Errorf("third connect: ok %v, wait %v; want refused, 6s", ok, wait)
-	}
-}
-
-func TestIdentityLimiterMemoryIsBounded(t *testing.T) {
-	clock := newFakeClock()
-	l := newIdentityLimiter(RateLimits{Pages: RateLimit{Rate: 1, Burst: 5}, MaxIdentities: 100}, clock.Now)
-	for i := range 1000 {
-		l.allow(fmt.Sprintf("id-%d", i), classPage)
-		if n := l.size(); n > 100 {
-			t.Fatalf("%d identities held after %d, bound 100", n, i+1)
-		}
-	}
-	// Refilled buckets are forgotten at the next sweep; one still
-	// draining stays.
-	for range 5 {
-		l.allow("busy", classPage)
-	}
-	clock.Advance(sweepEvery)
-	for range 5 {
-		l.allow("busy", classPage)
-	}
-	if n := l.size(); n != 1 {
-		t.Errorf("after a sweep %d identities held, want 1 (the busy one)", n)
-	}
-	if ok, _ := l.allow("busy", classPage); ok {
-		t.Error("the sweep gave the busy identity a fresh bucket")
-	}
-}
-
 func TestRateLimitPerIdentity(t *testing.T) {
 	clock := newFakeClock()
-	limits := RateLimits{
-		Pages:   RateLimit{Rate: 1, Burst: 3},
-		Actions: RateLimit{Rate: 1, Burst: 2},
-		Connect: RateLimit{Rate: rate.Every(6 * time.Second), Burst: 2},
+	limits := middleware.RateLimits{
+		Pages:   middleware.RateLimit{Rate: 1, Burst: 3},
+		Actions: middleware.RateLimit{Rate: 1, Burst: 2},
+		Connect: middleware.RateLimit{Rate: rate.Every(6 * time.Second), Burst: 2},
 	}
 	env := newTestEnv(t, envOptions{})
 	single := env.withApp(func(a *App) { a.Now, a.RateLimits = clock.Now, limits })
@@ -190,7 +121,7 @@ func TestRateLimitPerIdentity(t *testing.T) {
 	})
 
 	t.Run("header mode counts the proxy's identity", func(t *testing.T) {
-		env := newTestEnv(t, envOptions{identity: IdentityConfig{
+		env := newTestEnv(t, envOptions{identity: middleware.IdentityConfig{
 			TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 			IdentityHeader: "X-Forwarded-Email",
 		}})
@@ -215,15 +146,29 @@ func TestRateLimitPerIdentity(t *testing.T) {
 	})
 }
 
-func TestDefaultRateLimits(t *testing.T) {
-	if got := formatRate(DefaultRateLimits.Connect.Rate); got != "10 a minute" {
-		t.Errorf("default connect rate %s", got)
-	}
-	if got := formatRate(DefaultRateLimits.Pages.Rate); got != "20 a second" {
-		t.Errorf("default page rate %s", got)
-	}
+func TestPageBurstCoversTheLargestRunsPage(t *testing.T) {
 	// The runs page polls up to 100 rows at once.
-	if DefaultRateLimits.Pages.Burst < views.PageSizes[len(views.PageSizes)-1] {
-		t.Errorf("page burst %d is below the largest runs page", DefaultRateLimits.Pages.Burst)
+	if middleware.DefaultRateLimits.Pages.Burst < views.PageSizes[len(views.PageSizes)-1] {
+		t.Errorf("page burst %d is below the largest runs page", middleware.DefaultRateLimits.Pages.Burst)
 	}
+}
+
+// fakeClock is an injected clock that only moves when told to.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func newFakeClock() *fakeClock { return &fakeClock{t: time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -99,7 +100,7 @@ func (a *App) nextParam(c echo.Context) string {
 	if next := safeRedirect(a.BasePath, raw); next == raw {
 		return next
 	}
-	a.Logger.DebugContext(c.Request().Context(), "redirect target refused", "request_id", requestIDOf(c), "length", len(raw))
+	a.Logger.DebugContext(c.Request().Context(), "redirect target refused", "request_id", middleware.RequestIDOf(c), "length", len(raw))
 	return ""
 }
 

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -178,7 +179,7 @@ func TestNotConnectedPagesComeBack(t *testing.T) {
 // -Host, Referer) decides where redirects and links go; the configured base
 // path does.
 func TestForwardedPrefixIgnored(t *testing.T) {
-	env := newTestEnv(t, envOptions{identity: IdentityConfig{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}})
+	env := newTestEnv(t, envOptions{identity: middleware.IdentityConfig{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}})
 	env.headers.Set("X-Forwarded-Prefix", "//evil.example")
 	env.headers.Set("X-Forwarded-Host", "evil.example")
 	env.headers.Set("Referer", "https://evil.example/ew/")

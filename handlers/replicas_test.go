@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/monitor"
 	"github.com/editwatch/editwatch/sandbox"
 	"github.com/editwatch/editwatch/static"
@@ -45,7 +46,7 @@ func newReplica(t *testing.T, dsn string, sealKey, sessKey []byte, extendURL str
 	if err != nil {
 		t.Fatal(err)
 	}
-	sessions, err := NewSessionStore(st, SessionStoreOptions{Path: testBase, KeyPairs: [][]byte{sessKey}, Idle: time.Hour, MaxAge: 4 * time.Hour})
+	sessions, err := middleware.NewSessionStore(st, middleware.SessionStoreOptions{Path: testBase, KeyPairs: [][]byte{sessKey}, Idle: time.Hour, MaxAge: 4 * time.Hour})
 	if err != nil {
 		t.Fatal(err)
 	}

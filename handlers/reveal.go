@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
@@ -50,7 +51,7 @@ func decodeReveal(s string) (revealState, bool) {
 
 // revealedKeys returns the values of run this session revealed recently.
 func (a *App) revealedKeys(c echo.Context, ws, run string) (revealSet, error) {
-	sess := sessionOf(c)
+	sess := middleware.SessionOf(c)
 	if sess == nil {
 		return nil, nil
 	}
@@ -96,7 +97,7 @@ func (a *App) reveal(c echo.Context) error {
 	if err := a.audit(c, store.AuditReveal, conn.Tenant, id, "revealed "+key); err != nil {
 		return err
 	}
-	sess := sessionOf(c)
+	sess := middleware.SessionOf(c)
 	raw, _ := sess.Values[sessRevealed].(string)
 	st, ok := decodeReveal(raw)
 	if !ok || st.ws != conn.Ref() || st.run != id || a.Now().Sub(st.at) > revealTTL {

@@ -16,6 +16,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/sandbox"
 	"github.com/editwatch/editwatch/static"
 	"github.com/editwatch/editwatch/store"
@@ -72,7 +73,7 @@ func (rig *rotationRig) start(sessionKeys, sealKeys [][]byte) (*App, *httptest.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	sessions, err := NewSessionStore(st, SessionStoreOptions{Path: testBase, KeyPairs: sessionKeys,
+	sessions, err := middleware.NewSessionStore(st, middleware.SessionStoreOptions{Path: testBase, KeyPairs: sessionKeys,
 		Idle: time.Hour, MaxAge: 4 * time.Hour, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +104,7 @@ func (rig *rotationRig) browser(app *App, srv *httptest.Server, jar http.CookieJ
 func withSessionCookie(t *testing.T, srv *httptest.Server, value string) http.CookieJar {
 	jar, _ := cookiejar.New(nil)
 	u, _ := url.Parse(srv.URL)
-	jar.SetCookies(u, []*http.Cookie{{Name: DefaultSessionCookieName, Value: value, Path: "/ew"}})
+	jar.SetCookies(u, []*http.Cookie{{Name: middleware.DefaultSessionCookieName, Value: value, Path: "/ew"}})
 	return jar
 }
 
@@ -153,7 +154,7 @@ func TestKeyRotationKeepsSessionsUntilTheOldKeyIsRetired(t *testing.T) {
 	var raw []byte
 	onlyB := securecookie.New(keyB, nil)
 	onlyB.SetSerializer(securecookie.NopEncoder{})
-	if err := onlyB.Decode(DefaultSessionCookieName, sessionCookie(t, ana), &raw); err != nil || string(raw) != anaSession {
+	if err := onlyB.Decode(middleware.DefaultSessionCookieName, sessionCookie(t, ana), &raw); err != nil || string(raw) != anaSession {
 		t.Fatalf("after a save the cookie is not signed with B: %v", err)
 	}
 	stop()

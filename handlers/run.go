@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
@@ -101,7 +102,7 @@ func (a *App) runUnavailable(c echo.Context, conn connection, id string, cause e
 	snap, err := a.Store.GetRun(c.Request().Context(), conn.Tenant, id)
 	if err != nil {
 		if !errors.Is(err, store.ErrNotFound) {
-			a.Logger.WarnContext(c.Request().Context(), "run page: read history", "request_id", requestIDOf(c), "err", err)
+			a.Logger.WarnContext(c.Request().Context(), "run page: read history", "request_id", middleware.RequestIDOf(c), "err", err)
 		}
 		return cause
 	}

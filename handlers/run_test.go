@@ -11,6 +11,7 @@ import (
 	"github.com/PuerkitoBio/goquery"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
@@ -216,7 +217,7 @@ func TestDeletedRunErrorPage(t *testing.T) {
 			t.Errorf("explanation %q lacks %q", explanation, want)
 		}
 	}
-	if testid(d, "extend-request-id").Text() == "" || testid(d, "our-request-id").Text() != r.Header.Get(HeaderRequestID) {
+	if testid(d, "extend-request-id").Text() == "" || testid(d, "our-request-id").Text() != r.Header.Get(middleware.HeaderRequestID) {
 		t.Error("the page lacks Extend's or our request ID")
 	}
 	// API clients get JSON.
@@ -227,7 +228,7 @@ func TestDeletedRunErrorPage(t *testing.T) {
 	if err := json.Unmarshal([]byte(jr.body), &body); err != nil || jr.StatusCode != http.StatusNotFound {
 		t.Fatalf("JSON error: %d %v %s", jr.StatusCode, err, jr.body)
 	}
-	if body.Error.RequestID != jr.Header.Get(HeaderRequestID) || body.Error.ExtendRequestID == "" {
+	if body.Error.RequestID != jr.Header.Get(middleware.HeaderRequestID) || body.Error.ExtendRequestID == "" {
 		t.Errorf("JSON error ids: %+v", body.Error)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
@@ -176,7 +177,7 @@ func (a *App) runsList(c echo.Context) error {
 	if err != nil {
 		fallback, ok, ferr := a.historyFallback(c, hl, rq, err)
 		if ferr != nil {
-			a.Logger.WarnContext(c.Request().Context(), "runs list: history cannot stand in for Extend", "request_id", requestIDOf(c), "err", ferr)
+			a.Logger.WarnContext(c.Request().Context(), "runs list: history cannot stand in for Extend", "request_id", middleware.RequestIDOf(c), "err", ferr)
 		}
 		if !ok || ferr != nil {
 			return err

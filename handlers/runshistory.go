@@ -8,6 +8,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
@@ -132,7 +133,7 @@ func (a *App) historyFallback(c echo.Context, hl historyListing, rq runsQuery, c
 	page.Note = fallbackNote(cause)
 	page.Base.Upstream = a.upstreamStatus(c)
 	a.Logger.InfoContext(c.Request().Context(), "runs list served from history while Extend fails",
-		"request_id", requestIDOf(c), "tenant", hl.tenant, "err", cause)
+		"request_id", middleware.RequestIDOf(c), "tenant", hl.tenant, "err", cause)
 	return page, true, nil
 }
 

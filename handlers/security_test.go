@@ -12,6 +12,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/sandbox"
 	"github.com/editwatch/editwatch/views"
 )
@@ -28,7 +29,7 @@ func stateChanging(runID string) map[string]url.Values {
 }
 
 func TestReadOnlyRefusesEveryChange(t *testing.T) {
-	env := seededEnv(t, envOptions{identity: IdentityConfig{ReadOnly: true}})
+	env := seededEnv(t, envOptions{identity: middleware.IdentityConfig{ReadOnly: true}})
 	run := findRun(t, env, extendapi.StatusProcessed)
 	for path, form := range stateChanging(run.ID) {
 		if r := env.post(path, form); r.StatusCode != http.StatusForbidden || !strings.Contains(errorText(r), "read-only") {
@@ -51,7 +52,7 @@ func TestReadOnlyRefusesEveryChange(t *testing.T) {
 // proxyEnv trusts loopback as the SSO proxy, with roles from groups.
 func proxyEnv(t *testing.T) *testEnv {
 	t.Helper()
-	return newTestEnv(t, envOptions{seed: true, identity: IdentityConfig{
+	return newTestEnv(t, envOptions{seed: true, identity: middleware.IdentityConfig{
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 		IdentityHeader: "X-Forwarded-Email", GroupsHeader: "X-Forwarded-Groups",
 		AdminGroups: []string{"ops"}, ViewerGroups: []string{"audit"},
@@ -256,7 +257,7 @@ func TestPanicBecomesACleanPage(t *testing.T) {
 		t.Error("the page shows the panic or a stack")
 	}
 	d := r.doc(t)
-	if testid(d, "our-request-id").Text() != r.Header.Get(HeaderRequestID) || r.Header.Get(HeaderRequestID) == "" {
+	if testid(d, "our-request-id").Text() != r.Header.Get(middleware.HeaderRequestID) || r.Header.Get(middleware.HeaderRequestID) == "" {
 		t.Error("the 500 page lacks our request ID")
 	}
 	if !strings.Contains(env.logs.String(), "secret internals") {

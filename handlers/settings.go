@@ -11,6 +11,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
@@ -96,7 +97,7 @@ func (a *App) webhookURL(endpointID string) string {
 
 // actorOf names who acts, for endpoint and service-key records.
 func actorOf(c echo.Context) string {
-	if u := identityOf(c).User; u != "" {
+	if u := middleware.IdentityOf(c).User; u != "" {
 		return u
 	}
 	return store.AuditActorSingleUser

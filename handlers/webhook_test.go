@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 )
 
@@ -91,7 +92,7 @@ func TestWebhookStoreDown(t *testing.T) {
 // The receiver needs no identity, session or CSRF token, even when every
 // other request must come through the SSO proxy.
 func TestWebhookPastTheProxy(t *testing.T) {
-	env := newLiveEnv(t, envOptions{identity: IdentityConfig{
+	env := newLiveEnv(t, envOptions{identity: middleware.IdentityConfig{
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix(proxyIPNet)}, IdentityHeader: "X-Forwarded-Email"}})
 	endpoint := addEndpoint(t, env.st, "test/"+demoWS)
 	if r := env.get("connect"); r.StatusCode != http.StatusUnauthorized {

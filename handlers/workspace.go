@@ -4,14 +4,22 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
+)
+
+// Context keys of the session's connections, resolved once per request.
+const (
+	ctxConnections = "ew.connections"
+	ctxConnection  = "ew.connection"
 )
 
 // connection is a connected workspace of this session.
@@ -48,8 +56,8 @@ func (a *App) connections(c echo.Context) ([]connection, error) {
 		return conns, nil
 	}
 	var conns []connection
-	if sess := sessionOf(c); sess != nil && SessionID(sess) != "" {
-		list, err := a.Store.ListConnections(c.Request().Context(), SessionID(sess))
+	if sess := middleware.SessionOf(c); sess != nil && middleware.SessionID(sess) != "" {
+		list, err := a.Store.ListConnections(c.Request().Context(), middleware.SessionID(sess))
 		if err != nil {
 			return nil, err
 		}
@@ -75,7 +83,7 @@ func currentWorkspaceRef(c echo.Context) string {
 	if ws := c.QueryParam(views.ParamWorkspace); ws != "" {
 		return ws
 	}
-	if sess := sessionOf(c); sess != nil {
+	if sess := middleware.SessionOf(c); sess != nil {
 		if ws, ok := sess.Values[sessWorkspace].(string); ok {
 			return ws
 		}
@@ -99,7 +107,7 @@ func (a *App) workspace(c echo.Context) (connection, error) {
 	}
 	want := c.QueryParam(views.ParamWorkspace)
 	explicit := want != ""
-	sess := sessionOf(c)
+	sess := middleware.SessionOf(c)
 	if !explicit && sess != nil {
 		want, _ = sess.Values[sessWorkspace].(string)
 	}
@@ -164,4 +172,25 @@ func (a *App) workspaceClient(c echo.Context) (connection, *extendapi.Client, er
 // which comes back to the page asked for once connected.
 func (a *App) toConnect(c echo.Context) error {
 	return redirect(c, views.ConnectURLNext(a.BasePath, "", a.returnPath(c)))
+}
+
+// dropUnreadableConnection handles a connection whose API key was sealed
+// with a retired encryption key: it can never be opened again, so it is
+// deleted, and the person is asked to connect the workspace again.
+func (a *App) dropUnreadableConnection(c echo.Context, conn connection, cause error) error {
+	ctx := c.Request().Context()
+	a.Logger.WarnContext(ctx, "connection key sealed with a retired encryption key; removing the connection",
+		"request_id", middleware.RequestIDOf(c), "workspace", conn.Ref())
+	if err := a.Store.DeleteConnection(ctx, conn.SessionID, conn.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	c.Set(ctxConnections, nil)
+	c.Set(ctxConnection, nil)
+	if err := a.audit(c, store.AuditDisconnect, conn.Tenant, conn.Ref(), "key …"+conn.KeyLast4+" sealed with a retired encryption key; removed"); err != nil {
+		return err
+	}
+	return &PageError{Status: http.StatusForbidden, Heading: "Connect workspace " + conn.Label() + " again", Category: "not connected",
+		Explanation: "The API key of " + conn.Label() + " was stored encrypted with a key this Editwatch no longer has: its encryption keys were rotated and the old one retired. " +
+			"The unreadable key has been removed; connect the workspace again to continue.",
+		ConnectWorkspace: connectableWorkspace(conn.Ref()), Err: cause}
 }

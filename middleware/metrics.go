@@ -1,4 +1,4 @@
-package handlers
+package middleware
 
 import (
 	"context"
@@ -94,13 +94,12 @@ func (m *Metrics) Observe(o extendapi.Observation) {
 // ClientOption is the extendapi option that feeds Observe.
 func (m *Metrics) ClientOption() extendapi.Option { return extendapi.WithObserver(m.Observe) }
 
-// httpMetrics counts requests by route template (never the raw path: run
-// IDs would explode the label set); a pass-through without Metrics.
-func (a *App) httpMetrics() echo.MiddlewareFunc {
+// Middleware counts requests by route template (never the raw path: run
+// IDs would explode the label set). statusOf classifies an error a handler
+// returned the way the error handler will, which writes the status after
+// this layer has returned.
+func (m *Metrics) Middleware(statusOf func(error) int) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
-		if a.Metrics == nil {
-			return next
-		}
 		return func(c echo.Context) error {
 			start := time.Now()
 			err := next(c)
@@ -110,13 +109,11 @@ func (a *App) httpMetrics() echo.MiddlewareFunc {
 			}
 			status := c.Response().Status
 			if err != nil && !c.Response().Committed {
-				// The error handler writes the status after us: classify
-				// as it will.
-				status = describeError(err, errRunContext{}, "").Status
+				status = statusOf(err)
 			}
 			method := c.Request().Method
-			a.Metrics.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
-			a.Metrics.requestDuration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
+			m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+			m.requestDuration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 			return err
 		}
 	}

@@ -1,4 +1,4 @@
-package handlers
+package middleware
 
 import (
 	"context"
@@ -131,10 +131,10 @@ func (cfg IdentityConfig) mayAct(groups []string) bool {
 	}
 }
 
-// IdentityMiddleware resolves the identity of every request and refuses, in
+// Identify resolves the identity of every request and refuses, in
 // header mode, requests that did not come through the trusted proxy. Paths
 // in open (health probes, the webhook receiver) pass without an identity.
-func IdentityMiddleware(cfg IdentityConfig, open func(path string) bool) echo.MiddlewareFunc {
+func Identify(cfg IdentityConfig, open func(path string) bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if open != nil && open(c.Request().URL.Path) {
@@ -162,8 +162,8 @@ func IdentityFromRequest(r *http.Request) (Identity, bool) {
 	return id, ok
 }
 
-// identityOf returns the identity the middleware resolved.
-func identityOf(c echo.Context) Identity {
+// IdentityOf returns the identity the middleware resolved.
+func IdentityOf(c echo.Context) Identity {
 	id, _ := c.Get(ctxIdentity).(Identity)
 	return id
 }

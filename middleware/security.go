@@ -1,4 +1,4 @@
-package handlers
+package middleware
 
 import (
 	"crypto/rand"
@@ -7,13 +7,6 @@ import (
 	"net/http"
 
 	"github.com/labstack/echo/v4"
-)
-
-// Context keys set by the middleware below and read by handlers.
-const (
-	ctxNonce    = "ew.nonce"
-	ctxIdentity = "ew.identity"
-	ctxGroups   = "ew.groups"
 )
 
 // SecurityHeaders sets, on every response, a Content-Security-Policy with a
@@ -51,8 +44,8 @@ func newNonce() string {
 	return base64.RawStdEncoding.EncodeToString(b)
 }
 
-// nonceOf returns the CSP nonce of this request.
-func nonceOf(c echo.Context) string {
+// NonceOf returns the CSP nonce of this request.
+func NonceOf(c echo.Context) string {
 	s, _ := c.Get(ctxNonce).(string)
 	return s
 }
@@ -68,7 +61,7 @@ func CrossOriginGuard(bypass ...string) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if err := cop.Check(c.Request()); err != nil {
-				return &PageError{Status: http.StatusForbidden, Heading: "Cross-site request refused", Category: "cross-site",
+				return &Refusal{Status: http.StatusForbidden, Heading: "Cross-site request refused", Category: "cross-site",
 					Explanation: "This form was sent from another site. Submit it from Editwatch itself.", Err: err}
 			}
 			return next(c)

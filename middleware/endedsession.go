@@ -1,4 +1,4 @@
-package handlers
+package middleware
 
 import (
 	"errors"
@@ -9,9 +9,6 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/gorilla/sessions"
 	"github.com/labstack/echo/v4"
-
-	"github.com/editwatch/editwatch/store"
-	"github.com/editwatch/editwatch/views"
 )
 
 // Rotating --session-key or --encryption-key (new key first, old ones kept)
@@ -24,9 +21,6 @@ import (
 // browser still named: SessionStore.New sets it, explainEndedSession takes
 // it out before anything saves.
 const sessEnded = "ew.ended"
-
-// ctxEnded carries the reason to the connect page of the same request.
-const ctxEnded = "ew.ended"
 
 // paramEnded tells the connect page, after the redirect, why the session
 // ended. Only known reasons show a message, so a link cannot make the page
@@ -73,16 +67,27 @@ func endedSessionMessage(reason string) (string, bool) {
 	return "", false
 }
 
-// explainEndedSession sends a page request whose session just ended to
-// the connect page, which says why and comes back to the page afterwards.
+// EndedSessionOptions configure EndedSessions.
+type EndedSessionOptions struct {
+	// ConnectPath is the connect page's path (base path included): where
+	// a page request whose session ended is sent, and the one page that
+	// explains it in place.
+	ConnectPath string
+	// ReturnPath is the page this request shows, as a safe next= value
+	// for coming back after connecting ("" for none).
+	ReturnPath func(c echo.Context) string
+}
+
+// EndedSessions sends a page request whose session just ended to the
+// connect page, which says why and comes back to the page afterwards.
 // Nothing is stored for it (a forged cookie must not cost a session row):
-// the dead cookie is expired and the reason travels in the URL.
-// Other requests carry on with a fresh session; the connect form itself
-// shows the reason.
-func (a *App) explainEndedSession() echo.MiddlewareFunc {
+// the dead cookie is expired and the reason travels in the URL. Other
+// requests carry on with a fresh session; the connect form itself shows
+// the reason (EndedSessionNotice). It runs after LoadSession.
+func (s *SessionStore) EndedSessions(opts EndedSessionOptions) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			sess := sessionOf(c)
+			sess := SessionOf(c)
 			if sess == nil {
 				return next(c)
 			}
@@ -94,36 +99,45 @@ func (a *App) explainEndedSession() echo.MiddlewareFunc {
 			r := c.Request()
 			// The browser forgets the dead cookie, so this happens once; a
 			// session saved later in this response sets a new one after it.
-			a.Sessions.expireCookie(c.Response(), r)
-			if (r.Method != http.MethodGet && r.Method != http.MethodHead) || c.Path() == a.path(views.RouteConnect) {
+			s.expireCookie(c.Response(), r)
+			if (r.Method != http.MethodGet && r.Method != http.MethodHead) || c.Path() == opts.ConnectPath {
 				c.Set(ctxEnded, reason)
 				return next(c)
 			}
 			q := url.Values{paramEnded: {reason}}
-			if back := a.returnPath(c); back != "" {
-				q.Set(views.ParamNext, back)
+			if opts.ReturnPath != nil {
+				if back := opts.ReturnPath(c); back != "" {
+					q.Set(ParamNext, back)
+				}
 			}
-			to := a.path(views.RouteConnect) + "?" + q.Encode()
+			to := opts.ConnectPath + "?" + q.Encode()
 			if r.Header.Get("HX-Request") != "" {
 				// A poll must not swap the connect page into a table row:
 				// htmx loads the whole page instead.
 				c.Response().Header().Set("HX-Redirect", to)
 				return c.NoContent(http.StatusNoContent)
 			}
-			return redirect(c, to)
+			code := http.StatusFound
+			if r.Method != http.MethodGet && r.Method != http.MethodHead {
+				code = http.StatusSeeOther
+			}
+			return c.Redirect(code, to)
 		}
 	}
 }
 
-// endedNotice is what the connect page says about a session that just
-// ended: this request's own, or the one the redirect came from.
-func endedNotice(c echo.Context) (views.Flash, bool) {
+// ParamNext is the query parameter that carries where to go after
+// connecting (the same name as the views' constant).
+const ParamNext = "next"
+
+// EndedSessionNotice is what the connect page says about a session that
+// just ended: this request's own, or the one the redirect came from.
+func EndedSessionNotice(c echo.Context) (string, bool) {
 	reason, _ := c.Get(ctxEnded).(string)
 	if reason == "" {
 		reason = c.QueryParam(paramEnded)
 	}
-	msg, ok := endedSessionMessage(reason)
-	return views.Flash{Kind: views.FlashWarning, Message: msg}, ok
+	return endedSessionMessage(reason)
 }
 
 // expireCookie tells the browser to drop its session cookie.
@@ -131,25 +145,4 @@ func (s *SessionStore) expireCookie(w http.ResponseWriter, r *http.Request) {
 	opts := s.options(r)
 	opts.MaxAge = -1
 	http.SetCookie(w, sessions.NewCookie(s.cookieName, "", opts))
-}
-
-// dropUnreadableConnection handles a connection whose API key was sealed
-// with a retired encryption key: it can never be opened again, so it is
-// deleted, and the person is asked to connect the workspace again.
-func (a *App) dropUnreadableConnection(c echo.Context, conn connection, cause error) error {
-	ctx := c.Request().Context()
-	a.Logger.WarnContext(ctx, "connection key sealed with a retired encryption key; removing the connection",
-		"request_id", requestIDOf(c), "workspace", conn.Ref())
-	if err := a.Store.DeleteConnection(ctx, conn.SessionID, conn.ID); err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	c.Set(ctxConnections, nil)
-	c.Set(ctxConnection, nil)
-	if err := a.audit(c, store.AuditDisconnect, conn.Tenant, conn.Ref(), "key …"+conn.KeyLast4+" sealed with a retired encryption key; removed"); err != nil {
-		return err
-	}
-	return &PageError{Status: http.StatusForbidden, Heading: "Connect workspace " + conn.Label() + " again", Category: "not connected",
-		Explanation: "The API key of " + conn.Label() + " was stored encrypted with a key this Editwatch no longer has: its encryption keys were rotated and the old one retired. " +
-			"The unreadable key has been removed; connect the workspace again to continue.",
-		ConnectWorkspace: connectableWorkspace(conn.Ref()), Err: cause}
 }

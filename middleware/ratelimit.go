@@ -1,4 +1,4 @@
-package handlers
+package middleware
 
 import (
 	"fmt"
@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -15,7 +14,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/editwatch/editwatch/store"
-	"github.com/editwatch/editwatch/views"
 )
 
 // RateLimit is a token bucket: Rate requests a second on average, Burst at
@@ -173,19 +171,41 @@ func (l *identityLimiter) size() int {
 	return len(l.buckets)
 }
 
-// rateLimit refuses, with 429 and Retry-After, requests of an identity
-// that has used up its bucket. Probes, assets, the embedded sandbox and the
-// webhook receiver (Extend's deliveries, verified by signature) are
-// exempt.
-func (a *App) rateLimit(l *identityLimiter) echo.MiddlewareFunc {
+// RateLimitOptions configure LimitRate.
+type RateLimitOptions struct {
+	// Limits per identity; zero fields take DefaultRateLimits.
+	Limits RateLimits
+	Now    func() time.Time
+	// Exempt names paths that take no token: probes, assets, the embedded
+	// sandbox and the webhook receiver (Extend's deliveries, verified by
+	// signature).
+	Exempt func(path string) bool
+	// ConnectRoute is the connect form's route path: its POSTs try an API
+	// key against Extend and take from the Connect bucket.
+	ConnectRoute string
+	// ByProxyIdentity counts per user the SSO proxy asserts (header mode);
+	// otherwise per session, or per TCP peer before there is one.
+	ByProxyIdentity bool
+	// Sessions reads the session ID from the signed cookie.
+	Sessions *SessionStore
+}
+
+// LimitRate refuses, with 429 and Retry-After, requests of an identity
+// that has used up its bucket. It runs after Identity.
+func LimitRate(opts RateLimitOptions) echo.MiddlewareFunc {
+	l := newIdentityLimiter(opts.Limits, opts.Now)
+	return rateLimitWith(l, opts)
+}
+
+func rateLimitWith(l *identityLimiter, opts RateLimitOptions) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
-			if a.rateExempt(r.URL.Path) {
+			if opts.Exempt != nil && opts.Exempt(r.URL.Path) {
 				return next(c)
 			}
-			class := a.requestClass(r.Method, c.Path())
-			ok, wait := l.allow(a.rateKey(c, class), class)
+			class := opts.requestClass(r.Method, c.Path())
+			ok, wait := l.allow(opts.rateKey(c, class), class)
 			if ok {
 				return next(c)
 			}
@@ -194,19 +214,11 @@ func (a *App) rateLimit(l *identityLimiter) echo.MiddlewareFunc {
 	}
 }
 
-func (a *App) rateExempt(p string) bool {
-	if a.isOpenPath(p) {
-		return true
-	}
-	rest, _ := strings.CutPrefix(p, a.BasePath)
-	return strings.HasPrefix(rest, "webhooks/")
-}
-
-func (a *App) requestClass(method, route string) requestClass {
+func (opts RateLimitOptions) requestClass(method, route string) requestClass {
 	switch {
 	case method == http.MethodGet || method == http.MethodHead || method == http.MethodOptions:
 		return classPage
-	case route == a.path(views.RouteConnect):
+	case opts.ConnectRoute != "" && route == opts.ConnectRoute:
 		return classConnect
 	}
 	return classAction
@@ -215,13 +227,13 @@ func (a *App) requestClass(method, route string) requestClass {
 // rateKey names whose bucket a request takes from. The session is read
 // from its signed cookie alone, without the database, so a flood costs an
 // HMAC, not a query.
-func (a *App) rateKey(c echo.Context, class requestClass) string {
+func (opts RateLimitOptions) rateKey(c echo.Context, class requestClass) string {
 	r := c.Request()
-	if a.Identity.HeaderMode() {
-		return "user:" + identityOf(c).User
+	if opts.ByProxyIdentity {
+		return "user:" + IdentityOf(c).User
 	}
-	if class != classConnect && a.Sessions != nil {
-		if id := a.Sessions.cookieSessionID(r); id != "" {
+	if class != classConnect && opts.Sessions != nil {
+		if id := opts.Sessions.CookieSessionID(r); id != "" {
 			return "session:" + store.SessionFingerprint(id)
 		}
 	}
@@ -247,9 +259,9 @@ func peerKey(remoteAddr string) string {
 	return addr.String()
 }
 
-// cookieSessionID is the session ID the request's cookie carries, when a
-// current session key signed it; "" otherwise.
-func (s *SessionStore) cookieSessionID(r *http.Request) string {
+// CookieSessionID is the session ID the request's cookie carries, when a
+// current session key signed it; "" otherwise. It reads no database.
+func (s *SessionStore) CookieSessionID(r *http.Request) string {
 	ck, err := r.Cookie(s.cookieName)
 	if err != nil || ck.Value == "" {
 		return ""
@@ -263,9 +275,9 @@ func (s *SessionStore) cookieSessionID(r *http.Request) string {
 
 // tooManyRequests is the 429 page: what was limited, at what rate, and
 // when to try again (also in Retry-After).
-func tooManyRequests(class requestClass, limit RateLimit, wait time.Duration) *PageError {
+func tooManyRequests(class requestClass, limit RateLimit, wait time.Duration) *Refusal {
 	wait = max(time.Second, time.Duration(math.Ceil(wait.Seconds()))*time.Second)
-	pe := &PageError{Status: http.StatusTooManyRequests, Heading: "Too many requests", Category: "rate limited", RetryAfter: wait}
+	pe := &Refusal{Status: http.StatusTooManyRequests, Heading: "Too many requests", Category: "rate limited", RetryAfter: wait}
 	switch class {
 	case classConnect:
 		pe.Heading = "Too many connection attempts"

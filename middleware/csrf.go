@@ -1,0 +1,141 @@
+package middleware
+
+import (
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
+	"net/http"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	echomw "github.com/labstack/echo/v4/middleware"
+)
+
+// CSRFCookieName names the CSRF cookie (double-submit token).
+const CSRFCookieName = "editwatch_csrf"
+
+// csrfLifetime is how long a CSRF cookie lives.
+const csrfLifetime = 12 * time.Hour
+
+// CSRFOptions configure NewCSRF.
+type CSRFOptions struct {
+	// BasePath scopes the cookie ("/" or "/sub/").
+	BasePath string
+	// IsHTTPS reports whether the browser reached us over https, so the
+	// cookie's Secure flag follows the request's scheme.
+	IsHTTPS func(*http.Request) bool
+	// Skip names requests that carry no token to check: open paths, and
+	// uploads, which check their token themselves while streaming.
+	Skip func(c echo.Context) bool
+}
+
+// CSRF checks and hands out the double-submit tokens every state-changing
+// request must carry.
+type CSRF struct {
+	opts CSRFOptions
+}
+
+// NewCSRF returns the CSRF layer; a nil IsHTTPS trusts r.TLS alone.
+func NewCSRF(opts CSRFOptions) *CSRF {
+	if opts.IsHTTPS == nil {
+		opts.IsHTTPS = func(r *http.Request) bool { return r.TLS != nil }
+	}
+	if opts.Skip == nil {
+		opts.Skip = func(echo.Context) bool { return false }
+	}
+	return &CSRF{opts: opts}
+}
+
+// Middleware is Echo's CSRF middleware (double-submit cookie), with the
+// cookie's Secure flag following the request's scheme. Refusals are 403
+// Refusals.
+func (x *CSRF) Middleware() echo.MiddlewareFunc {
+	build := func(secure bool) echo.MiddlewareFunc {
+		return echomw.CSRFWithConfig(echomw.CSRFConfig{
+			Skipper:        x.opts.Skip,
+			TokenLookup:    "form:_csrf,header:X-CSRF-Token",
+			ContextKey:     ctxCSRF,
+			CookieName:     CSRFCookieName,
+			CookiePath:     cookiePath(x.opts.BasePath),
+			CookieSecure:   secure,
+			CookieHTTPOnly: true,
+			CookieSameSite: http.SameSiteLaxMode,
+			CookieMaxAge:   int(csrfLifetime.Seconds()),
+			ErrorHandler: func(err error, c echo.Context) error {
+				return CSRFRefusal(err)
+			},
+		})
+	}
+	plain, secure := build(false), build(true)
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		hp, hs := plain(next), secure(next)
+		return func(c echo.Context) error {
+			if x.opts.IsHTTPS(c.Request()) {
+				return hs(c)
+			}
+			return hp(c)
+		}
+	}
+}
+
+// CSRFRefusal is the 403 for a missing or wrong token.
+func CSRFRefusal(err error) *Refusal {
+	return &Refusal{Status: http.StatusForbidden, Heading: "Form expired or forged", Category: "csrf",
+		Explanation: "The form's security token is missing or does not match. Go back, reload the page and submit it again.", Err: err}
+}
+
+// Token is the token forms carry. Echo skips the token (and its cookie)
+// for browsers whose Sec-Fetch-Site proves the request same-origin; forms
+// still get a real one, so clients without that header can post.
+func (x *CSRF) Token(c echo.Context) string {
+	if t, _ := c.Get(ctxCSRF).(string); t != "" && t != echomw.CSRFUsingSecFetchSite {
+		return t
+	}
+	if ck, err := c.Cookie(CSRFCookieName); err == nil && ck.Value != "" {
+		c.Set(ctxCSRF, ck.Value)
+		return ck.Value
+	}
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	token := hex.EncodeToString(b)
+	c.SetCookie(&http.Cookie{
+		Name: CSRFCookieName, Value: token, Path: cookiePath(x.opts.BasePath),
+		Expires:  time.Now().Add(csrfLifetime),
+		Secure:   x.opts.IsHTTPS(c.Request()),
+		HttpOnly: true, SameSite: http.SameSiteLaxMode,
+	})
+	c.Set(ctxCSRF, token)
+	return token
+}
+
+// TokenCheck verifies the CSRF token of a request whose handler reads the
+// body itself (a streamed upload: the token field may come after the
+// file), so the middleware cannot check it first.
+type TokenCheck struct {
+	cookie   string
+	verified bool
+}
+
+// NewTokenCheck starts the check of r: a request the browser itself says
+// is same-origin (the cross-origin guard already refused cross-site ones)
+// or whose X-CSRF-Token header matches passes at once.
+func NewTokenCheck(r *http.Request) *TokenCheck {
+	t := &TokenCheck{}
+	if ck, err := r.Cookie(CSRFCookieName); err == nil {
+		t.cookie = ck.Value
+	}
+	site := r.Header.Get("Sec-Fetch-Site")
+	t.verified = site == "same-origin" || site == "none"
+	t.Offer(r.Header.Get("X-CSRF-Token"))
+	return t
+}
+
+// Offer checks a token the request sent (a form field).
+func (t *TokenCheck) Offer(sent string) {
+	if t.cookie != "" && sent != "" && subtle.ConstantTimeCompare([]byte(t.cookie), []byte(sent)) == 1 {
+		t.verified = true
+	}
+}
+
+// Verified reports whether the request proved it came from our pages.
+func (t *TokenCheck) Verified() bool { return t.verified }
