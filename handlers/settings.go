@@ -212,7 +212,7 @@ func (a *App) setServiceKey(c echo.Context) error {
 		return fail("This workspace was connected without a workspace ID, so it is named by its key: the service key must be that same key.")
 	}
 	ctx := c.Request().Context()
-	scl, err := a.Connector.Client(extendapi.APIKey(key), a.baseURLOf(conn), conn.WorkspaceID)
+	scl, err := a.Connector.ConnectionClient(key, conn.Connection)
 	if err != nil {
 		return fail("That is not a usable API key.")
 	}
