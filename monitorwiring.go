@@ -7,14 +7,15 @@ import (
 
 	"github.com/editwatch/editwatch/config"
 	"github.com/editwatch/editwatch/extendapi"
-	"github.com/editwatch/editwatch/handlers"
 	"github.com/editwatch/editwatch/monitor"
 	"github.com/editwatch/editwatch/store"
+	"github.com/editwatch/editwatch/upstream"
+	"github.com/editwatch/editwatch/views"
 )
 
 // closingBroker is a broker the process shuts down.
 type closingBroker interface {
-	handlers.Broker
+	monitor.Broker
 	Close()
 }
 
@@ -23,25 +24,31 @@ type pgBroker struct{ *monitor.PGBroker }
 
 func (b pgBroker) Close() { _ = b.PGBroker.Close() }
 
-// startLive wires history and live updates into app: the broker (in
-// memory, or LISTEN/NOTIFY when --db is PostgreSQL), the monitor, the
-// refresher of watched runs, the reconciler of runs whose webhook never
-// came (for workspaces with a service key) and the retention janitor. Webhook events
-// stored but not applied before a crash are applied now. In --sandbox mode
-// the dashboard registers its own endpoint with the embedded sandbox
-// (dashboardURL is where the sandbox reaches the dashboard). When ctx
-// ends, the broker closes first, so event streams end and the server's
-// graceful shutdown is not held up by them; stop waits for the rest.
-func startLive(ctx context.Context, cfg config.Serve, st *store.Store, app *handlers.App, logger *slog.Logger, dashboardURL string) (stop func(), err error) {
+// liveParts are what the pages get of history and live updates.
+type liveParts struct {
+	live      *monitor.Live
+	backfills *upstream.Backfills
+}
+
+// startLive starts history and live updates: the broker (in memory, or
+// LISTEN/NOTIFY when --db is PostgreSQL), the monitor, the refresher of
+// watched runs, the history backfills, the reconciler of runs whose
+// webhook never came (for workspaces with a service key) and the janitor,
+// the one retention loop (history, deliveries, audit, expired sessions).
+// Webhook events stored but not applied before a crash are applied now.
+// Every Extend call goes through connector. When ctx ends, the broker
+// closes first, so event streams end and the server's graceful shutdown
+// is not held up by them; stop ends the rest and waits for it.
+func startLive(ctx context.Context, cfg config.Serve, st *store.Store, connector *upstream.Connector, logger *slog.Logger) (parts liveParts, stop func(), err error) {
 	var broker closingBroker = monitor.NewMemoryBroker()
 	if config.IsPostgresDSN(cfg.DB) {
 		pg, err := monitor.NewPGBroker(ctx, cfg.DB, monitor.PGBrokerOptions{Logger: logger.With("component", "broker")})
 		if err != nil {
-			return nil, err
+			return parts, nil, err
 		}
 		broker = pgBroker{pg}
 	}
-	mon := monitor.New(st, broker, monitor.Options{Logger: logger.With("component", "monitor"), Resolve: app.ResolveWebhookPayload})
+	mon := monitor.New(st, broker, monitor.Options{Logger: logger.With("component", "monitor"), Resolve: connector.ResolveWebhookPayload})
 	refreshOpts := monitor.DefaultRefresherOptions()
 	refreshOpts.Logger = logger.With("component", "refresher")
 	refreshOpts.OnRun = func(ctx context.Context, tenant string, run extendapi.EditRun) {
@@ -55,31 +62,42 @@ func startLive(ctx context.Context, cfg config.Serve, st *store.Store, app *hand
 		}
 	}
 	refresher := monitor.NewRefresher(refreshOpts)
-	live, err := handlers.NewLive(ctx, handlers.LiveOptions{Monitor: mon, Broker: broker, Refresher: refresher, PublicURL: cfg.PublicURL})
-	if err != nil {
+	fail := func(err error) (liveParts, func(), error) {
 		broker.Close()
 		refresher.Close()
-		return nil, err
+		return liveParts{}, nil, err
 	}
-	app.Live = live
+	// stop may come before ctx ends (the dashboard failed to start): it
+	// ends the background work itself.
+	ctx, cancel := context.WithCancel(ctx)
+	live, err := monitor.NewLive(ctx, monitor.LiveOptions{Monitor: mon, Broker: broker, Refresher: refresher, PublicURL: cfg.PublicURL})
+	if err != nil {
+		cancel()
+		return fail(err)
+	}
+	keys := upstream.NewKeys(st, connector)
+	backfills, err := upstream.NewBackfills(upstream.BackfillOptions{Store: st, Keys: keys, Ingest: mon.IngestBackfill,
+		Go: live.Background, Logger: logger.With("component", "backfill")})
+	if err != nil {
+		cancel()
+		return fail(err)
+	}
+	janitor, err := monitor.NewJanitor(st, cfg.Retention, monitor.JanitorOptions{Now: st.Now, Logger: logger.With("component", "janitor")})
+	if err != nil {
+		cancel()
+		return fail(fmt.Errorf("--retention: %w", err))
+	}
+	reconciler, err := monitor.NewReconciler(st, mon, monitor.ReconcilerOptions{
+		Fetcher: keys.ServiceKeyFetcher, Logger: logger.With("component", "reconciler")})
+	if err != nil {
+		cancel()
+		return fail(err)
+	}
 	if n, err := mon.ApplyPending(ctx); err != nil {
 		logger.Warn("webhook events stored before the last stop could not all be applied yet; trying again in the background", "applied", n, "err", err)
 		live.Background(mon.SweepPending)
 	} else if n > 0 {
 		logger.Info("applied webhook events stored before the last stop", "count", n)
-	}
-	janitor, err := monitor.NewJanitor(st, cfg.Retention, monitor.JanitorOptions{Logger: logger.With("component", "janitor")})
-	if err != nil {
-		broker.Close()
-		refresher.Close()
-		return nil, fmt.Errorf("--retention: %w", err)
-	}
-	reconciler, err := monitor.NewReconciler(st, mon, monitor.ReconcilerOptions{
-		Fetcher: app.ServiceKeyFetcher, Logger: logger.With("component", "reconciler")})
-	if err != nil {
-		broker.Close()
-		refresher.Close()
-		return nil, err
 	}
 	done := make(chan struct{}, 2)
 	go func() {
@@ -94,22 +112,27 @@ func startLive(ctx context.Context, cfg config.Serve, st *store.Store, app *hand
 		<-ctx.Done()
 		broker.Close()
 	}()
-	if app.Sandbox != nil {
-		// The request waits in the listener's backlog until the server
-		// starts accepting, a moment later.
-		live.Background(func(ctx context.Context) {
-			ep, err := app.RegisterSandboxEndpoint(ctx, dashboardURL)
-			if err != nil {
-				logger.Warn("sandbox mode: could not register the dashboard's webhook endpoint; pages fall back to polling", "err", err)
-				return
-			}
-			logger.Info("sandbox mode: live updates through the embedded sandbox's webhooks", "endpoint", ep.ID, "extend_id", ep.ExtendID)
-		})
-	}
-	return func() {
+	return liveParts{live: live, backfills: backfills}, func() {
+		cancel()
 		refresher.Close()
 		<-done
 		<-done
 		live.Wait()
 	}, nil
+}
+
+// registerSandboxEndpoint makes live updates work in --sandbox mode with
+// no setup: in the background, the dashboard registers its own webhook
+// endpoint (at dashboardURL) for tenant, the demo workspace, through cl, a
+// client of the embedded sandbox. The request waits in the listener's
+// backlog until the server starts accepting, a moment later.
+func registerSandboxEndpoint(live *monitor.Live, st *store.Store, cl *extendapi.Client, tenant, dashboardURL string, logger *slog.Logger) {
+	live.Background(func(ctx context.Context) {
+		ep, err := upstream.RegisterSandboxEndpoint(ctx, st, cl, tenant, func(id string) string { return views.WebhookURL(dashboardURL, id) })
+		if err != nil {
+			logger.Warn("sandbox mode: could not register the dashboard's webhook endpoint; pages fall back to polling", "err", err)
+			return
+		}
+		logger.Info("sandbox mode: live updates through the embedded sandbox's webhooks", "endpoint", ep.ID, "extend_id", ep.ExtendID)
+	})
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -20,14 +19,11 @@ import (
 	"github.com/editwatch/editwatch/sandbox"
 	"github.com/editwatch/editwatch/static"
 	"github.com/editwatch/editwatch/store"
+	"github.com/editwatch/editwatch/upstream"
 )
 
 // sandboxWorkspace is the embedded sandbox's demo workspace.
 const sandboxWorkspace = "ws_demo"
-
-// purgeEvery is how often expired sessions and audit entries past the
-// retention are deleted.
-const purgeEvery = 10 * time.Minute
 
 // runServe starts the dashboard and serves until ctx ends.
 func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout io.Writer) error {
@@ -50,7 +46,7 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 	if err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	tenantKey, err := handlers.LoadTenantKey(ctx, st)
+	tenantKey, err := upstream.LoadTenantKey(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -93,18 +89,11 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 
 	health := &handlers.Health{Version: buildVersion(), Started: time.Now(),
 		Checks: map[string]func(context.Context) error{"store": st.Ping}}
-	app := handlers.App{
-		Store: st, Sessions: sessions, Assets: assets, Logger: logger, Identity: identity,
-		BasePath: cfg.BasePath, TenantKey: tenantKey, FrameAncestors: cfg.FrameAncestors,
-		SingleUserWarning: !cfg.HeaderMode() && !isLoopbackListen(cfg.Listen),
-		Extend:            handlers.ExtendConfig{Region: cfg.Region, URL: cfg.ExtendURL, Timeout: cfg.UpstreamTimeout},
-		HTTPClient:        &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
-		UserAgent:         "Editwatch/" + buildVersion(),
-		Health:            health,
-	}
-	var sb *sandbox.Server
+	extend := upstream.ExtendConfig{Region: cfg.Region, URL: cfg.ExtendURL, Timeout: cfg.UpstreamTimeout}
+	var limiters *extendapi.LimiterRegistry
+	var sandboxInfo *handlers.SandboxInfo
 	if cfg.Sandbox {
-		sb, err = sandbox.New(sandbox.Options{
+		sb, err := sandbox.New(sandbox.Options{
 			APIKeys:       map[string]string{cfg.SandboxKey: sandboxWorkspace},
 			DataDir:       filepath.Join(cfg.DataDir, "sandbox"),
 			Seed:          true, // the sandbox seeds only a data directory that has no state yet
@@ -121,37 +110,60 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 		}
 		defer sb.Close()
 		internal := local + cfg.BasePath + "_sandbox"
-		app.Sandbox = &handlers.SandboxInfo{Key: cfg.SandboxKey, Workspace: sandboxWorkspace, InternalURL: internal, Handler: sb}
-		app.Extend.URL, app.Extend.Deployment = internal, handlers.SandboxDeployment
+		sandboxInfo = &handlers.SandboxInfo{Key: cfg.SandboxKey, Workspace: sandboxWorkspace, InternalURL: internal, Handler: sb}
+		extend.URL, extend.Deployment = internal, handlers.SandboxDeployment
 		// The sandbox has no quota to protect; the client-side limiter
 		// would only slow the demo down.
-		app.Limiters = extendapi.NewLimiterRegistry(extendapi.LimiterConfig{GET: -1, WRITE: -1, RUN: -1})
+		limiters = extendapi.NewLimiterRegistry(extendapi.LimiterConfig{GET: -1, WRITE: -1, RUN: -1})
 	}
 	metrics, stopMetrics, err := startMetrics(ctx, cfg.MetricsListen, st, logger)
 	if err != nil {
 		return err
 	}
 	defer stopMetrics()
+	var clientOptions []extendapi.Option
 	if metrics != nil {
-		app.Metrics = metrics
-		app.ClientOptions = append(app.ClientOptions, metrics.ClientOption())
+		clientOptions = append(clientOptions, metrics.ClientOption())
 	}
-	built, err := handlers.NewApp(app)
+	connector, err := upstream.NewConnector(upstream.ConnectorOptions{
+		Extend: extend, Limiters: limiters, TenantKey: tenantKey, ClientOptions: clientOptions,
+		HTTPClient: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		UserAgent:  "Editwatch/" + buildVersion(),
+		Logger:     logger,
+	})
 	if err != nil {
 		return err
 	}
-	stopLive, err := startLive(ctx, cfg, st, built, logger, local+cfg.BasePath)
+	live, stopLive, err := startLive(ctx, cfg, st, connector, logger)
 	if err != nil {
 		return err
 	}
 	defer stopLive()
+	app, err := handlers.NewApp(handlers.App{
+		Store: st, Sessions: sessions, Assets: assets, Logger: logger, Identity: identity,
+		BasePath: cfg.BasePath, FrameAncestors: cfg.FrameAncestors,
+		SingleUserWarning: !cfg.HeaderMode() && !isLoopbackListen(cfg.Listen),
+		Sandbox:           sandboxInfo,
+		Connector:         connector,
+		Health:            health,
+		Metrics:           metrics,
+		Live:              live.live,
+		Backfills:         live.backfills,
+	})
+	if err != nil {
+		return err
+	}
+	if sandboxInfo != nil {
+		cl, err := connector.Client(extendapi.APIKey(sandboxInfo.Key), sandboxInfo.InternalURL, sandboxInfo.Workspace)
+		if err != nil {
+			return err
+		}
+		registerSandboxEndpoint(live.live, st, cl, store.TenantFor(handlers.SandboxDeployment, sandboxWorkspace, ""),
+			local+cfg.BasePath, logger)
+	}
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
-	handlers.Routes(e, built)
-
-	purgeCtx, stopPurge := context.WithCancel(ctx)
-	defer stopPurge()
-	go purgeLoop(purgeCtx, st, cfg.Retention, logger)
+	handlers.Routes(e, app)
 
 	fmt.Fprintf(stdout, "Editwatch %s listening on http://%s%s\n", buildVersion(), ln.Addr(), cfg.BasePath)
 	if cfg.Sandbox {
@@ -162,31 +174,6 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 	}
 	logger.Info("dashboard listening", "addr", ln.Addr().String(), "base_path", cfg.BasePath, "sandbox", cfg.Sandbox)
 	return serveHTTP(ctx, newHTTPServer(e, logger), ln, logger)
-}
-
-// purgeLoop deletes expired sessions (with their sealed keys) and audit
-// entries older than the retention, now and then every purgeEvery.
-func purgeLoop(ctx context.Context, st *store.Store, retention time.Duration, logger *slog.Logger) {
-	t := time.NewTicker(purgeEvery)
-	defer t.Stop()
-	for {
-		now := st.Now()
-		if n, err := st.DeleteExpiredSessions(ctx, now); err != nil && !errors.Is(err, context.Canceled) {
-			logger.Warn("purge expired sessions", "err", err)
-		} else if n > 0 {
-			logger.Info("purged expired sessions", "count", n)
-		}
-		if n, err := st.PurgeAuditBefore(ctx, now.Add(-retention)); err != nil && !errors.Is(err, context.Canceled) {
-			logger.Warn("purge old audit entries", "err", err)
-		} else if n > 0 {
-			logger.Info("purged audit entries past the retention", "count", n)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // loopbackAddr is how this process reaches its own listener: an

@@ -134,11 +134,10 @@ func TestCanaryKeyNeverLeavesWhenThingsFail(t *testing.T) {
 	}})
 	t.Cleanup(front.Close)
 	env := newTestEnv(t, envOptions{seed: true, noRetry: true, extendURL: front.URL,
-		keys: map[string]string{canaryKey: demoWS}})
+		keys: map[string]string{canaryKey: demoWS}, upstreamTimeout: 300 * time.Millisecond})
 	sbURL, _ := url.Parse(env.sbURL)
 	target.Store(sbURL)
 	env = env.withApp(func(a *App) {
-		a.Extend.Timeout = 300 * time.Millisecond
 		a.RateLimits = middleware.RateLimits{Connect: middleware.RateLimit{Rate: rate.Every(time.Hour), Burst: 3}}
 	})
 	env.echo.GET("/ew/boom", func(c echo.Context) error {

@@ -37,8 +37,8 @@ func (a *App) renderConnect(c echo.Context, status int, workspaceID, deployment,
 		return err
 	}
 	page := views.ConnectPage{Base: b, WorkspaceID: workspaceID, Error: msg, Next: a.nextParam(c),
-		Deployments: views.DefaultDeployments(orDefault(deployment, a.Extend.Region))}
-	if d, ok := a.fixedDeployment(); ok {
+		Deployments: views.DefaultDeployments(orDefault(deployment, a.Connector.Region()))}
+	if d, ok := a.Connector.Fixed(); ok {
 		page.CustomURL = d.BaseURL
 	}
 	if a.Sandbox != nil {
@@ -73,12 +73,12 @@ func (a *App) connect(c echo.Context) error {
 	case len(ws) > maxWorkspaceIDLength || strings.ContainsAny(ws, " \t\r\n/?#"):
 		return fail("That workspace ID does not look right: it is one word, like ws_AbC123.")
 	}
-	dep, err := a.chooseDeployment(deploymentValue)
+	dep, err := a.Connector.Choose(deploymentValue)
 	if err != nil {
 		return fail("Choose one of the listed deployments.")
 	}
 	// A person waits at the form: one retry at most, not the usual budget.
-	cl, err := a.newClient(extendapi.APIKey(key), dep.BaseURL, ws, extendapi.WithRetryPolicy(extendapi.RetryPolicy{MaxAttempts: 2}))
+	cl, err := a.Connector.Client(extendapi.APIKey(key), dep.BaseURL, ws, extendapi.WithRetryPolicy(extendapi.RetryPolicy{MaxAttempts: 2}))
 	if err != nil {
 		if errors.Is(err, extendapi.ErrInvalidAPIKey) || errors.Is(err, extendapi.ErrMissingAPIKey) {
 			return fail("That is not a usable API key: check that you copied all of it, without spaces.")
@@ -88,7 +88,7 @@ func (a *App) connect(c echo.Context) error {
 	if _, err := cl.ListEditRuns(c.Request().Context(), extendapi.ListEditRunsParams{MaxPageSize: 1}); err != nil {
 		if msg, ok := connectFailure(err, ws, hostOf(dep.BaseURL)); ok {
 			a.Logger.InfoContext(c.Request().Context(), "connect refused", "request_id", middleware.RequestIDOf(c),
-				"deployment", dep.Deployment, "workspace", ws, "err", err.Error())
+				"deployment", dep.Name, "workspace", ws, "err", err.Error())
 			return fail(msg)
 		}
 		return err
@@ -96,14 +96,14 @@ func (a *App) connect(c echo.Context) error {
 
 	ref := ws
 	if ref == "" {
-		ref = a.keyRef(key)
+		ref = a.Connector.KeyRef(key)
 	}
-	tenant := store.TenantFor(dep.Deployment, ws, ref)
+	tenant := store.TenantFor(dep.Name, ws, ref)
 	if err := a.regenerateSession(c); err != nil {
 		return err
 	}
 	conn, err := a.Store.AddConnection(c.Request().Context(), store.NewConnection{
-		SessionID: middleware.SessionID(middleware.SessionOf(c)), Deployment: dep.Deployment, BaseURL: dep.BaseURL,
+		SessionID: middleware.SessionID(middleware.SessionOf(c)), Deployment: dep.Name, BaseURL: dep.BaseURL,
 		WorkspaceID: ws, Tenant: tenant, Key: key,
 	})
 	if err != nil {
@@ -111,7 +111,7 @@ func (a *App) connect(c echo.Context) error {
 	}
 	c.Set(ctxConnections, nil) // the list changed
 	a.afterConnect(c, connection{conn}, cl)
-	if err := a.audit(c, store.AuditConnect, tenant, ref, fmt.Sprintf("key …%s on %s", conn.KeyLast4, dep.Deployment)); err != nil {
+	if err := a.audit(c, store.AuditConnect, tenant, ref, fmt.Sprintf("key …%s on %s", conn.KeyLast4, dep.Name)); err != nil {
 		return err
 	}
 	middleware.SessionOf(c).Values[sessWorkspace] = ref

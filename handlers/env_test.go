@@ -24,6 +24,7 @@ import (
 	"github.com/editwatch/editwatch/static"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/store/storetest"
+	"github.com/editwatch/editwatch/upstream"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -68,6 +69,9 @@ type envOptions struct {
 	extendURL   string // overrides the sandbox as the deployment
 	// noRetry makes every Extend call a single attempt (error tests).
 	noRetry bool
+	// upstreamWindow and upstreamTimeout, when set, replace the upstream
+	// health window and the timeout of each Extend call.
+	upstreamWindow, upstreamTimeout time.Duration
 }
 
 // testEnv is a dashboard talking to a real sandbox over HTTP, on a
@@ -115,7 +119,7 @@ func newTestEnv(t *testing.T, opts envOptions) *testEnv {
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tenantKey, err := LoadTenantKey(ctx, st)
+	tenantKey, err := upstream.LoadTenantKey(ctx, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,21 +161,31 @@ func newTestEnv(t *testing.T, opts envOptions) *testEnv {
 		env.sbURL = env.sbServer.URL
 	}
 
-	app := App{
-		Store: st, Sessions: sessions, Assets: assets, Logger: logger, Identity: opts.identity,
-		BasePath: opts.basePath, TenantKey: tenantKey,
-		Extend:   ExtendConfig{URL: env.sbURL, Deployment: "test", Timeout: 10 * time.Second},
-		Limiters: extendapi.NewLimiterRegistry(extendapi.LimiterConfig{GET: -1, WRITE: -1, RUN: -1}),
+	copts := upstream.ConnectorOptions{
+		Extend:    upstream.ExtendConfig{URL: env.sbURL, Deployment: "test", Timeout: 10 * time.Second},
+		Limiters:  extendapi.NewLimiterRegistry(extendapi.LimiterConfig{GET: -1, WRITE: -1, RUN: -1}),
+		TenantKey: tenantKey, Logger: logger,
+		Health: upstream.NewHealth(upstream.HealthOptions{Window: opts.upstreamWindow}),
+	}
+	if opts.upstreamTimeout > 0 {
+		copts.Extend.Timeout = opts.upstreamTimeout
 	}
 	if opts.noRetry {
-		app.ClientOptions = []extendapi.Option{extendapi.WithRetryPolicy(extendapi.RetryPolicy{MaxAttempts: 1})}
+		copts.ClientOptions = []extendapi.Option{extendapi.WithRetryPolicy(extendapi.RetryPolicy{MaxAttempts: 1})}
 	}
 	if opts.extendURL != "" {
-		app.Extend.URL = opts.extendURL
+		copts.Extend.URL = opts.extendURL
+	}
+	app := App{
+		Store: st, Sessions: sessions, Assets: assets, Logger: logger, Identity: opts.identity,
+		BasePath: opts.basePath,
 	}
 	if opts.sandboxMode {
 		app.Sandbox = &SandboxInfo{Key: demoKey, Workspace: demoWS, InternalURL: env.sbURL, Handler: env.sb}
-		app.Extend.Deployment = SandboxDeployment
+		copts.Extend.Deployment = SandboxDeployment
+	}
+	if app.Connector, err = upstream.NewConnector(copts); err != nil {
+		t.Fatal(err)
 	}
 	env.app, err = NewApp(app)
 	if err != nil {
@@ -184,6 +198,21 @@ func newTestEnv(t *testing.T, opts envOptions) *testEnv {
 	env.client = &http.Client{Jar: jar, Timeout: 60 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return env
+}
+
+// testConnector is a connector to the test deployment at extendURL, with
+// no client-side rate limit.
+func testConnector(t testing.TB, tenantKey []byte, extendURL string) *upstream.Connector {
+	t.Helper()
+	c, err := upstream.NewConnector(upstream.ConnectorOptions{
+		Extend:    upstream.ExtendConfig{URL: extendURL, Deployment: "test", Timeout: 10 * time.Second},
+		Limiters:  extendapi.NewLimiterRegistry(extendapi.LimiterConfig{GET: -1, WRITE: -1, RUN: -1}),
+		TenantKey: tenantKey,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // url is the absolute URL of a dashboard path relative to the base path.

@@ -128,7 +128,7 @@ func (a *App) hostOf(c echo.Context) string {
 	if conn, ok := c.Get(ctxConnection).(connection); ok {
 		return hostOf(a.baseURLOf(conn))
 	}
-	if d, ok := a.fixedDeployment(); ok {
+	if d, ok := a.Connector.Fixed(); ok {
 		return hostOf(d.BaseURL)
 	}
 	return "Extend"

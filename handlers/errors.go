@@ -13,6 +13,7 @@ import (
 
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/middleware"
+	"github.com/editwatch/editwatch/upstream"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -71,10 +72,10 @@ func describeError(err error, rc errRunContext, host string) *PageError {
 		if netErr.Timeout {
 			return &PageError{Status: http.StatusGatewayTimeout, Heading: "Extend did not answer in time", Category: "timeout",
 				Explanation: "Editwatch could not get an answer from " + host + " in time. Nothing was changed by Editwatch.",
-				RetryAfter:  defaultUpstreamRetry, Err: err}
+				RetryAfter:  upstream.DefaultRetryAfter, Err: err}
 		}
 		return &PageError{Status: http.StatusBadGateway, Heading: "Extend cannot be reached", Category: "network",
-			Explanation: "cannot reach " + host + ": " + networkCause(netErr) + ".", RetryAfter: defaultUpstreamRetry, Err: err}
+			Explanation: "cannot reach " + host + ": " + networkCause(netErr) + ".", RetryAfter: upstream.DefaultRetryAfter, Err: err}
 	}
 	var he *echo.HTTPError
 	if errors.As(err, &he) {
@@ -85,7 +86,7 @@ func describeError(err error, rc errRunContext, host string) *PageError {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return &PageError{Status: http.StatusGatewayTimeout, Heading: "This took too long", Category: "timeout",
-			Explanation: "The request ran out of time before Extend answered.", RetryAfter: defaultUpstreamRetry, Err: err}
+			Explanation: "The request ran out of time before Extend answered.", RetryAfter: upstream.DefaultRetryAfter, Err: err}
 	}
 	return &PageError{Status: http.StatusInternalServerError, Heading: "Something went wrong on our side", Category: "internal",
 		Explanation: "Editwatch hit an unexpected error. It has been logged with the request ID below; try again, and quote that ID if it keeps happening.", Err: err}
@@ -141,7 +142,7 @@ func describeAPIError(e *extendapi.APIError, rc errRunContext) *PageError {
 		p.Explanation = fmt.Sprintf("Extend answered with a server error (%d). Nothing was changed by Editwatch; quote Extend's request ID to their support if it persists.", e.StatusCode)
 		p.RetryAfter = e.RetryAfter
 		if p.RetryAfter <= 0 {
-			p.RetryAfter = defaultUpstreamRetry
+			p.RetryAfter = upstream.DefaultRetryAfter
 		}
 	default:
 		p.Status = http.StatusBadGateway

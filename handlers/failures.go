@@ -2,15 +2,17 @@ package handlers
 
 import (
 	"cmp"
+	"errors"
 	"net/http"
 	"slices"
-	"time"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
+	"github.com/editwatch/editwatch/upstream"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -197,11 +199,11 @@ func (a *App) failuresRerun(c echo.Context) error {
 	if err := a.audit(c, store.AuditRerun, tenant, label, "bulk re-run of "+countRuns(len(ids))+" started"); err != nil {
 		return err
 	}
-	job := a.Reruns.start(rerunSpec{
-		tenant: tenant, ws: conn.Ref(), sessionID: sid, actor: actor, requestID: middleware.RequestIDOf(c), reason: reason,
-		runIDs: ids, conn: conn, app: a, started: a.Now(),
+	job := a.Reruns.Start(upstream.RerunSpec{
+		Conn: conn.Connection, SessionID: sid, Actor: actor, RequestID: middleware.RequestIDOf(c), Reason: reason,
+		RunIDs: ids, Started: a.Now(),
 	})
-	return redirect(c, views.RerunJobURL(a.BasePath, conn.Ref(), job.id))
+	return redirect(c, views.RerunJobURL(a.BasePath, conn.Ref(), job.ID()))
 }
 
 // rerunnable reports whether runs that failed with reason can be started
@@ -231,18 +233,14 @@ func (a *App) rerunJob(c echo.Context) error {
 	if sess := middleware.SessionOf(c); sess != nil {
 		sid = middleware.SessionID(sess)
 	}
-	job, ok := a.Reruns.get(c.Param("job"))
-	if !ok || job.spec.tenant != tenant || job.spec.sessionID != sid {
+	job, ok := a.Reruns.Get(c.Param("job"))
+	if !ok || job.Spec().Conn.Tenant != tenant || job.Spec().SessionID != sid {
 		return &PageError{Status: http.StatusNotFound, Heading: "Re-run not found", Category: "not found",
 			Explanation: "This re-run is not known here: it belongs to another session, or Editwatch restarted since it ran."}
 	}
-	snap := job.snapshot()
-	page := views.RerunJobPage{
-		ID: job.id, Reason: job.spec.reason, Total: len(job.spec.runIDs), Done: snap.done, Created: snap.created,
-		Failed: snap.failed, Finished: snap.finished, Stopped: snap.stopped, ServiceKey: snap.serviceKey, Workspace: conn.Ref(),
-		StatusURL: views.RerunJobURL(a.BasePath, conn.Ref(), job.id),
-		BackURL:   views.FailuresURL(a.BasePath, conn.Ref(), views.TimeRange{}),
-	}
+	page := rerunJobPage(job, conn.Ref())
+	page.StatusURL = views.RerunJobURL(a.BasePath, conn.Ref(), job.ID())
+	page.BackURL = views.FailuresURL(a.BasePath, conn.Ref(), views.TimeRange{})
 	if c.Request().Header.Get("HX-Request") != "" {
 		page.Base = a.plainBase(c, "")
 		return a.render(c, http.StatusOK, views.RerunProgress(page))
@@ -253,5 +251,35 @@ func (a *App) rerunJob(c echo.Context) error {
 	return a.render(c, http.StatusOK, views.RerunJobView(page))
 }
 
-// rerunTimeout bounds a whole bulk re-run.
-const rerunTimeout = 30 * time.Minute
+// rerunJobPage is a job's progress as its page shows it, in workspace ws.
+func rerunJobPage(job *upstream.RerunJob, ws string) views.RerunJobPage {
+	spec, p := job.Spec(), job.Progress()
+	page := views.RerunJobPage{ID: job.ID(), Reason: spec.Reason, Total: len(spec.RunIDs), Done: p.Done, Created: p.Created,
+		Finished: p.Finished, ServiceKey: p.ServiceKey, Workspace: ws}
+	for _, f := range p.Failed {
+		page.Failed = append(page.Failed, views.RerunFailure{RunID: f.RunID, Error: rerunErrorText(f.Err, ws)})
+	}
+	if p.Stopped != nil {
+		page.Stopped = rerunErrorText(p.Stopped, ws)
+	}
+	return page
+}
+
+// rerunErrorText is what the progress page says about a run that was not
+// started again, or about why the job stopped.
+func rerunErrorText(err error, ws string) string {
+	if errors.Is(err, upstream.ErrStoppedAtLogout) {
+		return "Stopped: the person who started this re-run logged out (or disconnected the workspace), and the workspace has no service key to go on with. The runs not yet started were left as they are."
+	}
+	var re upstream.RerunError
+	if errors.As(err, &re) {
+		return string(re)
+	}
+	pe := describeError(err, errRunContext{workspace: ws}, "Extend")
+	if pe.Explanation != "" && pe.Category != "internal" {
+		return pe.Heading + ": " + pe.Explanation
+	}
+	return err.Error()
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"context"
 	"errors"
 	"net/http"
 	"slices"
@@ -13,7 +12,7 @@ import (
 
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/middleware"
-	"github.com/editwatch/editwatch/store"
+	"github.com/editwatch/editwatch/upstream"
 )
 
 // Session values of grants: the tenants whose history this session may
@@ -30,54 +29,6 @@ const grantRetryAfter = 5 * time.Minute
 // errNotGranted: the session has not proven it may read the tenant's
 // history.
 var errNotGranted = errors.New("history of this workspace not granted to this session")
-
-// grantDecision is the outcome of the grant rule for one tenant.
-type grantDecision int
-
-const (
-	grantUndecided grantDecision = iota // an upstream error: ask again later
-	grantAllowed
-	grantRefused
-)
-
-// proofAttempts is how many of the tenant's newest stored runs a
-// newcomer's key may try: a run deleted upstream behind Editwatch's back
-// (in Extend's dashboard, say) must not lock everyone out of the history,
-// yet a key of another workspace costs only a few calls to refuse.
-const proofAttempts = 3
-
-// decideGrant applies the grant rule once a live call with the session's
-// own key (carrying the workspace header, when there is one) succeeded:
-// when the tenant already has history that came from Extend, one of its
-// newest such runs must be fetched with that key too; synthetic runs never
-// count (store.ProofRunIDs skips them). A run the key gets 404 for may have
-// been deleted upstream, so the next is tried; it is not marked deleted,
-// since the key asking may be one that cannot see it. A key connected
-// without a workspace ID names its own tenant, so the same rule applies
-// unchanged.
-func decideGrant(ctx context.Context, st *store.Store, tenant string, fetch func(ctx context.Context, id string) (*extendapi.EditRun, error)) (grantDecision, error) {
-	proofs, err := st.ProofRunIDs(ctx, tenant, proofAttempts)
-	if errors.Is(err, store.ErrNotFound) {
-		return grantAllowed, nil
-	}
-	if err != nil {
-		return grantUndecided, err
-	}
-	for _, proof := range proofs {
-		run, err := fetch(ctx, proof)
-		switch {
-		case err == nil && run != nil && run.ID == proof:
-			return grantAllowed, nil
-		case errors.Is(err, extendapi.ErrNotFound):
-			continue
-		case errors.Is(err, extendapi.ErrForbidden), errors.Is(err, extendapi.ErrUnauthorized), err == nil:
-			return grantRefused, nil
-		default:
-			return grantUndecided, err
-		}
-	}
-	return grantRefused, nil
-}
 
 func sessionList(c echo.Context, key string) []string {
 	sess := middleware.SessionOf(c)
@@ -124,12 +75,12 @@ func (a *App) grantAfterLiveCall(c echo.Context, conn connection, cl *extendapi.
 		return false, nil
 	}
 	ctx := c.Request().Context()
-	decision, err := decideGrant(ctx, a.Store, conn.Tenant, cl.GetEditRun)
+	decision, err := upstream.DecideGrant(ctx, a.Store, conn.Tenant, cl.GetEditRun)
 	switch decision {
-	case grantAllowed:
+	case upstream.GrantAllowed:
 		setSessionList(c, sessGrants, append(sessionList(c, sessGrants), conn.Tenant))
 		return true, a.saveSession(c)
-	case grantRefused:
+	case upstream.GrantRefused:
 		a.Logger.WarnContext(ctx, "history not granted: the key cannot read the workspace's stored runs",
 			"request_id", middleware.RequestIDOf(c), "tenant", conn.Tenant)
 		kept := []string{conn.Tenant + "\x00" + strconv.FormatInt(a.Now().Unix(), 10)}

@@ -342,12 +342,12 @@ func TestFailuresGroupsAndRerun(t *testing.T) {
 	}
 	jobURL := location(t, r)
 	jobID := strings.TrimPrefix(strings.SplitN(jobURL, "?", 2)[0], testBase+views.RouteFailuresRerun+"/")
-	job, ok := env.app.Reruns.get(jobID)
+	job, ok := env.app.Reruns.Get(jobID)
 	if !ok {
 		t.Fatalf("job %q not registered", jobID)
 	}
 	select {
-	case <-job.done:
+	case <-job.Done():
 	case <-time.After(60 * time.Second):
 		t.Fatal("bulk re-run did not finish")
 	}

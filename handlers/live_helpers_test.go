@@ -17,6 +17,7 @@ import (
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/monitor"
 	"github.com/editwatch/editwatch/store"
+	"github.com/editwatch/editwatch/upstream"
 )
 
 // testWebhookSecret signs the deliveries of endpoints added by addEndpoint.
@@ -24,23 +25,28 @@ const testWebhookSecret = "wss_test_0123456789abcdef"
 
 // attachLive wires history and live updates into env, as serve does, with
 // broker (a MemoryBroker when nil).
-func attachLive(t testing.TB, env *testEnv, broker Broker) *Live {
+func attachLive(t testing.TB, env *testEnv, broker monitor.Broker) *monitor.Live {
 	t.Helper()
 	if broker == nil {
 		broker = monitor.NewMemoryBroker()
 	}
-	mon := monitor.New(env.st, broker, monitor.Options{Logger: env.app.Logger, Resolve: env.app.ResolveWebhookPayload})
+	mon := monitor.New(env.st, broker, monitor.Options{Logger: env.app.Logger, Resolve: env.app.Connector.ResolveWebhookPayload})
 	opts := monitor.DefaultRefresherOptions()
 	opts.OnRun = func(ctx context.Context, tenant string, run extendapi.EditRun) {
 		_, _ = mon.Ingest(ctx, tenant, store.ViaRefresh, run)
 	}
 	refresher := monitor.NewRefresher(opts)
 	ctx, cancel := context.WithCancel(context.Background())
-	live, err := NewLive(ctx, LiveOptions{Monitor: mon, Broker: broker, Refresher: refresher, Heartbeat: time.Second})
+	live, err := monitor.NewLive(ctx, monitor.LiveOptions{Monitor: mon, Broker: broker, Refresher: refresher, Heartbeat: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.app.Live = live
+	backfills, err := upstream.NewBackfills(upstream.BackfillOptions{Store: env.st, Keys: upstream.NewKeys(env.st, env.app.Connector),
+		Ingest: mon.IngestBackfill, Go: live.Background, Logger: env.app.Logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.app.Live, env.app.Backfills = live, backfills
 	env.echo = echo.New()
 	Routes(env.echo, env.app)
 	t.Cleanup(func() {

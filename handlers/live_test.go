@@ -18,6 +18,7 @@ import (
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/monitor"
 	"github.com/editwatch/editwatch/store"
+	"github.com/editwatch/editwatch/upstream"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -207,7 +208,7 @@ func TestBackfillOnConnect(t *testing.T) {
 	tenant := "test/" + demoWS
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		v, ok := env.app.Live.backfills.progress(tenant)
+		v, ok := env.app.Backfills.Progress(tenant)
 		if ok && !v.Running {
 			if v.Failed || v.Seen == 0 {
 				t.Fatalf("backfill: %+v", v)
@@ -331,11 +332,20 @@ func TestEnableLiveUpdates(t *testing.T) {
 func TestSandboxModeLiveUpdates(t *testing.T) {
 	env := newLiveEnv(t, envOptions{sandboxMode: true})
 	ctx := context.Background()
-	first, err := env.app.RegisterSandboxEndpoint(ctx, env.srv.URL+testBase)
+	register := func() (store.WebhookEndpoint, error) {
+		sb := env.app.Sandbox
+		cl, err := env.app.Connector.Client(extendapi.APIKey(sb.Key), sb.InternalURL, sb.Workspace)
+		if err != nil {
+			return store.WebhookEndpoint{}, err
+		}
+		return upstream.RegisterSandboxEndpoint(ctx, env.st, cl, store.TenantFor(SandboxDeployment, sb.Workspace, ""),
+			func(id string) string { return views.WebhookURL(env.srv.URL+testBase, id) })
+	}
+	first, err := register()
 	if err != nil {
 		t.Fatal(err)
 	}
-	again, err := env.app.RegisterSandboxEndpoint(ctx, env.srv.URL+testBase)
+	again, err := register()
 	if err != nil {
 		t.Fatal(err)
 	}

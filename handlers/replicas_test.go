@@ -11,13 +11,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
-	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/monitor"
 	"github.com/editwatch/editwatch/sandbox"
 	"github.com/editwatch/editwatch/static"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/store/storetest"
+	"github.com/editwatch/editwatch/upstream"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -38,7 +38,7 @@ func newReplica(t *testing.T, dsn string, sealKey, sessKey []byte, extendURL str
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tenantKey, err := LoadTenantKey(ctx, st)
+	tenantKey, err := upstream.LoadTenantKey(ctx, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,9 +51,8 @@ func newReplica(t *testing.T, dsn string, sealKey, sessKey []byte, extendURL str
 		t.Fatal(err)
 	}
 	env := &testEnv{t: t, st: st, logs: &lockedBuffer{}, headers: http.Header{}, sbURL: extendURL}
-	env.app, err = NewApp(App{Store: st, Sessions: sessions, Assets: assets, BasePath: testBase, TenantKey: tenantKey,
-		Extend:   ExtendConfig{URL: extendURL, Deployment: "test", Timeout: 10 * time.Second},
-		Limiters: extendapi.NewLimiterRegistry(extendapi.LimiterConfig{GET: -1, WRITE: -1, RUN: -1})})
+	env.app, err = NewApp(App{Store: st, Sessions: sessions, Assets: assets, BasePath: testBase,
+		Connector: testConnector(t, tenantKey, extendURL)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -15,12 +15,12 @@ import (
 	"github.com/gorilla/securecookie"
 	"github.com/labstack/echo/v4"
 
-	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/sandbox"
 	"github.com/editwatch/editwatch/static"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/store/storetest"
+	"github.com/editwatch/editwatch/upstream"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -65,7 +65,7 @@ func (rig *rotationRig) start(sessionKeys, sealKeys [][]byte) (*App, *httptest.S
 	if err := st.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	tenantKey, err := LoadTenantKey(ctx, st)
+	tenantKey, err := upstream.LoadTenantKey(ctx, st)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,9 +78,8 @@ func (rig *rotationRig) start(sessionKeys, sealKeys [][]byte) (*App, *httptest.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := NewApp(App{Store: st, Sessions: sessions, Assets: assets, Logger: logger, BasePath: testBase, TenantKey: tenantKey,
-		Extend:   ExtendConfig{URL: rig.sbURL, Deployment: "test", Timeout: 10 * time.Second},
-		Limiters: extendapi.NewLimiterRegistry(extendapi.LimiterConfig{GET: -1, WRITE: -1, RUN: -1})})
+	app, err := NewApp(App{Store: st, Sessions: sessions, Assets: assets, Logger: logger, BasePath: testBase,
+		Connector: testConnector(rig.t, tenantKey, rig.sbURL)})
 	if err != nil {
 		t.Fatal(err)
 	}

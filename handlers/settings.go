@@ -13,12 +13,9 @@ import (
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
+	"github.com/editwatch/editwatch/upstream"
 	"github.com/editwatch/editwatch/views"
 )
-
-// webhookEventsWanted are the events Editwatch registers for: the end of
-// an edit run.
-var webhookEventsWanted = []string{extendapi.EventEditRunProcessed, extendapi.EventEditRunFailed}
 
 // extendEndpointIDPattern is what Extend's endpoint IDs look like.
 var extendEndpointIDPattern = regexp.MustCompile(`^wh_[A-Za-z0-9_-]{1,128}$`)
@@ -129,7 +126,7 @@ func (a *App) enableLiveUpdates(c echo.Context) error {
 		return err
 	}
 	ep, err := cl.CreateWebhookEndpoint(ctx, &extendapi.CreateWebhookEndpointRequest{URL: hookURL, Name: "Editwatch live updates",
-		EnabledEvents: webhookEventsWanted})
+		EnabledEvents: upstream.WebhookEvents})
 	if err != nil {
 		if derr := a.Store.DeleteWebhookEndpoint(ctx, id); derr != nil {
 			a.Logger.WarnContext(ctx, "remove unregistered endpoint", "endpoint", id, "err", derr)
@@ -142,7 +139,7 @@ func (a *App) enableLiveUpdates(c echo.Context) error {
 	if err := a.Store.UpdateWebhookEndpoint(ctx, id, ep.ID, "", orDefault(ep.Status, store.EndpointEnabled)); err != nil {
 		return err
 	}
-	if err := a.audit(c, auditLiveEnable, conn.Tenant, id, "registered "+ep.ID+" for "+strings.Join(webhookEventsWanted, ", ")); err != nil {
+	if err := a.audit(c, auditLiveEnable, conn.Tenant, id, "registered "+ep.ID+" for "+strings.Join(upstream.WebhookEvents, ", ")); err != nil {
 		return err
 	}
 	if err := a.setFlash(c, views.FlashSuccess, "Live updates enabled: Extend now tells Editwatch when runs finish."); err != nil {
@@ -212,11 +209,11 @@ func (a *App) setServiceKey(c echo.Context) error {
 	if key == "" || len(key) > maxSecretLength {
 		return fail("Enter the service key: an API key of this workspace.")
 	}
-	if conn.WorkspaceID == "" && a.keyRef(key) != conn.Ref() {
+	if conn.WorkspaceID == "" && a.Connector.KeyRef(key) != conn.Ref() {
 		return fail("This workspace was connected without a workspace ID, so it is named by its key: the service key must be that same key.")
 	}
 	ctx := c.Request().Context()
-	scl, err := a.newClient(extendapi.APIKey(key), a.baseURLOf(conn), conn.WorkspaceID)
+	scl, err := a.Connector.ConnectionClient(key, conn.Connection)
 	if err != nil {
 		return fail("That is not a usable API key.")
 	}
@@ -226,8 +223,8 @@ func (a *App) setServiceKey(c echo.Context) error {
 		}
 		return err
 	}
-	decision, err := decideGrant(ctx, a.Store, conn.Tenant, scl.GetEditRun)
-	if decision != grantAllowed {
+	decision, err := upstream.DecideGrant(ctx, a.Store, conn.Tenant, scl.GetEditRun)
+	if decision != upstream.GrantAllowed {
 		if err != nil {
 			return err
 		}

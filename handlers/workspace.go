@@ -140,21 +140,13 @@ func (a *App) client(c echo.Context, conn connection) (*extendapi.Client, error)
 	if err != nil {
 		return nil, fmt.Errorf("open the key of %s: %w", conn.Ref(), err)
 	}
-	return a.buildClient(extendapi.APIKey(key), a.baseURLOf(conn), conn.WorkspaceID,
-		[]extendapi.Option{extendapi.WithRetryPolicy(pageRetryPolicy)}, nil)
+	return a.Connector.PageClient(key, conn.Connection)
 }
 
-// baseURLOf is where a connection's calls go today. The embedded sandbox
-// and the regions are looked up again, so a restart on another port (or a
-// region moving) does not strand the connections kept in sessions.
+// baseURLOf is where a connection's calls go today (see
+// upstream.Connector.BaseURL).
 func (a *App) baseURLOf(conn connection) string {
-	if d, ok := a.fixedDeployment(); ok && d.Deployment == conn.Deployment {
-		return d.BaseURL
-	}
-	if base, err := extendapi.RegionBaseURL(conn.Deployment); err == nil && a.Extend.URL == "" {
-		return base
-	}
-	return conn.BaseURL
+	return a.Connector.ConnectionBaseURL(conn.Connection)
 }
 
 // workspaceClient resolves the workspace and its client in one go; with

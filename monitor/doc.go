@@ -5,6 +5,10 @@
 // events out to subscribers of a tenant, in memory (MemoryBroker) or across
 // replicas through PostgreSQL LISTEN/NOTIFY (PGBroker); the Refresher
 // polls the runs someone is watching while they process, once per run
-// however many watch; the Janitor applies retention; Seed writes synthetic
-// history. There is no HTTP and no HTML in here.
+// however many watch; Live holds these for the pages and runs background
+// work under the process's lifetime; the Reconciler settles runs whose
+// webhook never came; the Janitor is the one retention loop (history,
+// deliveries, audit, expired sessions); Seed writes synthetic history.
+// There is no HTTP and no HTML in here, and it imports none of Editwatch's
+// packages but store and extendapi.
 package monitor

@@ -11,8 +11,10 @@ import (
 	"github.com/editwatch/editwatch/store"
 )
 
-// Janitor applies retention: run history (with its rollups), webhook
-// deliveries and audit entries older than the retention go.
+// Janitor applies retention, the process's one purge loop: run history
+// (with its rollups), webhook deliveries and audit entries older than the
+// retention go, and so do expired sessions (with their connections and
+// sealed keys).
 type Janitor struct {
 	store     *store.Store
 	retention time.Duration
@@ -23,10 +25,14 @@ type Janitor struct {
 
 // JanitorOptions configure NewJanitor; the zero value is fine.
 type JanitorOptions struct {
-	Interval time.Duration // between passes; default one hour
+	Interval time.Duration // between passes; default DefaultJanitorInterval
 	Now      func() time.Time
 	Logger   *slog.Logger
 }
+
+// DefaultJanitorInterval is the default time between passes: it bounds
+// how long an expired session's keys stay stored.
+const DefaultJanitorInterval = 10 * time.Minute
 
 // JanitorReport says what one pass removed.
 type JanitorReport struct {
@@ -34,6 +40,7 @@ type JanitorReport struct {
 	Runs          int64
 	WebhookEvents int64
 	AuditEntries  int64
+	Sessions      int64 // expired sessions
 }
 
 // NewJanitor returns a janitor keeping retention (--retention) of history.
@@ -43,7 +50,7 @@ func NewJanitor(st *store.Store, retention time.Duration, opts JanitorOptions) (
 	}
 	j := &Janitor{store: st, retention: retention, interval: opts.Interval, now: opts.Now, logger: opts.Logger}
 	if j.interval <= 0 {
-		j.interval = time.Hour
+		j.interval = DefaultJanitorInterval
 	}
 	if j.now == nil {
 		j.now = time.Now
@@ -54,10 +61,15 @@ func NewJanitor(st *store.Store, retention time.Duration, opts JanitorOptions) (
 	return j, nil
 }
 
-// RunOnce purges everything older than now minus the retention.
+// RunOnce purges the sessions expired by now and everything older than
+// now minus the retention.
 func (j *Janitor) RunOnce(ctx context.Context) (JanitorReport, error) {
-	rep := JanitorReport{Cutoff: j.now().Add(-j.retention)}
+	now := j.now()
+	rep := JanitorReport{Cutoff: now.Add(-j.retention)}
 	var err error
+	if rep.Sessions, err = j.store.DeleteExpiredSessions(ctx, now); err != nil {
+		return rep, fmt.Errorf("monitor: janitor: %w", err)
+	}
 	if rep.Runs, err = j.store.PurgeHistoryBefore(ctx, rep.Cutoff); err != nil {
 		return rep, fmt.Errorf("monitor: janitor: %w", err)
 	}
@@ -72,9 +84,9 @@ func (j *Janitor) RunOnce(ctx context.Context) (JanitorReport, error) {
 			return rep, fmt.Errorf("monitor: janitor: %w", err)
 		}
 	}
-	if rep.Runs+rep.WebhookEvents+rep.AuditEntries > 0 {
+	if rep.Runs+rep.WebhookEvents+rep.AuditEntries+rep.Sessions > 0 {
 		j.logger.InfoContext(ctx, "monitor: retention purge", "cutoff", rep.Cutoff, "runs", rep.Runs,
-			"webhook_events", rep.WebhookEvents, "audit_entries", rep.AuditEntries)
+			"webhook_events", rep.WebhookEvents, "audit_entries", rep.AuditEntries, "expired_sessions", rep.Sessions)
 	}
 	return rep, nil
 }

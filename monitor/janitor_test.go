@@ -27,6 +27,9 @@ func TestJanitorPurgesPastRetention(t *testing.T) {
 			if _, err := st.AppendAudit(ctx, store.AuditEntry{Actor: "ada", Action: store.AuditDownload, Tenant: tenantA, Target: id}); err != nil {
 				t.Fatal(err)
 			}
+			if _, err := st.CreateSession(ctx, "ada", nil, store.SessionLifetime{Idle: time.Hour, Max: 4 * time.Hour}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		ingestOld("edr_old")
 		clock.Advance(10 * 24 * time.Hour)
@@ -39,14 +42,14 @@ func TestJanitorPurgesPastRetention(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Runs != 1 || rep.WebhookEvents != 1 || rep.AuditEntries != 1 {
+		if rep.Runs != 1 || rep.WebhookEvents != 1 || rep.AuditEntries != 1 || rep.Sessions != 1 {
 			t.Fatalf("report %+v, want one of each", rep)
 		}
 		page, _ := st.ListRuns(ctx, store.RunFilter{Tenant: tenantA})
 		if len(page.Runs) != 1 || page.Runs[0].RunID != "edr_new" {
 			t.Fatalf("left: %v", page.Runs)
 		}
-		if rep, _ := j.RunOnce(ctx); rep.Runs+rep.WebhookEvents+rep.AuditEntries != 0 {
+		if rep, _ := j.RunOnce(ctx); rep.Runs+rep.WebhookEvents+rep.AuditEntries+rep.Sessions != 0 {
 			t.Fatalf("second pass purged %+v", rep)
 		}
 		if _, err := NewJanitor(st, 0, JanitorOptions{}); err == nil {

@@ -23,8 +23,9 @@ type Reconciler struct {
 	opts  ReconcilerOptions
 }
 
-// RunFetcher reads one run from Extend.
-type RunFetcher func(ctx context.Context, runID string) (*extendapi.EditRun, error)
+// RunFetcher reads one run from Extend. It is an alias, so a reader made
+// elsewhere (upstream.Keys.ServiceKeyFetcher) fits without naming monitor.
+type RunFetcher = func(ctx context.Context, runID string) (*extendapi.EditRun, error)
 
 // ReconcilerOptions configure NewReconciler. Zero durations take the
 // defaults.

@@ -186,7 +186,7 @@ func (s *Store) MarkTenantSynced(ctx context.Context, tenant string, t time.Time
 // ProofRunIDs returns up to n of the tenant's newest runs that came from
 // Extend and are not known deleted, newest first: what a newcomer's key
 // must read before it is granted the tenant's history (see
-// handlers.decideGrant). Synthetic runs never serve. ErrNotFound when there
+// upstream.DecideGrant). Synthetic runs never serve. ErrNotFound when there
 // is none.
 func (s *Store) ProofRunIDs(ctx context.Context, tenant string, n int) ([]string, error) {
 	ids, err := s.queryStrings(ctx, `SELECT run_id FROM run_snapshots

@@ -58,6 +58,16 @@ const (
 	RouteDisconnect = "disconnect" // POST ws=<workspace>
 )
 
+// RouteWebhookPrefix starts the path Extend delivers webhooks to:
+// <base>webhooks/extend/<endpoint ID>.
+const RouteWebhookPrefix = "webhooks/extend/"
+
+// WebhookURL is where Extend posts endpointID's deliveries to a dashboard
+// reached at dashboardURL (base path included).
+func WebhookURL(dashboardURL, endpointID string) string {
+	return strings.TrimRight(dashboardURL, "/") + "/" + RouteWebhookPrefix + endpointID
+}
+
 // joinPath prefixes p with the base path, which may come with or without
 // its slashes.
 func joinPath(basePath, p string) string {

@@ -1,10 +1,9 @@
-package handlers
+package upstream
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/store"
@@ -13,23 +12,19 @@ import (
 // sandboxEndpointCreator names who made the sandbox-mode endpoint.
 const sandboxEndpointCreator = "editwatch (sandbox mode)"
 
+// WebhookEvents are the events Editwatch registers for: the end of
+// every run.
+var WebhookEvents = []string{extendapi.EventEditRunProcessed, extendapi.EventEditRunFailed}
+
 // RegisterSandboxEndpoint makes live updates work in --sandbox mode with
 // no setup: the dashboard registers its own webhook endpoint with the
-// embedded sandbox, for the demo workspace, delivering to dashboardURL
-// (the dashboard's own address, base path included). It is idempotent
-// across restarts: the stored endpoint is reused, its URL updated when the
-// port changed, and re-registered only when the sandbox lost it.
-func (a *App) RegisterSandboxEndpoint(ctx context.Context, dashboardURL string) (store.WebhookEndpoint, error) {
-	sb := a.Sandbox
-	if sb == nil || a.Live == nil {
-		return store.WebhookEndpoint{}, errors.New("handlers: sandbox endpoint: not in sandbox mode with live updates")
-	}
-	tenant := store.TenantFor(SandboxDeployment, sb.Workspace, "")
-	cl, err := a.newClient(extendapi.APIKey(sb.Key), sb.InternalURL, sb.Workspace)
-	if err != nil {
-		return store.WebhookEndpoint{}, err
-	}
-	eps, err := a.Store.ListWebhookEndpoints(ctx, tenant)
+// embedded sandbox, for tenant (the demo workspace's), through cl (a
+// client of the sandbox with the demo key), delivering to hookURL(the
+// endpoint's ID) (the dashboard's own address). It is idempotent across
+// restarts: the stored endpoint is reused, its URL updated when the port
+// changed, and re-registered only when the sandbox lost it.
+func RegisterSandboxEndpoint(ctx context.Context, st *store.Store, cl *extendapi.Client, tenant string, hookURL func(endpointID string) string) (store.WebhookEndpoint, error) {
+	eps, err := st.ListWebhookEndpoints(ctx, tenant)
 	if err != nil {
 		return store.WebhookEndpoint{}, err
 	}
@@ -39,13 +34,12 @@ func (a *App) RegisterSandboxEndpoint(ctx context.Context, dashboardURL string) 
 			ep = e
 		}
 	}
-	hookURL := func(id string) string { return strings.TrimRight(dashboardURL, "/") + "/" + routeWebhookPrefix + id }
 	if ep.ID == "" {
 		id, err := store.NewWebhookEndpointID()
 		if err != nil {
 			return ep, err
 		}
-		if ep, err = a.Store.CreateWebhookEndpointWithID(ctx, id, store.NewWebhookEndpoint{Tenant: tenant, URL: hookURL(id),
+		if ep, err = st.CreateWebhookEndpointWithID(ctx, id, store.NewWebhookEndpoint{Tenant: tenant, URL: hookURL(id),
 			Origin: store.EndpointSandbox, Status: store.EndpointPending, CreatedBy: sandboxEndpointCreator}); err != nil {
 			return ep, err
 		}
@@ -61,7 +55,7 @@ func (a *App) RegisterSandboxEndpoint(ctx context.Context, dashboardURL string) 
 					return ep, fmt.Errorf("update sandbox endpoint %s: %w", ep.ExtendID, err)
 				}
 			}
-			if err := a.Store.UpdateWebhookEndpoint(ctx, ep.ID, "", want, enabled); err != nil {
+			if err := st.UpdateWebhookEndpoint(ctx, ep.ID, "", want, enabled); err != nil {
 				return ep, err
 			}
 			ep.URL, ep.Status = want, enabled
@@ -71,14 +65,14 @@ func (a *App) RegisterSandboxEndpoint(ctx context.Context, dashboardURL string) 
 		}
 	}
 	created, err := cl.CreateWebhookEndpoint(ctx, &extendapi.CreateWebhookEndpointRequest{URL: want, Name: "Editwatch (sandbox mode)",
-		EnabledEvents: webhookEventsWanted})
+		EnabledEvents: WebhookEvents})
 	if err != nil {
 		return ep, fmt.Errorf("register sandbox endpoint: %w", err)
 	}
-	if err := a.Store.SetWebhookSecrets(ctx, ep.ID, []string{created.SigningSecret}); err != nil {
+	if err := st.SetWebhookSecrets(ctx, ep.ID, []string{created.SigningSecret}); err != nil {
 		return ep, err
 	}
-	if err := a.Store.UpdateWebhookEndpoint(ctx, ep.ID, created.ID, want, enabled); err != nil {
+	if err := st.UpdateWebhookEndpoint(ctx, ep.ID, created.ID, want, enabled); err != nil {
 		return ep, err
 	}
 	ep.ExtendID, ep.URL, ep.Status = created.ID, want, enabled

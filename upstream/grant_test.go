@@ -1,4 +1,4 @@
-package handlers
+package upstream
 
 import (
 	"context"
@@ -14,7 +14,7 @@ import (
 // stored runs. A run deleted upstream behind Editwatch's back must not lock
 // everyone out, yet a key that reads none of them stays refused.
 func TestDecideGrantToleratesRunsDeletedUpstream(t *testing.T) {
-	env := newTestEnv(t, envOptions{})
+	env := newTestEnv(t, false)
 	ctx := context.Background()
 	var obs []store.RunObservation
 	for i, id := range []string{"edr_old", "edr_mid", "edr_new"} {
@@ -28,14 +28,14 @@ func TestDecideGrantToleratesRunsDeletedUpstream(t *testing.T) {
 	cases := []struct {
 		name    string
 		answers map[string]error // run ID -> error; absent: the run is readable
-		want    grantDecision
+		want    GrantDecision
 		asked   int
 	}{
-		{"newest readable", nil, grantAllowed, 1},
-		{"newest deleted upstream", map[string]error{"edr_new": apiErr(http.StatusNotFound)}, grantAllowed, 2},
-		{"all unknown to the key", map[string]error{"edr_new": apiErr(404), "edr_mid": apiErr(404), "edr_old": apiErr(404)}, grantRefused, 3},
-		{"forbidden", map[string]error{"edr_new": apiErr(http.StatusForbidden)}, grantRefused, 1},
-		{"Extend failing", map[string]error{"edr_new": apiErr(http.StatusBadGateway)}, grantUndecided, 1},
+		{"newest readable", nil, GrantAllowed, 1},
+		{"newest deleted upstream", map[string]error{"edr_new": apiErr(http.StatusNotFound)}, GrantAllowed, 2},
+		{"all unknown to the key", map[string]error{"edr_new": apiErr(404), "edr_mid": apiErr(404), "edr_old": apiErr(404)}, GrantRefused, 3},
+		{"forbidden", map[string]error{"edr_new": apiErr(http.StatusForbidden)}, GrantRefused, 1},
+		{"Extend failing", map[string]error{"edr_new": apiErr(http.StatusBadGateway)}, GrantUndecided, 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -47,7 +47,7 @@ func TestDecideGrantToleratesRunsDeletedUpstream(t *testing.T) {
 				}
 				return &extendapi.EditRun{ID: id}, nil
 			}
-			got, _ := decideGrant(ctx, env.st, demoTenant, fetch)
+			got, _ := DecideGrant(ctx, env.st, demoTenant, fetch)
 			if got != tc.want || asked != tc.asked {
 				t.Errorf("decision %v after %d calls, want %v after %d", got, asked, tc.want, tc.asked)
 			}

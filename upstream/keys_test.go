@@ -1,4 +1,4 @@
-package handlers
+package upstream
 
 import (
 	"context"
@@ -15,12 +15,9 @@ import (
 // webhook never came) is settled from the sandbox with the workspace's
 // service key, with nobody logged in, and the use is audited.
 func TestReconcilerWithServiceKey(t *testing.T) {
-	env := newLiveEnv(t, envOptions{seed: true})
+	env := newTestEnv(t, true)
 	ctx := context.Background()
-	cl, err := extendapi.New(demoKey, extendapi.WithBaseURL(env.sbURL), extendapi.WithWorkspace(demoWS))
-	if err != nil {
-		t.Fatal(err)
-	}
+	cl := env.extend(t, demoKey, demoWS)
 	page, err := cl.ListEditRuns(ctx, extendapi.ListEditRunsParams{Status: extendapi.StatusProcessed, MaxPageSize: 1})
 	if err != nil || len(page.Data) != 1 {
 		t.Fatalf("a processed sandbox run: %v", err)
@@ -32,7 +29,8 @@ func TestReconcilerWithServiceKey(t *testing.T) {
 		monitor.Observation(stale, store.ViaWebhook, time.Now().Add(-10*time.Minute))}); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := monitor.NewReconciler(env.st, env.app.Live.Monitor, monitor.ReconcilerOptions{Fetcher: env.app.ServiceKeyFetcher})
+	mon := monitor.New(env.st, monitor.NewMemoryBroker(), monitor.Options{Logger: env.logger})
+	rec, err := monitor.NewReconciler(env.st, mon, monitor.ReconcilerOptions{Fetcher: env.keys.ServiceKeyFetcher})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +50,7 @@ func TestReconcilerWithServiceKey(t *testing.T) {
 	if got, _ := env.st.GetRun(ctx, demoTenant, run.ID); got.Status != store.StatusProcessed || got.SeenVia != store.ViaReconcile {
 		t.Errorf("run after reconciling: %s via %s, want PROCESSED via reconcile", got.Status, got.SeenVia)
 	}
-	uses, _, err := env.st.ListAudit(ctx, store.AuditFilter{Tenant: demoTenant, Action: auditServiceKeyUse})
+	uses, _, err := env.st.ListAudit(ctx, store.AuditFilter{Tenant: demoTenant, Action: AuditServiceKeyUse})
 	if err != nil || len(uses) != 1 || uses[0].Target != fp || !strings.Contains(uses[0].Detail, "webhook never came") {
 		t.Errorf("service key use audited as %+v (%v)", uses, err)
 	}

@@ -1,23 +1,18 @@
-package handlers
+package upstream
 
 import (
-	"context"
 	"errors"
-	"math"
 	"net/http"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/editwatch/editwatch/extendapi"
-	"github.com/editwatch/editwatch/views"
 )
 
-// DefaultUpstreamWindow is how far back UpstreamHealth counts Extend's
+// DefaultHealthWindow is how far back Health counts Extend's
 // failures.
-const DefaultUpstreamWindow = time.Minute
+const DefaultHealthWindow = time.Minute
 
 // When Extend counts as degraded: of its last attemptsKept attempts within
 // the window, at least degradedMinFailures failed, making up at least
@@ -36,12 +31,16 @@ const (
 // without Retry-After: about one poll of a processing row.
 const defaultUpstreamRetry = 5 * time.Second
 
-// UpstreamHealth remembers how Extend answered lately, so pages can say so
+// DefaultRetryAfter is when pages tell people to try again after a
+// failure of Extend that came without Retry-After.
+const DefaultRetryAfter = defaultUpstreamRetry
+
+// Health remembers how Extend answered lately, so pages can say so
 // instead of failing: per deployment, which of the latest attempts failed
 // (5xx, timeouts, network errors) within a sliding window; per workspace, the last
 // 429 and the wait it asked for. Every Extend client feeds it through an
-// observer (see newClient). It is safe for concurrent use.
-type UpstreamHealth struct {
+// observer (see Connector). It is safe for concurrent use.
+type Health struct {
 	window time.Duration
 	now    func() time.Time
 
@@ -51,24 +50,24 @@ type UpstreamHealth struct {
 	lastSweep   time.Time
 }
 
-// UpstreamHealthOptions configure NewUpstreamHealth; zero fields take
+// HealthOptions configure NewHealth; zero fields take
 // defaults.
-type UpstreamHealthOptions struct {
-	// Window is how far back failures count (DefaultUpstreamWindow).
+type HealthOptions struct {
+	// Window is how far back failures count (DefaultHealthWindow).
 	Window time.Duration
 	Now    func() time.Time
 }
 
-// NewUpstreamHealth returns an empty tracker: nothing is degraded until
+// NewHealth returns an empty tracker: nothing is degraded until
 // Extend fails.
-func NewUpstreamHealth(opts UpstreamHealthOptions) *UpstreamHealth {
+func NewHealth(opts HealthOptions) *Health {
 	if opts.Window <= 0 {
-		opts.Window = DefaultUpstreamWindow
+		opts.Window = DefaultHealthWindow
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	return &UpstreamHealth{window: opts.Window, now: opts.Now,
+	return &Health{window: opts.Window, now: opts.Now,
 		deployments: map[string]*deploymentHealth{}, limits: map[string]*rateLimitState{}}
 }
 
@@ -99,8 +98,8 @@ type rateLimitState struct {
 	answeredAt time.Time // the last answer that was not a 429
 }
 
-// UpstreamState is what the tracker knows about one workspace's Extend.
-type UpstreamState struct {
+// State is what the tracker knows about one workspace's Extend.
+type State struct {
 	// Degraded: Failed of the last Attempts attempts on the deployment
 	// (at most attemptsKept, within Window) failed.
 	Degraded         bool
@@ -120,13 +119,13 @@ func deploymentName(baseURL string) string { return strings.TrimRight(baseURL, "
 
 // Observer returns the extendapi observer of a client acting in the
 // workspace named ref on deployment.
-func (h *UpstreamHealth) Observer(deployment, ref string) func(extendapi.Observation) {
+func (h *Health) Observer(deployment, ref string) func(extendapi.Observation) {
 	deployment = deploymentName(deployment)
 	scope := upstreamScope(deployment, ref)
 	return func(o extendapi.Observation) { h.observe(deployment, scope, o) }
 }
 
-func (h *UpstreamHealth) observe(deployment, scope string, o extendapi.Observation) {
+func (h *Health) observe(deployment, scope string, o extendapi.Observation) {
 	now := h.now()
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -171,7 +170,7 @@ func (h *UpstreamHealth) observe(deployment, scope string, o extendapi.Observati
 
 // sweepLocked drops what no longer says anything, now and then, so a
 // long-running process keeps one entry per live deployment and workspace.
-func (h *UpstreamHealth) sweepLocked(now time.Time) {
+func (h *Health) sweepLocked(now time.Time) {
 	if now.Sub(h.lastSweep) < h.window {
 		return
 	}
@@ -191,10 +190,10 @@ func (h *UpstreamHealth) sweepLocked(now time.Time) {
 
 // State is what is known now about the workspace ref on deployment; ref
 // "" leaves rate limits out.
-func (h *UpstreamHealth) State(deployment, ref string) UpstreamState {
+func (h *Health) State(deployment, ref string) State {
 	deployment = deploymentName(deployment)
 	now := h.now()
-	st := UpstreamState{Window: h.window}
+	st := State{Window: h.window}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if d := h.deployments[deployment]; d != nil {
@@ -217,52 +216,4 @@ func (h *UpstreamHealth) State(deployment, ref string) UpstreamState {
 		st.RetryIn = max(rl.until.Sub(now), 0)
 	}
 	return st
-}
-
-// upstreamStatus is what the layout says about Extend for this request:
-// the deployment of the workspace the request resolved (or the fixed one),
-// and that workspace's rate limit.
-func (a *App) upstreamStatus(c echo.Context) views.UpstreamStatus {
-	if a.Upstream == nil {
-		return views.UpstreamStatus{}
-	}
-	var st UpstreamState
-	if conn, ok := c.Get(ctxConnection).(connection); ok {
-		st = a.Upstream.State(a.baseURLOf(conn), conn.Ref())
-	} else if d, ok := a.fixedDeployment(); ok {
-		st = a.Upstream.State(d.BaseURL, "")
-	}
-	return a.upstreamView(st)
-}
-
-func (a *App) upstreamView(st UpstreamState) views.UpstreamStatus {
-	v := views.UpstreamStatus{Degraded: st.Degraded, Failed: st.Failed, Attempts: st.Attempts, Window: st.Window}
-	if st.RateLimited {
-		v.RateLimited = true
-		v.RefreshIn = max(roundUpSecond(st.RetryIn), time.Second)
-	} else if st.Degraded {
-		v.RefreshIn = a.pollInterval()
-	}
-	return v
-}
-
-// pollInterval is how often polling pages ask again.
-func (a *App) pollInterval() time.Duration {
-	if a.PollInterval > 0 {
-		return a.PollInterval
-	}
-	return views.DefaultPollInterval
-}
-
-func roundUpSecond(d time.Duration) time.Duration {
-	return time.Duration(math.Ceil(d.Seconds())) * time.Second
-}
-
-// transientUpstream reports whether err is Extend failing for a while (a
-// server error, a timeout, a network failure or a rate limit): worth
-// showing what Editwatch has instead, and asking again later.
-func transientUpstream(err error) bool {
-	var netErr *extendapi.NetworkError
-	return errors.Is(err, extendapi.ErrServer) || errors.Is(err, extendapi.ErrRateLimited) ||
-		errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded)
 }
