@@ -22,7 +22,7 @@ const modulePath = "github.com/editwatch/editwatch"
 var allowedImports = map[string][]string{
 	"handlers":   {"middleware", "upstream", "monitor", "store", "extendapi", "views", "static", "config"},
 	"middleware": {"store", "extendapi", "config"},
-	"upstream":   {"monitor", "store", "extendapi"},
+	"upstream":   {"store", "extendapi"},
 	"monitor":    {"store", "extendapi"},
 	"config":     {"extendapi"},
 	"sandbox":    {"extendapi"},
@@ -33,9 +33,8 @@ var allowedImports = map[string][]string{
 	"static":     {},
 
 	// Tools and test support.
-	"sandbox/cmd/formcheck": {"sandbox", "extendapi"},
-	"store/storetest":       {},
-	"internal/testenv":      {},
+	"store/storetest":  {},
+	"internal/testenv": {},
 }
 
 // TestImportRule fails on an import the rule does not allow, and on a

@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/editwatch/editwatch/config"
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/handlers"
@@ -139,7 +137,7 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 		return err
 	}
 	defer stopLive()
-	app, err := handlers.NewApp(handlers.App{
+	dashboard, err := handlers.New(handlers.Options{
 		Store: st, Sessions: sessions, Assets: assets, Logger: logger, Identity: identity,
 		BasePath: cfg.BasePath, FrameAncestors: cfg.FrameAncestors,
 		SingleUserWarning: !cfg.HeaderMode() && !isLoopbackListen(cfg.Listen),
@@ -161,9 +159,6 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 		registerSandboxEndpoint(live.live, st, cl, store.TenantFor(handlers.SandboxDeployment, sandboxWorkspace, ""),
 			local+cfg.BasePath, logger)
 	}
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	handlers.Routes(e, app)
 
 	fmt.Fprintf(stdout, "Editwatch %s listening on http://%s%s\n", buildVersion(), ln.Addr(), cfg.BasePath)
 	if cfg.Sandbox {
@@ -173,7 +168,7 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 			local, cfg.BasePath, cfg.SandboxKey, sandboxWorkspace)
 	}
 	logger.Info("dashboard listening", "addr", ln.Addr().String(), "base_path", cfg.BasePath, "sandbox", cfg.Sandbox)
-	return serveHTTP(ctx, newHTTPServer(e, logger), ln, logger)
+	return serveHTTP(ctx, newHTTPServer(dashboard, logger), ln, logger)
 }
 
 // loopbackAddr is how this process reaches its own listener: an

@@ -14,7 +14,7 @@ import (
 // download is GET /runs/:id/download: a fresh presigned URL is fetched at
 // the moment of the click and the browser is sent there. Presigned URLs
 // never appear in a page: they expire, and a shared page would leak them.
-func (a *App) download(c echo.Context) error {
+func (a *dashboard) download(c echo.Context) error {
 	conn, cl, id, err := a.runTarget(c)
 	if err != nil {
 		return err
@@ -53,7 +53,7 @@ func (a *App) download(c echo.Context) error {
 // dashboard reached on loopback, into a path on the dashboard's own
 // listener: the browser then fetches it wherever it reaches the dashboard,
 // through proxies too.
-func (a *App) browserURL(link string) string {
+func (a *dashboard) browserURL(link string) string {
 	if a.Sandbox == nil {
 		return link
 	}
@@ -66,7 +66,7 @@ func (a *App) browserURL(link string) string {
 }
 
 // rerun is POST /runs/:id/rerun: a new run with the same file and config.
-func (a *App) rerun(c echo.Context) error {
+func (a *dashboard) rerun(c echo.Context) error {
 	conn, cl, id, err := a.runTarget(c)
 	if err != nil {
 		return err
@@ -98,7 +98,7 @@ func (a *App) rerun(c echo.Context) error {
 
 // deleteRun is POST /runs/:id/delete. Without confirmed=1 (JavaScript
 // off) it answers a confirmation page naming the run.
-func (a *App) deleteRun(c echo.Context) error {
+func (a *dashboard) deleteRun(c echo.Context) error {
 	conn, cl, id, err := a.runTarget(c)
 	if err != nil {
 		return err

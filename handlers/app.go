@@ -38,8 +38,9 @@ type SandboxInfo struct {
 	Handler http.Handler
 }
 
-// App holds everything the handlers need. Build it with NewApp.
-type App struct {
+// Options are the dashboard's dependencies and settings. New checks them
+// and fills in the defaults; a zero field takes its default.
+type Options struct {
 	Store    *store.Store
 	Sessions *middleware.SessionStore
 	Assets   *static.Assets
@@ -70,15 +71,46 @@ type App struct {
 	// Metrics, when set (--metrics-listen), counts requests and upstream
 	// calls; see middleware.NewMetrics.
 	Metrics *middleware.Metrics
-	// Reruns tracks the bulk re-runs of failure groups; NewApp makes one
+	// Reruns tracks the bulk re-runs of failure groups; New makes one
 	// with the connector's clients when nil.
 	Reruns *upstream.RerunJobs
-	// csrf checks and hands out the forms' tokens; NewApp builds it.
+}
+
+// Server is the dashboard, built once by New: every layer and route is
+// installed on its own Echo instance, and nothing is set after New
+// returns.
+type Server struct {
+	echo *echo.Echo
+	app  *dashboard
+}
+
+// New checks opts, fills in the defaults and returns the dashboard, ready
+// to serve.
+func New(opts Options) (*Server, error) {
+	app, err := newDashboard(opts)
+	if err != nil {
+		return nil, err
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	routes(e, app)
+	return &Server{echo: e, app: app}, nil
+}
+
+// ServeHTTP serves every route of the dashboard.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.echo.ServeHTTP(w, r) }
+
+// dashboard is what the pages share: the checked Options and what is
+// derived from them. Its methods are the pages and their helpers.
+type dashboard struct {
+	Options
+	// csrf checks and hands out the forms' tokens.
 	csrf *middleware.CSRF
 }
 
-// NewApp checks app and fills in defaults.
-func NewApp(app App) (*App, error) {
+// newDashboard checks opts and fills in defaults.
+func newDashboard(opts Options) (*dashboard, error) {
+	app := &dashboard{Options: opts}
 	var errs []error
 	if app.Store == nil {
 		errs = append(errs, errors.New("no store"))
@@ -126,7 +158,7 @@ func NewApp(app App) (*App, error) {
 	if app.Health == nil {
 		app.Health = &Health{Started: app.Now(), Now: app.Now}
 	}
-	return &app, nil
+	return app, nil
 }
 
 func orDefault(s, def string) string {
@@ -137,4 +169,4 @@ func orDefault(s, def string) string {
 }
 
 // path prefixes p (relative, no leading slash) with the base path.
-func (a *App) path(p string) string { return a.BasePath + strings.TrimPrefix(p, "/") }
+func (a *dashboard) path(p string) string { return a.BasePath + strings.TrimPrefix(p, "/") }

@@ -117,7 +117,7 @@ func (aq auditQuery) pager(basePath string, next int64, rows int) views.Pager {
 }
 
 // auditLog is GET /audit: the audit log of the current workspace.
-func (a *App) auditLog(c echo.Context) error {
+func (a *dashboard) auditLog(c echo.Context) error {
 	conn, err := a.workspace(c)
 	if errors.Is(err, errNoConnection) {
 		if err := a.setFlash(c, views.FlashInfo, "Connect a workspace to see its audit log."); err != nil {
@@ -149,7 +149,7 @@ func (a *App) auditLog(c echo.Context) error {
 }
 
 // home is GET /: the runs, or the connect page when nothing is connected.
-func (a *App) home(c echo.Context) error {
+func (a *dashboard) home(c echo.Context) error {
 	conns, err := a.connections(c)
 	if err != nil {
 		return err

@@ -24,7 +24,7 @@ const (
 // afterConnect runs once a key was checked with a live call and stored:
 // the grant is decided anew for this key (a grant of an earlier key of
 // the same workspace does not carry over), and history is synced.
-func (a *App) afterConnect(c echo.Context, conn connection, cl *extendapi.Client) {
+func (a *dashboard) afterConnect(c echo.Context, conn connection, cl *extendapi.Client) {
 	if a.Live == nil {
 		return
 	}
@@ -39,7 +39,7 @@ func (a *App) afterConnect(c echo.Context, conn connection, cl *extendapi.Client
 }
 
 // startSync is POST /settings/sync: the "Sync history" button.
-func (a *App) startSync(c echo.Context) error {
+func (a *dashboard) startSync(c echo.Context) error {
 	conn, cl, err := a.workspaceClient(c)
 	if errors.Is(err, errNoConnection) {
 		return a.toConnect(c)
@@ -64,7 +64,7 @@ func (a *App) startSync(c echo.Context) error {
 
 // syncProgress is GET /settings/sync: the progress partial, polled while
 // a backfill runs.
-func (a *App) syncProgress(c echo.Context) error {
+func (a *dashboard) syncProgress(c echo.Context) error {
 	conn, err := a.workspace(c)
 	if errors.Is(err, errNoConnection) {
 		return a.toConnect(c)
@@ -84,7 +84,7 @@ func (a *App) syncProgress(c echo.Context) error {
 }
 
 // syncView is the latest backfill's progress with the tenant's sync time.
-func (a *App) syncView(c echo.Context, conn connection) (views.SyncView, error) {
+func (a *dashboard) syncView(c echo.Context, conn connection) (views.SyncView, error) {
 	p, _ := a.Backfills.Progress(conn.Tenant)
 	view := views.SyncView{Running: p.Running, Pages: p.Pages, Seen: p.Seen, New: p.New, Started: p.Started,
 		Finished: p.Finished, Outcome: p.Outcome, Failed: p.Failed}

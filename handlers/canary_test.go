@@ -137,7 +137,7 @@ func TestCanaryKeyNeverLeavesWhenThingsFail(t *testing.T) {
 		keys: map[string]string{canaryKey: demoWS}, upstreamTimeout: 300 * time.Millisecond})
 	sbURL, _ := url.Parse(env.sbURL)
 	target.Store(sbURL)
-	env = env.withApp(func(a *App) {
+	env = env.withOptions(func(a *Options) {
 		a.RateLimits = middleware.RateLimits{Connect: middleware.RateLimit{Rate: rate.Every(time.Hour), Burst: 3}}
 	})
 	env.echo.GET("/ew/boom", func(c echo.Context) error {

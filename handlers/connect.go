@@ -20,11 +20,11 @@ import (
 const maxWorkspaceIDLength = 128
 
 // connectForm is GET /connect.
-func (a *App) connectForm(c echo.Context) error {
+func (a *dashboard) connectForm(c echo.Context) error {
 	return a.renderConnect(c, http.StatusOK, c.QueryParam(views.FieldWorkspaceID), "", "")
 }
 
-func (a *App) renderConnect(c echo.Context, status int, workspaceID, deployment, msg string) error {
+func (a *dashboard) renderConnect(c echo.Context, status int, workspaceID, deployment, msg string) error {
 	b, err := a.base(c, "Connect", views.NavConnect)
 	if err != nil {
 		return err
@@ -60,7 +60,7 @@ func (a *App) renderConnect(c echo.Context, status int, workspaceID, deployment,
 
 // connect is POST /connect: check the key with a live call, then keep it
 // (sealed) in a fresh session.
-func (a *App) connect(c echo.Context) error {
+func (a *dashboard) connect(c echo.Context) error {
 	key := strings.TrimSpace(c.FormValue(views.FieldAPIKey))
 	ws := strings.TrimSpace(c.FormValue(views.FieldWorkspaceID))
 	deploymentValue := c.FormValue(views.FieldDeployment)
@@ -163,7 +163,7 @@ func connectFailure(err error, ws, host string) (msg string, ok bool) {
 // an ID planted or seen before connecting is worth nothing afterwards. The
 // session's existing connections move to the new ID; the old session is
 // deleted.
-func (a *App) regenerateSession(c echo.Context) error {
+func (a *dashboard) regenerateSession(c echo.Context) error {
 	sess := middleware.SessionOf(c)
 	if sess == nil {
 		return errors.New("connect: no session")
@@ -213,7 +213,7 @@ func (a *App) regenerateSession(c echo.Context) error {
 }
 
 // disconnect is POST /disconnect: the key is deleted at once.
-func (a *App) disconnect(c echo.Context) error {
+func (a *dashboard) disconnect(c echo.Context) error {
 	ref := c.FormValue(views.ParamWorkspace)
 	conns, err := a.connections(c)
 	if err != nil {

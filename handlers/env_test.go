@@ -79,7 +79,7 @@ type envOptions struct {
 type testEnv struct {
 	t     *testing.T
 	echo  *echo.Echo
-	app   *App
+	app   *dashboard
 	srv   *httptest.Server
 	sb    *sandbox.Server
 	sbURL string // where the dashboard calls the sandbox
@@ -176,23 +176,18 @@ func newTestEnv(t *testing.T, opts envOptions) *testEnv {
 	if opts.extendURL != "" {
 		copts.Extend.URL = opts.extendURL
 	}
-	app := App{
+	appOpts := Options{
 		Store: st, Sessions: sessions, Assets: assets, Logger: logger, Identity: opts.identity,
 		BasePath: opts.basePath,
 	}
 	if opts.sandboxMode {
-		app.Sandbox = &SandboxInfo{Key: demoKey, Workspace: demoWS, InternalURL: env.sbURL, Handler: env.sb}
+		appOpts.Sandbox = &SandboxInfo{Key: demoKey, Workspace: demoWS, InternalURL: env.sbURL, Handler: env.sb}
 		copts.Extend.Deployment = SandboxDeployment
 	}
-	if app.Connector, err = upstream.NewConnector(copts); err != nil {
+	if appOpts.Connector, err = upstream.NewConnector(copts); err != nil {
 		t.Fatal(err)
 	}
-	env.app, err = NewApp(app)
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.echo = echo.New()
-	Routes(env.echo, env.app)
+	env.build(appOpts)
 
 	jar, _ := cookiejar.New(nil)
 	env.client = &http.Client{Jar: jar, Timeout: 60 * time.Second,
@@ -216,6 +211,16 @@ func testConnector(t testing.TB, tenantKey []byte, extendURL string) *upstream.C
 }
 
 // url is the absolute URL of a dashboard path relative to the base path.
+// build serves a dashboard built from opts as env's.
+func (env *testEnv) build(opts Options) {
+	env.t.Helper()
+	srv, err := New(opts)
+	if err != nil {
+		env.t.Fatal(err)
+	}
+	env.app, env.echo = srv.app, srv.echo
+}
+
 func (env *testEnv) url(p string) string {
 	if strings.HasPrefix(p, "http") {
 		return p

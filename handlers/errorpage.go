@@ -34,7 +34,7 @@ type errorJSONBody struct {
 // ErrorHandler is Echo's HTTPErrorHandler: every error a handler returns
 // (or a panic the recover middleware caught) becomes an error page in the
 // layout, or JSON for clients that ask for it. It logs once.
-func (a *App) ErrorHandler(err error, c echo.Context) {
+func (a *dashboard) ErrorHandler(err error, c echo.Context) {
 	if c.Response().Committed {
 		a.Logger.WarnContext(c.Request().Context(), "error after the response started",
 			"request_id", middleware.RequestIDOf(c), "path", c.Request().URL.Path, "err", err)
@@ -89,7 +89,7 @@ func (a *App) ErrorHandler(err error, c echo.Context) {
 
 // logError logs the error once: server-side failures as errors, the
 // person's or Extend's refusals at info.
-func (a *App) logError(c echo.Context, pe *PageError) {
+func (a *dashboard) logError(c echo.Context, pe *PageError) {
 	level := slog.LevelInfo
 	if pe.Status >= 500 {
 		level = slog.LevelError
@@ -115,7 +115,7 @@ func wantsJSON(r *http.Request) bool {
 
 // errorBase builds the layout of an error page without anything that can
 // fail again: when the store is what failed, the page still renders.
-func (a *App) errorBase(c echo.Context, title string) views.Base {
+func (a *dashboard) errorBase(c echo.Context, title string) views.Base {
 	b := a.plainBase(c, title)
 	if conns, ok := c.Get(ctxConnections).([]connection); ok {
 		b.Workspaces, b.CurrentWorkspace = workspaceOptions(conns, currentWorkspaceRef(c))
@@ -124,7 +124,7 @@ func (a *App) errorBase(c echo.Context, title string) views.Base {
 }
 
 // hostOf is the Extend host of this request's connection, for messages.
-func (a *App) hostOf(c echo.Context) string {
+func (a *dashboard) hostOf(c echo.Context) string {
 	if conn, ok := c.Get(ctxConnection).(connection); ok {
 		return hostOf(a.baseURLOf(conn))
 	}

@@ -58,7 +58,7 @@ type streamEvent struct {
 // named by run= are watched: while they process, the refresher polls them
 // (once per run however many streams watch). The stream ends when the
 // client goes or the broker closes (shutdown).
-func (a *App) events(c echo.Context) error {
+func (a *dashboard) events(c echo.Context) error {
 	conn, cl, err := a.workspaceClient(c)
 	if errors.Is(err, errNoConnection) {
 		return &PageError{Status: http.StatusForbidden, Heading: "No workspace connected", Category: "not connected",
@@ -147,7 +147,7 @@ func watchedRuns(ids []string) []string {
 // writeRunEvent sends one change: run (all of it), run-<id> (what the
 // page's row or panel listens to) and, for a run new to history, created
 // with a rendered notice.
-func (a *App) writeRunEvent(c echo.Context, w io.Writer, ws string, e monitor.Event) error {
+func (a *dashboard) writeRunEvent(c echo.Context, w io.Writer, ws string, e monitor.Event) error {
 	data, err := json.Marshal(streamEvent{Kind: e.Kind, RunID: e.RunID, Status: e.Status, PrevStatus: e.PrevStatus,
 		FailureReason: e.FailureReason, At: e.At})
 	if err != nil {

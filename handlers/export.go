@@ -38,13 +38,13 @@ const exportPageSize = 500
 // than the server's write timeout, which is for pages.
 const exportWriteWindow = 30 * time.Minute
 
-func (a *App) exportCSV(c echo.Context) error    { return a.export(c, "csv") }
-func (a *App) exportNDJSON(c echo.Context) error { return a.export(c, "ndjson") }
+func (a *dashboard) exportCSV(c echo.Context) error    { return a.export(c, "csv") }
+func (a *dashboard) exportNDJSON(c echo.Context) error { return a.export(c, "ndjson") }
 
 // export is GET /runs/export.{csv,ndjson}: every run the runs list shows
 // for its filter (all pages), streamed as it is read, from history once
 // it is synced, else from Extend's list.
-func (a *App) export(c echo.Context, format string) error {
+func (a *dashboard) export(c echo.Context, format string) error {
 	conn, cl, err := a.workspaceClient(c)
 	if err != nil {
 		return err

@@ -26,7 +26,7 @@ const (
 )
 
 // failures is GET /failures: failed runs of a range grouped by reason.
-func (a *App) failures(c echo.Context) error {
+func (a *dashboard) failures(c echo.Context) error {
 	conn, tenant, err := a.historyWorkspace(c)
 	if err != nil || tenant == "" {
 		return err
@@ -51,7 +51,7 @@ func (a *App) failures(c echo.Context) error {
 // failureGroups reads the hourly rollups of the range (counts, first hour
 // seen, sparkline) and a few newest runs of each reason (examples, last
 // seen): the cost follows the range and the number of reasons, not history.
-func (a *App) failureGroups(c echo.Context, tenant, ws string, rng views.TimeRange) ([]views.FailureGroup, error) {
+func (a *dashboard) failureGroups(c echo.Context, tenant, ws string, rng views.TimeRange) ([]views.FailureGroup, error) {
 	ctx := c.Request().Context()
 	step := store.RollupBucket
 	if hours := rng.End.Sub(rng.Start) / store.RollupBucket; hours > store.MaxSeriesPoints-2 {
@@ -102,7 +102,7 @@ func (a *App) failureGroups(c echo.Context, tenant, ws string, rng views.TimeRan
 // failedRuns lists up to n of the newest failed runs of a reason in the
 // range. The store's filter cannot ask for "no reason", so those are
 // picked out of the failed runs as they come.
-func (a *App) failedRuns(c echo.Context, tenant, reason string, rng views.TimeRange, n int) ([]store.RunSnapshot, error) {
+func (a *dashboard) failedRuns(c echo.Context, tenant, reason string, rng views.TimeRange, n int) ([]store.RunSnapshot, error) {
 	f := store.RunFilter{Tenant: tenant, Status: store.StatusFailed, FailureReason: reason, From: rng.Start, To: rng.End, Limit: min(n, store.MaxRunLimit)}
 	var out []store.RunSnapshot
 	for r, err := range a.Store.RunsSeq(c.Request().Context(), f) {
@@ -135,7 +135,7 @@ func rebin(values []int64, n int) []int64 {
 // failuresRerun is POST /failures/rerun?reason=…: without confirmed=1 it
 // answers a confirmation naming how many runs; with it, it starts a
 // background job and sends the person to its progress page.
-func (a *App) failuresRerun(c echo.Context) error {
+func (a *dashboard) failuresRerun(c echo.Context) error {
 	conn, tenant, err := a.historyWorkspace(c)
 	if err != nil || tenant == "" {
 		return err
@@ -224,7 +224,7 @@ func countRuns(n int) string {
 
 // rerunJob is GET /failures/rerun/:job: the progress of a bulk re-run,
 // for the session and workspace that started it only.
-func (a *App) rerunJob(c echo.Context) error {
+func (a *dashboard) rerunJob(c echo.Context) error {
 	conn, tenant, err := a.historyWorkspace(c)
 	if err != nil || tenant == "" {
 		return err

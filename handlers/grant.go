@@ -53,7 +53,7 @@ func granted(c echo.Context, tenant string) bool {
 	return slices.Contains(sessionList(c, sessGrants), tenant)
 }
 
-func (a *App) recentlyRefused(c echo.Context, tenant string) bool {
+func (a *dashboard) recentlyRefused(c echo.Context, tenant string) bool {
 	for _, line := range sessionList(c, sessRefused) {
 		t, at, _ := strings.Cut(line, "\x00")
 		sec, _ := strconv.ParseInt(at, 10, 64)
@@ -67,7 +67,7 @@ func (a *App) recentlyRefused(c echo.Context, tenant string) bool {
 // grantAfterLiveCall decides, right after a successful live call with the
 // connection's key, whether the session is granted the connection's
 // tenant, and remembers the answer in the session.
-func (a *App) grantAfterLiveCall(c echo.Context, conn connection, cl *extendapi.Client) (bool, error) {
+func (a *dashboard) grantAfterLiveCall(c echo.Context, conn connection, cl *extendapi.Client) (bool, error) {
 	if granted(c, conn.Tenant) {
 		return true, nil
 	}
@@ -98,7 +98,7 @@ func (a *App) grantAfterLiveCall(c echo.Context, conn connection, cl *extendapi.
 // ensureGrant makes sure the session is granted the connection's tenant,
 // making the live call itself when it is not yet: for pages that read
 // history only (settings, deliveries).
-func (a *App) ensureGrant(c echo.Context, conn connection, cl *extendapi.Client) error {
+func (a *dashboard) ensureGrant(c echo.Context, conn connection, cl *extendapi.Client) error {
 	if granted(c, conn.Tenant) {
 		return nil
 	}

@@ -18,7 +18,7 @@ import (
 // connection it sends the person to the connect page and returns tenant ""
 // with that response's error (nil once written), so callers return when
 // err != nil or tenant == "".
-func (a *App) historyWorkspace(c echo.Context) (connection, string, error) {
+func (a *dashboard) historyWorkspace(c echo.Context) (connection, string, error) {
 	conn, cl, err := a.workspaceClient(c)
 	if errors.Is(err, errNoConnection) {
 		return conn, "", a.toConnect(c)
@@ -34,7 +34,7 @@ func (a *App) historyWorkspace(c echo.Context) (connection, string, error) {
 // connection and client the handler already resolved: stored history opens
 // only to a session granted its tenant (a live call with its own key proved
 // access); ensureGrant makes that call if needed.
-func (a *App) historyTenant(c echo.Context, conn connection, cl *extendapi.Client) (string, error) {
+func (a *dashboard) historyTenant(c echo.Context, conn connection, cl *extendapi.Client) (string, error) {
 	if err := a.ensureGrant(c, conn, cl); err != nil {
 		return "", err
 	}
@@ -48,7 +48,7 @@ type historyState struct {
 	Since  time.Time
 }
 
-func (a *App) historyStateOf(c echo.Context, tenant string) (historyState, error) {
+func (a *dashboard) historyStateOf(c echo.Context, tenant string) (historyState, error) {
 	ctx := c.Request().Context()
 	var hs historyState
 	t, err := a.Store.GetTenant(ctx, tenant)
@@ -150,7 +150,7 @@ func seriesStep(span time.Duration) time.Duration {
 }
 
 // stuckRuns counts the tenant's stuck runs, up to a bound.
-func (a *App) stuckRuns(c echo.Context, tenant, ws string, now time.Time) (views.StuckRuns, error) {
+func (a *dashboard) stuckRuns(c echo.Context, tenant, ws string, now time.Time) (views.StuckRuns, error) {
 	ctx := c.Request().Context()
 	threshold, err := a.Store.StuckThreshold(ctx, tenant, now)
 	if err != nil {

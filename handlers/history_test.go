@@ -390,7 +390,7 @@ func TestFailuresRerunRefusedWhenReadOnly(t *testing.T) {
 func TestMetricsEndpoint(t *testing.T) {
 	env := newTestEnv(t, envOptions{})
 	m := middleware.NewMetrics(middleware.MetricsOptions{Store: env.st})
-	env = env.withApp(func(a *App) { a.Metrics = m })
+	env = env.withOptions(func(a *Options) { a.Metrics = m })
 	env.connect(demoKey, demoWS)
 	seedHistory(t, env, true)
 	env.get("runs?ws=" + demoWS)

@@ -37,7 +37,7 @@ func TestHTTPSOnlyWhenATrustedProxySaysSo(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			// The session store's Secure flag follows the same decision,
 			// as serve.go wires it.
-			fresh := tt.env.withApp(func(a *App) { a.Sessions = secureFollowing(t, a) })
+			fresh := tt.env.withOptions(func(a *Options) { a.Sessions = secureFollowing(t, a) })
 			if tt.proto != "" {
 				fresh.headers.Set("X-Forwarded-Proto", tt.proto)
 			}
@@ -97,7 +97,7 @@ func newCookieJar() http.CookieJar {
 
 // secureFollowing is a session store on a's store whose cookies are Secure
 // when a's identity config says the request came over https.
-func secureFollowing(t *testing.T, a *App) *middleware.SessionStore {
+func secureFollowing(t *testing.T, a *Options) *middleware.SessionStore {
 	t.Helper()
 	ss, err := middleware.NewSessionStore(a.Store, middleware.SessionStoreOptions{Path: a.BasePath, KeyPairs: [][]byte{keyOf('S')},
 		Idle: time.Hour, MaxAge: 4 * time.Hour, SecureFunc: a.Identity.IsHTTPS})

@@ -14,7 +14,7 @@ import (
 // key, under its workspace header) to history, under the connection's
 // tenant once the session is granted it. History is a by-product of the
 // page: a failure here is logged, never shown.
-func (a *App) ingest(c echo.Context, conn connection, cl *extendapi.Client, via string, runs ...extendapi.EditRun) {
+func (a *dashboard) ingest(c echo.Context, conn connection, cl *extendapi.Client, via string, runs ...extendapi.EditRun) {
 	if a.Live == nil || len(runs) == 0 {
 		return
 	}
@@ -33,7 +33,7 @@ func (a *App) ingest(c echo.Context, conn connection, cl *extendapi.Client, via 
 
 // ingestGone records that Extend answered 404 for a run history knows
 // (deleted elsewhere), under a granted tenant.
-func (a *App) ingestGone(c echo.Context, conn connection, runID string) {
+func (a *dashboard) ingestGone(c echo.Context, conn connection, runID string) {
 	if a.Live == nil || !granted(c, conn.Tenant) {
 		return
 	}

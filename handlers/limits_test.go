@@ -20,17 +20,17 @@ import (
 	"github.com/editwatch/editwatch/views"
 )
 
-// withApp serves a copy of env's app, changed by change, on a new server
-// with a new cookie jar; the store, sandbox and session store are shared.
-func (env *testEnv) withApp(change func(*App)) *testEnv {
+// withOptions serves a dashboard built from env's options, changed by
+// change, on a new server with a new cookie jar; the store, sandbox and
+// session store are shared.
+func (env *testEnv) withOptions(change func(*Options)) *testEnv {
 	env.t.Helper()
-	app := *env.app
-	change(&app)
-	e := echo.New()
-	Routes(e, &app)
+	opts := env.app.Options
+	change(&opts)
 	v := *env
-	v.app, v.echo, v.headers = &app, e, http.Header{}
-	v.srv = httptest.NewServer(e)
+	v.headers = http.Header{}
+	v.build(opts)
+	v.srv = httptest.NewServer(v.echo)
 	env.t.Cleanup(v.srv.Close)
 	jar, _ := cookiejar.New(nil)
 	v.client = &http.Client{Jar: jar, Timeout: 60 * time.Second,
@@ -44,7 +44,7 @@ type chunked struct{ io.Reader }
 func TestBodyLimitsPerRoute(t *testing.T) {
 	env := seededEnv(t, envOptions{})
 	// A small upload limit keeps the bodies small; the slack is the same.
-	small := env.withApp(func(a *App) { a.MaxUpload = 4 << 10 })
+	small := env.withOptions(func(a *Options) { a.MaxUpload = 4 << 10 })
 	small.connect(demoKey, demoWS)
 	run := findRun(t, small, extendapi.StatusFailed)
 	uploadLimit := int64(4<<10) + uploadSlack

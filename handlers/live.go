@@ -14,7 +14,7 @@ const (
 
 // isWebhookPath: deliveries from Extend carry no session, no CSRF token
 // and no identity; their signature is their authentication.
-func (a *App) isWebhookPath(p string) bool {
+func (a *dashboard) isWebhookPath(p string) bool {
 	rest, ok := strings.CutPrefix(p, a.BasePath)
 	return ok && strings.HasPrefix(rest, routeWebhookPrefix)
 }

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/monitor"
 	"github.com/editwatch/editwatch/store"
@@ -46,9 +44,9 @@ func attachLive(t testing.TB, env *testEnv, broker monitor.Broker) *monitor.Live
 	if err != nil {
 		t.Fatal(err)
 	}
-	env.app.Live, env.app.Backfills = live, backfills
-	env.echo = echo.New()
-	Routes(env.echo, env.app)
+	withLive := env.app.Options
+	withLive.Live, withLive.Backfills = live, backfills
+	env.build(withLive)
 	t.Cleanup(func() {
 		cancel()
 		if c, ok := broker.(interface{ Close() }); ok {

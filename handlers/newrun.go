@@ -13,7 +13,7 @@ import (
 )
 
 // newRunForm is GET /runs/new.
-func (a *App) newRunPage(c echo.Context) error {
+func (a *dashboard) newRunPage(c echo.Context) error {
 	if _, err := a.workspace(c); errors.Is(err, errNoConnection) {
 		return a.toConnect(c)
 	} else if err != nil {
@@ -27,7 +27,7 @@ func (a *App) newRunPage(c echo.Context) error {
 }
 
 // renderNewRun shows the form again with what the person entered.
-func (a *App) renderNewRun(c echo.Context, status int, form *newRunForm, edit func(*views.NewRunPage)) error {
+func (a *dashboard) renderNewRun(c echo.Context, status int, form *newRunForm, edit func(*views.NewRunPage)) error {
 	b, err := a.base(c, "New run", views.NavNewRun)
 	if err != nil {
 		return err
@@ -45,7 +45,7 @@ func (a *App) renderNewRun(c echo.Context, status int, form *newRunForm, edit fu
 
 // createRun is POST /runs/new: upload (streamed) if a PDF came, then
 // create the run and open its page.
-func (a *App) createRun(c echo.Context) error {
+func (a *dashboard) createRun(c echo.Context) error {
 	conn, cl, err := a.workspaceClient(c)
 	if err != nil {
 		return err
@@ -96,7 +96,7 @@ func (a *App) createRun(c echo.Context) error {
 
 // detectFields is POST /runs/new/detect: form detection on the chosen
 // file fills the schema in, for review before the run starts.
-func (a *App) detectFields(c echo.Context) error {
+func (a *dashboard) detectFields(c echo.Context) error {
 	_, cl, err := a.workspaceClient(c)
 	if err != nil {
 		return err

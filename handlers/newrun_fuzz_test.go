@@ -243,7 +243,7 @@ func FuzzNewRunForm(f *testing.F) {
 			req.Header.Set("Sec-Fetch-Site", "same-origin")
 		}
 		c := echo.New().NewContext(req, httptest.NewRecorder())
-		a := &App{MaxUpload: maxUpload}
+		a := &dashboard{Options: Options{MaxUpload: maxUpload}}
 
 		form, err := a.readNewRunForm(c, cl)
 		if err != nil {

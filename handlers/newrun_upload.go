@@ -36,7 +36,7 @@ var errTooLarge = errors.New("upload too large")
 // header) it goes straight through; otherwise (the CSRF field comes after
 // the file in the form) it is spooled to a temporary file first and only
 // uploaded once the token checked out.
-func (a *App) readNewRunForm(c echo.Context, cl *extendapi.Client) (*newRunForm, error) {
+func (a *dashboard) readNewRunForm(c echo.Context, cl *extendapi.Client) (*newRunForm, error) {
 	form := &newRunForm{Checked: map[string]bool{}}
 	r := c.Request()
 	token := middleware.NewTokenCheck(r)
@@ -132,7 +132,7 @@ func (a *App) readNewRunForm(c echo.Context, cl *extendapi.Client) (*newRunForm,
 
 // uploadPDF streams one PDF to Extend's file upload and records its ID in
 // the form, or a field error when the file is not acceptable.
-func (a *App) uploadPDF(ctx context.Context, cl *extendapi.Client, form *newRunForm, name string, body io.Reader) error {
+func (a *dashboard) uploadPDF(ctx context.Context, cl *extendapi.Client, form *newRunForm, name string, body io.Reader) error {
 	br := bufio.NewReader(body)
 	head, _ := br.Peek(5)
 	if !bytes.Equal(head, []byte("%PDF-")) {
@@ -176,7 +176,7 @@ func (a *App) uploadPDF(ctx context.Context, cl *extendapi.Client, form *newRunF
 }
 
 // spool copies an upload to a temporary file, bounded by the limit.
-func (a *App) spool(part io.Reader) (*os.File, error) {
+func (a *dashboard) spool(part io.Reader) (*os.File, error) {
 	f, err := os.CreateTemp("", "editwatch-upload-*.pdf")
 	if err != nil {
 		return nil, fmt.Errorf("spool upload: %w", err)
@@ -234,7 +234,7 @@ func readField(part *multipart.Part) (string, error) {
 	return string(b), nil
 }
 
-func (a *App) uploadReadError(err error) error {
+func (a *dashboard) uploadReadError(err error) error {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return &PageError{Status: http.StatusRequestEntityTooLarge, Heading: "Upload too large", Category: "too large",

@@ -27,7 +27,7 @@ const (
 // overview is GET /: the workspace's figures and charts over a range, read
 // from the rollups. Without any history it keeps sending people to the
 // runs list, saying why.
-func (a *App) overview(c echo.Context) error {
+func (a *dashboard) overview(c echo.Context) error {
 	conn, tenant, err := a.historyWorkspace(c)
 	if err != nil || tenant == "" {
 		return err
@@ -54,7 +54,7 @@ func (a *App) overview(c echo.Context) error {
 	return a.render(c, http.StatusOK, views.OverviewView(page))
 }
 
-func (a *App) overviewModel(c echo.Context, tenant, ws string, rng views.TimeRange, hs historyState, now time.Time) (views.OverviewPage, error) {
+func (a *dashboard) overviewModel(c echo.Context, tenant, ws string, rng views.TimeRange, hs historyState, now time.Time) (views.OverviewPage, error) {
 	ctx := c.Request().Context()
 	step := seriesStep(rng.End.Sub(rng.Start))
 	series, err := a.Store.RunSeries(ctx, store.SeriesQuery{Tenant: tenant, From: rng.Start, To: rng.End, Step: step})

@@ -22,7 +22,7 @@ const (
 )
 
 // plainBase is the layout's model from what cannot fail: no store access.
-func (a *App) plainBase(c echo.Context, title string) views.Base {
+func (a *dashboard) plainBase(c echo.Context, title string) views.Base {
 	id := middleware.IdentityOf(c)
 	return views.Base{
 		Title:             title,
@@ -45,7 +45,7 @@ func (a *App) plainBase(c echo.Context, title string) views.Base {
 
 // base is the layout's model of a full page: the workspaces in the
 // header, and the flash message, which it consumes.
-func (a *App) base(c echo.Context, title, nav string) (views.Base, error) {
+func (a *dashboard) base(c echo.Context, title, nav string) (views.Base, error) {
 	b := a.plainBase(c, title)
 	b.NavActive = nav
 	conns, err := a.connections(c)
@@ -84,7 +84,7 @@ func workspaceOptions(conns []connection, current string) ([]views.WorkspaceOpti
 
 // render writes a page completely rendered in memory: a failing template
 // becomes a clean 500, never half a page.
-func (a *App) render(c echo.Context, status int, page templ.Component) error {
+func (a *dashboard) render(c echo.Context, status int, page templ.Component) error {
 	var buf bytes.Buffer
 	if err := views.Render(c.Request().Context(), &buf, page); err != nil {
 		return err
@@ -94,7 +94,7 @@ func (a *App) render(c echo.Context, status int, page templ.Component) error {
 }
 
 // saveSession writes the session and its cookie.
-func (a *App) saveSession(c echo.Context) error {
+func (a *dashboard) saveSession(c echo.Context) error {
 	sess := middleware.SessionOf(c)
 	if sess == nil {
 		return nil
@@ -106,7 +106,7 @@ func (a *App) saveSession(c echo.Context) error {
 }
 
 // setFlash keeps a one-time message for the next page and saves.
-func (a *App) setFlash(c echo.Context, kind views.FlashKind, msg string) error {
+func (a *dashboard) setFlash(c echo.Context, kind views.FlashKind, msg string) error {
 	sess := middleware.SessionOf(c)
 	if sess == nil {
 		return nil
@@ -116,7 +116,7 @@ func (a *App) setFlash(c echo.Context, kind views.FlashKind, msg string) error {
 }
 
 // popFlash returns the pending message and forgets it.
-func (a *App) popFlash(c echo.Context) (views.Flash, error) {
+func (a *dashboard) popFlash(c echo.Context) (views.Flash, error) {
 	sess := middleware.SessionOf(c)
 	if sess == nil {
 		return views.Flash{}, nil
@@ -145,7 +145,7 @@ func redirect(c echo.Context, to string) error {
 
 // audit appends an entry to the audit log, attributed to the request's
 // identity and session.
-func (a *App) audit(c echo.Context, action, tenant, target, detail string) error {
+func (a *dashboard) audit(c echo.Context, action, tenant, target, detail string) error {
 	actor := middleware.IdentityOf(c).User
 	if actor == "" {
 		actor = store.AuditActorSingleUser

@@ -26,7 +26,7 @@ func TestRateLimitPerIdentity(t *testing.T) {
 		Connect: middleware.RateLimit{Rate: rate.Every(6 * time.Second), Burst: 2},
 	}
 	env := newTestEnv(t, envOptions{})
-	single := env.withApp(func(a *App) { a.Now, a.RateLimits = clock.Now, limits })
+	single := env.withOptions(func(a *Options) { a.Now, a.RateLimits = clock.Now, limits })
 
 	t.Run("pages, with Retry-After and a page in the person's terms", func(t *testing.T) {
 		single.get("connect") // a session cookie
@@ -88,7 +88,7 @@ func TestRateLimitPerIdentity(t *testing.T) {
 
 	t.Run("connect is limited per peer, whatever the session", func(t *testing.T) {
 		env := newTestEnv(t, envOptions{})
-		v := env.withApp(func(a *App) { a.Now, a.RateLimits = clock.Now, limits })
+		v := env.withOptions(func(a *Options) { a.Now, a.RateLimits = clock.Now, limits })
 		attempt := func() response {
 			// No cookies at all, so a fresh session each time: no way
 			// around the limit. Sec-Fetch-Site stands in for the token.
@@ -125,7 +125,7 @@ func TestRateLimitPerIdentity(t *testing.T) {
 			TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 			IdentityHeader: "X-Forwarded-Email",
 		}})
-		v := env.withApp(func(a *App) { a.Now, a.RateLimits = clock.Now, limits })
+		v := env.withOptions(func(a *Options) { a.Now, a.RateLimits = clock.Now, limits })
 		as := func(user, forwardedFor string) int {
 			req, _ := http.NewRequest(http.MethodGet, v.url("connect"), nil)
 			req.Header.Set("X-Forwarded-Email", user)

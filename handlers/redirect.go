@@ -92,7 +92,7 @@ func isPlainPath(basePath, p string) bool {
 
 // nextParam is the request's next= value, sanitized; "" when there is none
 // or it would leave the site.
-func (a *App) nextParam(c echo.Context) string {
+func (a *dashboard) nextParam(c echo.Context) string {
 	raw := c.FormValue(views.ParamNext)
 	if raw == "" {
 		return ""
@@ -107,7 +107,7 @@ func (a *App) nextParam(c echo.Context) string {
 // returnPath is the page this request shows, as a next= value for a link
 // to the connect page: "" for anything but a full-page GET, and for the
 // home page, where connecting leads anyway.
-func (a *App) returnPath(c echo.Context) string {
+func (a *dashboard) returnPath(c echo.Context) string {
 	r := c.Request()
 	if (r.Method != http.MethodGet && r.Method != http.MethodHead) || r.Header.Get("HX-Request") != "" {
 		return ""

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/monitor"
 	"github.com/editwatch/editwatch/sandbox"
@@ -51,13 +49,8 @@ func newReplica(t *testing.T, dsn string, sealKey, sessKey []byte, extendURL str
 		t.Fatal(err)
 	}
 	env := &testEnv{t: t, st: st, logs: &lockedBuffer{}, headers: http.Header{}, sbURL: extendURL}
-	env.app, err = NewApp(App{Store: st, Sessions: sessions, Assets: assets, BasePath: testBase,
+	env.build(Options{Store: st, Sessions: sessions, Assets: assets, BasePath: testBase,
 		Connector: testConnector(t, tenantKey, extendURL)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	env.echo = echo.New()
-	Routes(env.echo, env.app)
 	env.srv = httptest.NewServer(env.echo)
 	t.Cleanup(env.srv.Close)
 	jar, _ := cookiejar.New(nil)

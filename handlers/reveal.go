@@ -50,7 +50,7 @@ func decodeReveal(s string) (revealState, bool) {
 }
 
 // revealedKeys returns the values of run this session revealed recently.
-func (a *App) revealedKeys(c echo.Context, ws, run string) (revealSet, error) {
+func (a *dashboard) revealedKeys(c echo.Context, ws, run string) (revealSet, error) {
 	sess := middleware.SessionOf(c)
 	if sess == nil {
 		return nil, nil
@@ -76,7 +76,7 @@ func (a *App) revealedKeys(c echo.Context, ws, run string) (revealSet, error) {
 
 // reveal is POST /runs/:id/reveal: shows one personal value of the run,
 // after writing who looked at which value to the audit log.
-func (a *App) reveal(c echo.Context) error {
+func (a *dashboard) reveal(c echo.Context) error {
 	conn, cl, id, err := a.runTarget(c)
 	if err != nil {
 		return err

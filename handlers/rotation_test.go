@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/gorilla/securecookie"
-	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/sandbox"
@@ -49,7 +48,7 @@ func newRotationRig(t *testing.T) *rotationRig {
 
 // start runs the dashboard with these keys (the first of each signs or
 // seals) and returns a stop function.
-func (rig *rotationRig) start(sessionKeys, sealKeys [][]byte) (*App, *httptest.Server, func()) {
+func (rig *rotationRig) start(sessionKeys, sealKeys [][]byte) (*dashboard, *httptest.Server, func()) {
 	t := rig.t
 	t.Helper()
 	ctx := context.Background()
@@ -78,19 +77,17 @@ func (rig *rotationRig) start(sessionKeys, sealKeys [][]byte) (*App, *httptest.S
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, err := NewApp(App{Store: st, Sessions: sessions, Assets: assets, Logger: logger, BasePath: testBase,
+	server, err := New(Options{Store: st, Sessions: sessions, Assets: assets, Logger: logger, BasePath: testBase,
 		Connector: testConnector(rig.t, tenantKey, rig.sbURL)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := echo.New()
-	Routes(e, app)
-	srv := httptest.NewServer(e)
-	return app, srv, func() { srv.Close(); st.Close() }
+	srv := httptest.NewServer(server)
+	return server.app, srv, func() { srv.Close(); st.Close() }
 }
 
 // browser is one person's cookie jar, pointed at whichever server runs.
-func (rig *rotationRig) browser(app *App, srv *httptest.Server, jar http.CookieJar) *testEnv {
+func (rig *rotationRig) browser(app *dashboard, srv *httptest.Server, jar http.CookieJar) *testEnv {
 	if jar == nil {
 		jar, _ = cookiejar.New(nil)
 	}

@@ -33,15 +33,16 @@ const (
 	formBodyLimit = middleware.DefaultFormLimit
 )
 
-// Routes installs the middleware, the error handler and every route of the
-// dashboard on e, all under app.BasePath.
+// routes installs the middleware, the error handler and every route of the
+// dashboard on e, all under app.BasePath, grouped as open, session and
+// webhook routes.
 //
 // Middleware order: request ID, request metrics, access log, panic
 // recovery, security headers (CSP nonce), identity (open paths excepted),
 // rate limit per identity, body limit of the route (before anything reads
 // a body), cross-origin guard, session, ended-session notice, CSRF token.
 // The act check is per route.
-func Routes(e *echo.Echo, app *App) {
+func routes(e *echo.Echo, app *dashboard) {
 	e.HTTPErrorHandler = app.ErrorHandler
 	bodies := middleware.NewBodyLimits(app.isOpenPath)
 	openRequest := func(c echo.Context) bool { return app.isOpenPath(c.Request().URL.Path) }
@@ -126,7 +127,7 @@ func Routes(e *echo.Echo, app *App) {
 
 // isOpenPath: health probes, assets, the embedded sandbox and the webhook
 // receiver need no identity, session or CSRF token.
-func (a *App) isOpenPath(p string) bool {
+func (a *dashboard) isOpenPath(p string) bool {
 	rest, ok := strings.CutPrefix(p, a.BasePath)
 	if !ok {
 		return false
@@ -137,12 +138,12 @@ func (a *App) isOpenPath(p string) bool {
 
 // quietRequest: probes, assets and htmx polling would drown the access
 // log; they are logged at debug level.
-func (a *App) quietRequest(c echo.Context) bool {
+func (a *dashboard) quietRequest(c echo.Context) bool {
 	return a.isOpenPath(c.Request().URL.Path) || c.Request().Header.Get("HX-Request") != ""
 }
 
 // rateExempt names paths that take no rate-limit token: the open paths.
-func (a *App) rateExempt(p string) bool {
+func (a *dashboard) rateExempt(p string) bool {
 	if a.isOpenPath(p) {
 		return true
 	}
@@ -160,7 +161,7 @@ func uploadRoute(c echo.Context) bool {
 
 // requireAct refuses state-changing routes to viewers and in read-only
 // mode, whatever the page showed.
-func (a *App) requireAct(next echo.HandlerFunc) echo.HandlerFunc {
+func (a *dashboard) requireAct(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if !middleware.IdentityOf(c).CanAct {
 			return errCannotAct(a.Identity.ReadOnly)

@@ -18,7 +18,7 @@ import (
 var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 
 // runTarget reads the run ID and resolves the workspace and its client.
-func (a *App) runTarget(c echo.Context) (connection, *extendapi.Client, string, error) {
+func (a *dashboard) runTarget(c echo.Context) (connection, *extendapi.Client, string, error) {
 	id := c.Param("id")
 	if !runIDPattern.MatchString(id) {
 		return connection{}, nil, "", &PageError{Status: http.StatusNotFound, Heading: "Run not found", Category: "not found",
@@ -33,7 +33,7 @@ func (a *App) runTarget(c echo.Context) (connection, *extendapi.Client, string, 
 }
 
 // runPage is GET /runs/:id.
-func (a *App) runPage(c echo.Context) error {
+func (a *dashboard) runPage(c echo.Context) error {
 	conn, cl, id, err := a.runTarget(c)
 	if err != nil {
 		return err
@@ -62,7 +62,7 @@ func (a *App) runPage(c echo.Context) error {
 // runStatus is GET /runs/:id/status, the polling of the status panel.
 // When the run has finished, htmx is told to reload the whole page so
 // values, timings and actions appear.
-func (a *App) runStatus(c echo.Context) error {
+func (a *dashboard) runStatus(c echo.Context) error {
 	conn, cl, id, err := a.runTarget(c)
 	if err != nil {
 		return err
@@ -95,7 +95,7 @@ func (a *App) runStatus(c echo.Context) error {
 // what history last recorded of the run, when the session may read the
 // tenant's history. Filled values are never stored, so the page cannot
 // stand in for Extend's.
-func (a *App) runUnavailable(c echo.Context, conn connection, id string, cause error) error {
+func (a *dashboard) runUnavailable(c echo.Context, conn connection, id string, cause error) error {
 	if !transientUpstream(cause) || !granted(c, conn.Tenant) {
 		return cause
 	}

@@ -156,7 +156,7 @@ func (rq runsQuery) pager(basePath, ws, next string, rows int) views.Pager {
 }
 
 // runsList is GET /runs: one page of Extend's list with its filters.
-func (a *App) runsList(c echo.Context) error {
+func (a *dashboard) runsList(c echo.Context) error {
 	conn, cl, err := a.workspaceClient(c)
 	if errors.Is(err, errNoConnection) {
 		return a.toConnect(c)
@@ -225,7 +225,7 @@ func listItem(run extendapi.EditRun, ws string) views.RunListItem {
 
 // runRow is GET /runs/:id/row, the polling of a PROCESSING row. A run
 // deleted meanwhile answers an empty row, which removes it from the table.
-func (a *App) runRow(c echo.Context) error {
+func (a *dashboard) runRow(c echo.Context) error {
 	conn, cl, id, err := a.runTarget(c)
 	if err != nil {
 		return err

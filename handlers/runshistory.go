@@ -39,7 +39,7 @@ func (hl historyListing) isStuck(item views.RunListItem) bool {
 // historyList builds the runs list from history once the tenant's history
 // is synced; otherwise it returns the page frame (note, stuck runs,
 // exports) for the caller to fill from Extend.
-func (a *App) historyList(c echo.Context, conn connection, cl *extendapi.Client, rq runsQuery) (historyListing, error) {
+func (a *dashboard) historyList(c echo.Context, conn connection, cl *extendapi.Client, rq runsQuery) (historyListing, error) {
 	// A session not granted the tenant still sees what its own key lists
 	// live from Extend, but nothing of the stored history.
 	tenant, err := a.historyTenant(c, conn, cl)
@@ -111,7 +111,7 @@ func (a *App) historyList(c echo.Context, conn connection, cl *extendapi.Client,
 // history holds so far, instead of an error page. It reports false when
 // it cannot stand in: history closed to the session, or a later page,
 // whose cursor only Extend understands.
-func (a *App) historyFallback(c echo.Context, hl historyListing, rq runsQuery, cause error) (views.RunsPage, bool, error) {
+func (a *dashboard) historyFallback(c echo.Context, hl historyListing, rq runsQuery, cause error) (views.RunsPage, bool, error) {
 	if hl.tenant == "" || rq.Cursor != "" || !transientUpstream(cause) {
 		return views.RunsPage{}, false, nil
 	}

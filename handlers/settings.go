@@ -25,7 +25,7 @@ const maxSecretLength = 512
 
 // settingsTarget resolves the workspace of a settings route and makes
 // sure the session is granted its history.
-func (a *App) settingsTarget(c echo.Context) (connection, *extendapi.Client, error) {
+func (a *dashboard) settingsTarget(c echo.Context) (connection, *extendapi.Client, error) {
 	conn, cl, err := a.workspaceClient(c)
 	if err != nil {
 		return conn, cl, err
@@ -34,7 +34,7 @@ func (a *App) settingsTarget(c echo.Context) (connection, *extendapi.Client, err
 }
 
 // settingsPage is GET /settings?ws=.
-func (a *App) settingsPage(c echo.Context) error {
+func (a *dashboard) settingsPage(c echo.Context) error {
 	conn, _, err := a.settingsTarget(c)
 	if errors.Is(err, errNoConnection) {
 		return a.toConnect(c)
@@ -45,7 +45,7 @@ func (a *App) settingsPage(c echo.Context) error {
 	return a.renderSettings(c, conn, "")
 }
 
-func (a *App) renderSettings(c echo.Context, conn connection, pastedURL string) error {
+func (a *dashboard) renderSettings(c echo.Context, conn connection, pastedURL string) error {
 	ctx := c.Request().Context()
 	b, err := a.base(c, "Settings", views.NavSettings)
 	if err != nil {
@@ -84,7 +84,7 @@ func (a *App) renderSettings(c echo.Context, conn connection, pastedURL string) 
 
 // webhookURL is where Extend delivers to an endpoint: --public-url, plus
 // the base path when the public URL names only the host.
-func (a *App) webhookURL(endpointID string) string {
+func (a *dashboard) webhookURL(endpointID string) string {
 	base := strings.TrimRight(a.Live.PublicURL, "/")
 	if u, err := url.Parse(base); err == nil && (u.Path == "" || u.Path == "/") {
 		base += strings.TrimSuffix(a.BasePath, "/")
@@ -103,7 +103,7 @@ func actorOf(c echo.Context) string {
 // enableLiveUpdates is POST /settings/live: register an endpoint with
 // Extend using the person's key. The row exists first (its ID is in the
 // URL); the signing secret, shown by Extend once, is sealed at once.
-func (a *App) enableLiveUpdates(c echo.Context) error {
+func (a *dashboard) enableLiveUpdates(c echo.Context) error {
 	conn, cl, err := a.settingsTarget(c)
 	if err != nil {
 		return err
@@ -151,7 +151,7 @@ func (a *App) enableLiveUpdates(c echo.Context) error {
 // addPastedEndpoint is POST /settings/endpoints: an endpoint made in
 // Extend's dashboard, by its signing secret. The page then shows the URL
 // to set on it.
-func (a *App) addPastedEndpoint(c echo.Context) error {
+func (a *dashboard) addPastedEndpoint(c echo.Context) error {
 	conn, _, err := a.settingsTarget(c)
 	if err != nil {
 		return err
@@ -193,7 +193,7 @@ func (a *App) addPastedEndpoint(c echo.Context) error {
 // setServiceKey is POST /settings/service-key: only a key that reaches
 // this workspace (a live call under its header) and can read its stored
 // history (the grant rule) is kept.
-func (a *App) setServiceKey(c echo.Context) error {
+func (a *dashboard) setServiceKey(c echo.Context) error {
 	conn, _, err := a.settingsTarget(c)
 	if err != nil {
 		return err
@@ -244,7 +244,7 @@ func (a *App) setServiceKey(c echo.Context) error {
 }
 
 // revokeServiceKey is POST /settings/service-key/revoke.
-func (a *App) revokeServiceKey(c echo.Context) error {
+func (a *dashboard) revokeServiceKey(c echo.Context) error {
 	conn, _, err := a.settingsTarget(c)
 	if err != nil {
 		return err
@@ -273,7 +273,7 @@ func (a *App) revokeServiceKey(c echo.Context) error {
 
 // deliveriesPage is GET /settings/deliveries?ws=: what arrived at the
 // workspace's endpoints, newest first.
-func (a *App) deliveriesPage(c echo.Context) error {
+func (a *dashboard) deliveriesPage(c echo.Context) error {
 	conn, _, err := a.settingsTarget(c)
 	if errors.Is(err, errNoConnection) {
 		return a.toConnect(c)

@@ -16,7 +16,7 @@ import (
 // upstreamStatus is what the layout says about Extend for this request:
 // the deployment of the workspace the request resolved (or the fixed one),
 // and that workspace's rate limit.
-func (a *App) upstreamStatus(c echo.Context) views.UpstreamStatus {
+func (a *dashboard) upstreamStatus(c echo.Context) views.UpstreamStatus {
 	var st upstream.State
 	if conn, ok := c.Get(ctxConnection).(connection); ok {
 		st = a.Connector.Health().State(a.baseURLOf(conn), conn.Ref())
@@ -26,7 +26,7 @@ func (a *App) upstreamStatus(c echo.Context) views.UpstreamStatus {
 	return a.upstreamView(st)
 }
 
-func (a *App) upstreamView(st upstream.State) views.UpstreamStatus {
+func (a *dashboard) upstreamView(st upstream.State) views.UpstreamStatus {
 	v := views.UpstreamStatus{Degraded: st.Degraded, Failed: st.Failed, Attempts: st.Attempts, Window: st.Window}
 	if st.RateLimited {
 		v.RateLimited = true
@@ -38,7 +38,7 @@ func (a *App) upstreamView(st upstream.State) views.UpstreamStatus {
 }
 
 // pollInterval is how often polling pages ask again.
-func (a *App) pollInterval() time.Duration {
+func (a *dashboard) pollInterval() time.Duration {
 	if a.PollInterval > 0 {
 		return a.PollInterval
 	}

@@ -43,7 +43,7 @@ func webhookError(c echo.Context, status int, msg string) error {
 // authentication. The event is durable before 2xx (503 asks Extend to
 // retry when the store fails); what cannot be applied in the same
 // transaction is applied after answering.
-func (a *App) receiveWebhook(c echo.Context) error {
+func (a *dashboard) receiveWebhook(c echo.Context) error {
 	ctx := c.Request().Context()
 	endpoint := c.Param("endpoint")
 	if !endpointIDPattern.MatchString(endpoint) {
@@ -110,7 +110,7 @@ func (a *App) receiveWebhook(c echo.Context) error {
 
 // rejectWebhook keeps a refused delivery for the deliveries page. The
 // reason is ours (extendapi's errors never hold a secret or a MAC).
-func (a *App) rejectWebhook(ctx context.Context, endpoint string, reason error) {
+func (a *dashboard) rejectWebhook(ctx context.Context, endpoint string, reason error) {
 	a.Logger.WarnContext(ctx, "webhook refused", "endpoint", endpoint, "err", reason)
 	if err := a.Store.RecordRejectedWebhook(ctx, endpoint, reason.Error()); err != nil {
 		a.Logger.WarnContext(ctx, "webhook: record refusal", "endpoint", endpoint, "err", err)

@@ -51,7 +51,7 @@ func (c connection) Label() string {
 var errNoConnection = errors.New("no workspace connected")
 
 // connections lists the session's connections, once per request.
-func (a *App) connections(c echo.Context) ([]connection, error) {
+func (a *dashboard) connections(c echo.Context) ([]connection, error) {
 	if conns, ok := c.Get(ctxConnections).([]connection); ok {
 		return conns, nil
 	}
@@ -94,7 +94,7 @@ func currentWorkspaceRef(c echo.Context) string {
 // workspace resolves the request's workspace: ?ws= when given (it must be
 // connected, or the page says which workspace to connect), else the last
 // one used, else the first connected. It remembers the choice.
-func (a *App) workspace(c echo.Context) (connection, error) {
+func (a *dashboard) workspace(c echo.Context) (connection, error) {
 	conns, err := a.connections(c)
 	if err != nil {
 		return connection{}, err
@@ -132,7 +132,7 @@ func (a *App) workspace(c echo.Context) (connection, error) {
 }
 
 // client opens the connection's key and builds its Extend client.
-func (a *App) client(c echo.Context, conn connection) (*extendapi.Client, error) {
+func (a *dashboard) client(c echo.Context, conn connection) (*extendapi.Client, error) {
 	key, err := a.Store.ConnectionKey(c.Request().Context(), conn.SessionID, conn.ID)
 	if errors.Is(err, store.ErrUndecryptable) {
 		return nil, a.dropUnreadableConnection(c, conn, err)
@@ -145,13 +145,13 @@ func (a *App) client(c echo.Context, conn connection) (*extendapi.Client, error)
 
 // baseURLOf is where a connection's calls go today (see
 // upstream.Connector.BaseURL).
-func (a *App) baseURLOf(conn connection) string {
+func (a *dashboard) baseURLOf(conn connection) string {
 	return a.Connector.ConnectionBaseURL(conn.Connection)
 }
 
 // workspaceClient resolves the workspace and its client in one go; with
 // no connection at all the caller gets errNoConnection.
-func (a *App) workspaceClient(c echo.Context) (connection, *extendapi.Client, error) {
+func (a *dashboard) workspaceClient(c echo.Context) (connection, *extendapi.Client, error) {
 	conn, err := a.workspace(c)
 	if err != nil {
 		return conn, nil, err
@@ -162,14 +162,14 @@ func (a *App) workspaceClient(c echo.Context) (connection, *extendapi.Client, er
 
 // toConnect sends a session without any connection to the connect page,
 // which comes back to the page asked for once connected.
-func (a *App) toConnect(c echo.Context) error {
+func (a *dashboard) toConnect(c echo.Context) error {
 	return redirect(c, views.ConnectURLNext(a.BasePath, "", a.returnPath(c)))
 }
 
 // dropUnreadableConnection handles a connection whose API key was sealed
 // with a retired encryption key: it can never be opened again, so it is
 // deleted, and the person is asked to connect the workspace again.
-func (a *App) dropUnreadableConnection(c echo.Context, conn connection, cause error) error {
+func (a *dashboard) dropUnreadableConnection(c echo.Context, conn connection, cause error) error {
 	ctx := c.Request().Context()
 	a.Logger.WarnContext(ctx, "connection key sealed with a retired encryption key; removing the connection",
 		"request_id", middleware.RequestIDOf(c), "workspace", conn.Ref())
