@@ -154,6 +154,7 @@ func (a *App) csrf() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		hp, hs := plain(next), secure(next)
 		return func(c echo.Context) error {
+			a.unmaskCSRF(c) // pages carry masked tokens (BREACH): see csrfmask.go
 			if a.isHTTPS(c.Request()) {
 				return hs(c)
 			}

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -277,7 +277,7 @@ func sameOrigin(r *http.Request) bool {
 }
 
 func tokenMatches(cookieToken, sent string) bool {
-	return cookieToken != "" && sent != "" && subtle.ConstantTimeCompare([]byte(cookieToken), []byte(sent)) == 1
+	return middleware.CSRFTokenMatches(cookieToken, sent) // masked or plain
 }
 
 func csrfRefusal() *PageError {

@@ -9,6 +9,7 @@ import (
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
 
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
@@ -29,7 +30,7 @@ func (a *App) plainBase(c echo.Context, title string) views.Base {
 		User:              id.User,
 		SingleUserWarning: a.SingleUserWarning,
 		SandboxBanner:     a.Sandbox != nil,
-		CSRFToken:         a.csrfToken(c),
+		CSRFToken:         middleware.MaskCSRFToken(a.csrfToken(c)), // fresh bytes per response (BREACH)
 		CSPNonce:          nonceOf(c),
 		Assets:            a.Assets,
 		ReadOnly:          a.Identity.ReadOnly,

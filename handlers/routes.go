@@ -9,6 +9,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/views"
 )
 
@@ -19,7 +20,8 @@ const uploadSlack = 2 << 20
 // Routes installs the middleware, the error handler and every route of the
 // dashboard on e, all under app.BasePath.
 //
-// Middleware order: request ID, access log, panic recovery, security
+// Middleware order: request ID, compression (its finish must come after
+// everything written, error pages included), access log, panic recovery, security
 // headers (CSP nonce), identity (open paths excepted), rate limit per
 // identity, body limit of the route (before anything reads a body),
 // cross-origin guard, session, ended-session notice, CSRF token. The act
@@ -27,7 +29,9 @@ const uploadSlack = 2 << 20
 func Routes(e *echo.Echo, app *App) {
 	e.HTTPErrorHandler = app.ErrorHandler
 	bodies := newBodyLimits(app)
-	e.Use(RequestID(), app.httpMetrics(), app.accessLog(), app.recoverPanics(),
+	e.Use(RequestID(),
+		middleware.Compress(app.BasePath+"_sandbox/", app.BasePath+"static/", app.BasePath+views.RouteDownload),
+		app.httpMetrics(), app.accessLog(), app.recoverPanics(),
 		SecurityHeaders(app.FrameAncestors, app.isHTTPS),
 		IdentityMiddleware(app.Identity, app.isOpenPath),
 		app.rateLimit(newIdentityLimiter(app.RateLimits, app.Now)),
