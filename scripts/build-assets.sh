@@ -40,9 +40,13 @@ test -s "$out/dist/app.css" || { echo "tailwind produced an empty $out/dist/app.
 cp node_modules/htmx.org/dist/htmx.min.js "$out/vendor/htmx.min.js"
 cp node_modules/htmx-ext-sse/dist/sse.min.js "$out/vendor/sse.js"
 
-# Hand-written assets are not built, only compressed: in --check mode copy
-# them so their .br/.gz are made from what is committed.
-handwritten=(js/app.js img/favicon.svg)
+# Hand-written assets are not built, only compressed (the text ones; PNGs
+# and fonts are compressed already): in --check mode copy them so their
+# .br/.gz are made from what is committed.
+handwritten=()
+for f in static/js/*.js static/img/*.svg; do
+  [ -e "$f" ] && handwritten+=("${f#static/}")
+done
 if $check; then
   for f in "${handwritten[@]}"; do cp "static/$f" "$out/$f"; done
 fi
@@ -54,6 +58,16 @@ if $check; then
   for f in dist/app.css vendor/htmx.min.js vendor/sse.js; do
     if ! cmp -s "$out/$f" "static/$f"; then
       echo "static/$f is stale: run scripts/build-assets.sh (and go tool templ generate first if templates changed)" >&2
+      status=1
+    fi
+  done
+  # A .br or .gz whose asset is gone would be embedded and served as an
+  # asset of its own.
+  for enc in static/{dist,vendor,js,img}/*.{br,gz}; do
+    [ -e "$enc" ] || continue
+    plain=${enc%.*}
+    if [[ ! " ${served[*]} " == *" ${plain#static/} "* ]]; then
+      echo "$enc belongs to no served asset: delete it (or add ${plain#static/} to scripts/build-assets.sh)" >&2
       status=1
     fi
   done

@@ -247,7 +247,7 @@ func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	body, etag := item.body, `"`+item.hash+`"`
 	if len(item.encoded) > 0 {
 		// Caches must keep one copy per encoding, even of the identity one.
-		h.Set("Vary", "Accept-Encoding")
+		h.Add("Vary", "Accept-Encoding")
 		if enc := item.negotiate(r.Header.Values("Accept-Encoding")); enc != nil {
 			h.Set("Content-Encoding", enc.coding)
 			// ServeContent leaves Content-Length out when Content-Encoding
