@@ -33,8 +33,9 @@ var allowedImports = map[string][]string{
 	"static":     {},
 
 	// Tools and test support.
-	"store/storetest":  {},
-	"internal/testenv": {},
+	"static/cmd/precompress": {},
+	"store/storetest":        {},
+	"internal/testenv":       {},
 }
 
 // TestImportRule fails on an import the rule does not allow, and on a

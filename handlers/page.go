@@ -30,7 +30,7 @@ func (a *dashboard) plainBase(c echo.Context, title string) views.Base {
 		User:              id.User,
 		SingleUserWarning: a.SingleUserWarning,
 		SandboxBanner:     a.Sandbox != nil,
-		CSRFToken:         a.csrf.Token(c),
+		CSRFToken:         middleware.MaskCSRFToken(a.csrf.Token(c)), // fresh bytes per response (BREACH)
 		CSPNonce:          middleware.NonceOf(c),
 		Assets:            a.Assets,
 		ReadOnly:          a.Identity.ReadOnly,

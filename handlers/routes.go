@@ -37,8 +37,9 @@ const (
 // dashboard on e, all under app.BasePath, grouped as open, session and
 // webhook routes.
 //
-// Middleware order: request ID, request metrics, access log, panic
-// recovery, security headers (CSP nonce), identity (open paths excepted),
+// Middleware order: request ID, compression (its finish must come after
+// everything written, error pages included), request metrics, access log,
+// panic recovery, security headers (CSP nonce), identity (open paths excepted),
 // rate limit per identity, body limit of the route (before anything reads
 // a body), cross-origin guard, session, ended-session notice, CSRF token.
 // The act check is per route.
@@ -46,7 +47,8 @@ func routes(e *echo.Echo, app *dashboard) {
 	e.HTTPErrorHandler = app.ErrorHandler
 	bodies := middleware.NewBodyLimits(app.isOpenPath)
 	openRequest := func(c echo.Context) bool { return app.isOpenPath(c.Request().URL.Path) }
-	e.Use(middleware.RequestID())
+	e.Use(middleware.RequestID(),
+		middleware.Compress(app.BasePath+"_sandbox/", app.BasePath+"static/", app.BasePath+views.RouteDownload))
 	if app.Metrics != nil {
 		e.Use(app.Metrics.Middleware(func(err error) int { return describeError(err, errRunContext{}, "").Status }))
 	}

@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"net/http"
 	"time"
@@ -53,7 +52,7 @@ func (x *CSRF) Middleware() echo.MiddlewareFunc {
 	build := func(secure bool) echo.MiddlewareFunc {
 		return echomw.CSRFWithConfig(echomw.CSRFConfig{
 			Skipper:        x.opts.Skip,
-			TokenLookup:    "form:_csrf,header:X-CSRF-Token",
+			TokenLookup:    "form:" + CSRFFormField + ",header:" + echo.HeaderXCSRFToken,
 			ContextKey:     ctxCSRF,
 			CookieName:     CSRFCookieName,
 			CookiePath:     cookiePath(x.opts.BasePath),
@@ -70,6 +69,7 @@ func (x *CSRF) Middleware() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		hp, hs := plain(next), secure(next)
 		return func(c echo.Context) error {
+			x.unmask(c)
 			if x.opts.IsHTTPS(c.Request()) {
 				return hs(c)
 			}
@@ -77,6 +77,28 @@ func (x *CSRF) Middleware() echo.MiddlewareFunc {
 		}
 	}
 }
+
+// unmask lets Echo's check (which compares plain tokens with the cookie)
+// accept the masked tokens pages carry (MaskCSRFToken): a form field or
+// X-CSRF-Token header holding a masked copy of the cookie's token is
+// turned back into the token. It runs only where that check does: unsafe
+// methods on requests Skip does not name.
+func (x *CSRF) unmask(c echo.Context) {
+	r := c.Request()
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return
+	}
+	if x.opts.Skip(c) {
+		return
+	}
+	if ck, err := r.Cookie(CSRFCookieName); err == nil {
+		UnmaskSubmittedCSRF(r, ck.Value, CSRFFormField, echo.HeaderXCSRFToken)
+	}
+}
+
+// CSRFFormField is the form field that carries the token.
+const CSRFFormField = "_csrf"
 
 // CSRFRefusal is the 403 for a missing or wrong token.
 func CSRFRefusal(err error) *Refusal {
@@ -132,7 +154,7 @@ func NewTokenCheck(r *http.Request) *TokenCheck {
 
 // Offer checks a token the request sent (a form field).
 func (t *TokenCheck) Offer(sent string) {
-	if t.cookie != "" && sent != "" && subtle.ConstantTimeCompare([]byte(t.cookie), []byte(sent)) == 1 {
+	if CSRFTokenMatches(t.cookie, sent) { // masked or plain
 		t.verified = true
 	}
 }

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Builds the committed browser assets: Tailwind CSS into static/dist/ and the
-# vendored htmx 2 + SSE extension into static/vendor/. Everything comes from
-# the npm packages pinned in package-lock.json; nothing is fetched from a CDN.
+# vendored htmx 2 + SSE extension into static/vendor/, then NAME.br and
+# NAME.gz beside every served asset (static/cmd/precompress, the compressors
+# pinned in go.mod, so the bytes are the same on every machine). Everything
+# comes from the npm packages pinned in package-lock.json and the Go modules
+# pinned in go.mod; nothing is fetched from a CDN.
 #
 #   scripts/build-assets.sh          build in place
 #   scripts/build-assets.sh --check  build into a temporary dir and fail if the
@@ -28,15 +31,27 @@ out=static
 if $check; then
   out=$(mktemp -d)
   trap 'rm -rf "$out"' EXIT
-  mkdir -p "$out/dist" "$out/vendor"
 fi
-mkdir -p "$out/dist" "$out/vendor"
+mkdir -p "$out/dist" "$out/vendor" "$out/js" "$out/img"
 
 node_modules/.bin/tailwindcss -c tailwind.config.js -i static/src/app.css -o "$out/dist/app.css" --minify
 test -s "$out/dist/app.css" || { echo "tailwind produced an empty $out/dist/app.css" >&2; exit 1; }
 
 cp node_modules/htmx.org/dist/htmx.min.js "$out/vendor/htmx.min.js"
 cp node_modules/htmx-ext-sse/dist/sse.min.js "$out/vendor/sse.js"
+
+# Hand-written assets are not built, only compressed (the text ones; PNGs
+# and fonts are compressed already): in --check mode copy them so their
+# .br/.gz are made from what is committed.
+handwritten=()
+for f in static/js/*.js static/img/*.svg; do
+  [ -e "$f" ] && handwritten+=("${f#static/}")
+done
+if $check; then
+  for f in "${handwritten[@]}"; do cp "static/$f" "$out/$f"; done
+fi
+served=(dist/app.css vendor/htmx.min.js vendor/sse.js "${handwritten[@]}")
+go run ./static/cmd/precompress "${served[@]/#/$out/}"
 
 if $check; then
   status=0
@@ -46,6 +61,24 @@ if $check; then
       status=1
     fi
   done
+  # A .br or .gz whose asset is gone would be embedded and served as an
+  # asset of its own.
+  for enc in static/{dist,vendor,js,img}/*.{br,gz}; do
+    [ -e "$enc" ] || continue
+    plain=${enc%.*}
+    if [[ ! " ${served[*]} " == *" ${plain#static/} "* ]]; then
+      echo "$enc belongs to no served asset: delete it (or add ${plain#static/} to scripts/build-assets.sh)" >&2
+      status=1
+    fi
+  done
+  for f in "${served[@]}"; do
+    for enc in br gz; do
+      if ! cmp -s "$out/$f.$enc" "static/$f.$enc"; then
+        echo "static/$f.$enc is stale or missing: run scripts/build-assets.sh" >&2
+        status=1
+      fi
+    done
+  done
   exit $status
 fi
-echo "built static/dist/app.css ($(wc -c <static/dist/app.css) bytes), vendored htmx $(node -p 'require("htmx.org/package.json").version') and htmx-ext-sse $(node -p 'require("htmx-ext-sse/package.json").version')"
+echo "built static/dist/app.css ($(wc -c <static/dist/app.css) bytes, $(wc -c <static/dist/app.css.br) as brotli), vendored htmx $(node -p 'require("htmx.org/package.json").version') and htmx-ext-sse $(node -p 'require("htmx-ext-sse/package.json").version')"

@@ -1,7 +1,9 @@
 // Package static embeds Editwatch's browser assets (the built Tailwind CSS,
 // vendored htmx 2 and its SSE extension, our own script, images) and serves
 // them at content-hashed URLs, so browsers may cache them for a year and a
-// new build is picked up at once.
+// new build is picked up at once. Each asset is served brotli- or
+// gzip-compressed from the NAME.br and NAME.gz the build wrote beside it,
+// as the browser's Accept-Encoding allows.
 package static
 
 import (
@@ -16,6 +18,7 @@ import (
 	"net/http"
 	"path"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -54,6 +57,10 @@ type asset struct {
 	hash        string
 	contentType string
 	body        []byte
+	// encoded are the precompressed bodies built beside the file (NAME.br,
+	// NAME.gz), in the server's order of preference; only those smaller
+	// than body are kept.
+	encoded []encodedBody
 }
 
 // Assets resolves logical asset names to hashed URLs and serves the files.
@@ -80,6 +87,7 @@ func newFromFS(fsys fs.FS, basePath string) (*Assets, error) {
 		byName:   map[string]*asset{},
 		byHashed: map[string]*asset{},
 	}
+	files := map[string][]byte{}
 	err = fs.WalkDir(fsys, ".", func(p string, d fs.DirEntry, walkErr error) error {
 		if walkErr != nil {
 			return walkErr
@@ -91,30 +99,55 @@ func newFromFS(fsys fs.FS, basePath string) (*Assets, error) {
 		if err != nil {
 			return fmt.Errorf("static: read %s: %w", p, err)
 		}
-		name := path.Base(p)
-		if prev, ok := a.byName[name]; ok {
-			return fmt.Errorf("%w: %s (also %s)", ErrDuplicateName, p, prev.name)
-		}
-		sum := sha256.Sum256(body)
-		hash := hex.EncodeToString(sum[:])[:hashLength]
-		item := &asset{
-			name:        name,
-			hashedName:  hashedName(name, hash),
-			hash:        hash,
-			contentType: contentType(name),
-			body:        body,
-		}
-		a.byName[name] = item
-		a.byHashed[item.hashedName] = item
+		files[p] = body
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("static: index assets: %w", err)
 	}
+	for _, p := range sortedKeys(files) {
+		if isEncodedVariant(p, files) {
+			continue // served as its asset's encoding, never under its own name
+		}
+		if err := a.add(p, files); err != nil {
+			return nil, fmt.Errorf("static: index assets: %w", err)
+		}
+	}
 	if css, ok := a.byName[requiredAsset]; !ok || len(bytes.TrimSpace(css.body)) == 0 {
 		return nil, fmt.Errorf("%w: %s/%s (run scripts/build-assets.sh)", ErrMissingAsset, requiredAssetDir, requiredAsset)
 	}
 	return a, nil
+}
+
+// add indexes the file at p with the encoded variants built beside it.
+func (a *Assets) add(p string, files map[string][]byte) error {
+	body := files[p]
+	name := path.Base(p)
+	if prev, ok := a.byName[name]; ok {
+		return fmt.Errorf("%w: %s (also %s)", ErrDuplicateName, p, prev.name)
+	}
+	sum := sha256.Sum256(body)
+	hash := hex.EncodeToString(sum[:])[:hashLength]
+	item := &asset{
+		name:        name,
+		hashedName:  hashedName(name, hash),
+		hash:        hash,
+		contentType: contentType(name),
+		body:        body,
+		encoded:     encodedVariants(p, hash, body, files),
+	}
+	a.byName[name] = item
+	a.byHashed[item.hashedName] = item
+	return nil
+}
+
+func sortedKeys(m map[string][]byte) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // normalizeBasePath returns basePath with exactly one leading and one
@@ -211,8 +244,24 @@ func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Set("Content-Type", item.contentType)
 	h.Set("Cache-Control", cache)
-	h.Set("ETag", `"`+item.hash+`"`)
-	http.ServeContent(w, r, item.name, time.Time{}, bytes.NewReader(item.body))
+	body, etag := item.body, `"`+item.hash+`"`
+	if len(item.encoded) > 0 {
+		// Caches must keep one copy per encoding, even of the identity one.
+		h.Add("Vary", "Accept-Encoding")
+		if enc := item.negotiate(r.Header.Values("Accept-Encoding")); enc != nil {
+			h.Set("Content-Encoding", enc.coding)
+			// ServeContent leaves Content-Length out when Content-Encoding
+			// is set (it guards against writers that compress on the fly);
+			// these bytes are final, so say how many. A range request
+			// gets its own length from ServeContent.
+			h.Set("Content-Length", strconv.Itoa(len(enc.body)))
+			body, etag = enc.body, enc.etag
+		}
+	}
+	// ServeContent answers If-None-Match and Range against this encoding's
+	// own ETag.
+	h.Set("ETag", etag)
+	http.ServeContent(w, r, item.name, time.Time{}, bytes.NewReader(body))
 }
 
 func (a *Assets) lookup(name string) (*asset, string) {
