@@ -140,13 +140,15 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 	dashboard, err := handlers.New(handlers.Options{
 		Store: st, Sessions: sessions, Assets: assets, Logger: logger, Identity: identity,
 		BasePath: cfg.BasePath, FrameAncestors: cfg.FrameAncestors,
-		SingleUserWarning: !cfg.HeaderMode() && !isLoopbackListen(cfg.Listen),
-		Sandbox:           sandboxInfo,
-		Connector:         connector,
-		Health:            health,
-		Metrics:           metrics,
-		Live:              live.live,
-		Backfills:         live.backfills,
+		SingleUserWarning:  !cfg.HeaderMode() && !isLoopbackListen(cfg.Listen),
+		Sandbox:            sandboxInfo,
+		Connector:          connector,
+		Health:             health,
+		Metrics:            metrics,
+		StreamsPerSession:  cfg.StreamsPerSession,
+		StreamsPerIdentity: cfg.StreamsPerIdentity,
+		Live:               live.live,
+		Backfills:          live.backfills,
 	})
 	if err != nil {
 		return err

@@ -93,7 +93,9 @@ func Run(ctx context.Context, opts Options) (*Report, error) {
 	fmt.Fprintln(progress, "starting editwatch --sandbox…")
 	started = time.Now()
 	srv, err := startServer(ctx, exe, []string{"--sandbox", "--sandbox-key", demoKey, "--data-dir", dataDir, "--db", db,
-		"--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-format", "json"})
+		"--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-format", "json",
+		// The harness's users each hold many streams in one session.
+		"--streams-per-session", "100000", "--streams-per-identity", "100000"})
 	if err != nil {
 		return nil, err
 	}

@@ -78,8 +78,12 @@ type Serve struct {
 	MetricsListen   string
 	Retention       time.Duration
 	UpstreamTimeout time.Duration
-	LogFormat       string
-	LogLevel        string
+	// StreamsPerSession and StreamsPerIdentity cap the live-update event
+	// streams one session and one proxy identity hold open.
+	StreamsPerSession  int
+	StreamsPerIdentity int
+	LogFormat          string
+	LogLevel           string
 }
 
 // Sandbox configures `editwatch sandbox`, the Extend-compatible server alone.
@@ -186,6 +190,8 @@ type serveRaw struct {
 	sessionKeys, encryptionKeys []string
 	sessionIdle, sessionMax     string
 	retention, upstreamTimeout  string
+	streamsPerSession           string
+	streamsPerIdentity          string
 }
 
 func (r *serveRaw) flags() *flagSet {
@@ -219,6 +225,8 @@ func (r *serveRaw) flags() *flagSet {
 	f.str(&r.MetricsListen, "metrics-listen", "", "separate address for Prometheus /metrics (use loopback or an internal address)")
 	f.str(&r.retention, "retention", "90d", "how long history, webhook events and audit entries are kept")
 	f.str(&r.upstreamTimeout, "upstream-timeout", "30s", "timeout of each call to Extend")
+	f.str(&r.streamsPerSession, "streams-per-session", "16", "live-update streams one session keeps open (tabs); a new one closes the oldest")
+	f.str(&r.streamsPerIdentity, "streams-per-identity", "64", "live-update streams one proxy identity keeps open; past it, 429")
 	f.logging(&r.LogFormat, &r.LogLevel)
 	return f
 }
@@ -250,6 +258,12 @@ func (r *serveRaw) build() (Serve, error) {
 		return s, err
 	}
 	if s.UpstreamTimeout, err = parseDuration("--upstream-timeout", r.upstreamTimeout); err != nil {
+		return s, err
+	}
+	if s.StreamsPerSession, err = parseCount("--streams-per-session", r.streamsPerSession); err != nil {
+		return s, err
+	}
+	if s.StreamsPerIdentity, err = parseCount("--streams-per-identity", r.streamsPerIdentity); err != nil {
 		return s, err
 	}
 	if s.DB == "" {
@@ -565,4 +579,13 @@ func checkLogging(format, level string) error {
 		errs = append(errs, fmt.Errorf("--log-level %q: want debug, info, warn or error", level))
 	}
 	return errors.Join(errs...)
+}
+
+// parseCount reads a positive whole number given to flag.
+func parseCount(flag, v string) (int, error) {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("%s %q: want a whole number of at least 1, for example 16", flag, v)
+	}
+	return n, nil
 }

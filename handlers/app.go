@@ -63,6 +63,9 @@ type Options struct {
 	Health            *Health
 	// RateLimits per identity; zero fields take middleware.DefaultRateLimits.
 	RateLimits middleware.RateLimits
+	// StreamsPerSession and StreamsPerIdentity cap the live-update event
+	// streams (DefaultStreamsPerSession, DefaultStreamsPerIdentity).
+	StreamsPerSession, StreamsPerIdentity int
 	// Live is history and live updates (webhooks, event streams,
 	// refresher); nil leaves all of it unwired.
 	Live *monitor.Live
@@ -106,6 +109,8 @@ type dashboard struct {
 	Options
 	// csrf checks and hands out the forms' tokens.
 	csrf *middleware.CSRF
+	// streams caps the live-update streams per session and identity.
+	streams *streamRegistry
 }
 
 // newDashboard checks opts and fills in defaults.
@@ -153,6 +158,7 @@ func newDashboard(opts Options) (*dashboard, error) {
 		}
 		app.Reruns = reruns
 	}
+	app.streams = newStreamRegistry(app.StreamsPerSession, app.StreamsPerIdentity)
 	app.csrf = middleware.NewCSRF(middleware.CSRFOptions{BasePath: app.BasePath, IsHTTPS: app.Identity.IsHTTPS,
 		Skip: func(c echo.Context) bool { return app.isOpenPath(c.Request().URL.Path) || uploadRoute(c) }})
 	if app.Health == nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/monitor"
 	"github.com/editwatch/editwatch/views"
 )
@@ -37,6 +38,9 @@ const (
 	sseEventRun     = "run"
 	sseEventCreated = "created"
 	sseEventResync  = "resync"
+	// sseEventPaused tells a tab that a newer tab of the same session took
+	// its stream: it stops reconnecting and refreshes on a timer.
+	sseEventPaused = "paused"
 )
 
 // sseRunEvent names the event of one run.
@@ -70,6 +74,11 @@ func (a *dashboard) events(c echo.Context) error {
 	if err := a.ensureGrant(c, conn, cl); err != nil {
 		return err
 	}
+	stream, err := a.streams.open(conn.SessionID, middleware.IdentityOf(c).User)
+	if err != nil {
+		return err
+	}
+	defer a.streams.close(stream)
 	sub := a.Live.Broker.Subscribe(conn.Tenant, streamBuffer)
 	defer sub.Close()
 	if a.Live.Refresher != nil {
@@ -108,6 +117,10 @@ func (a *dashboard) events(c echo.Context) error {
 		var werr error
 		select {
 		case <-ctx.Done():
+			return nil
+		case <-stream.evicted:
+			_ = writeSSE(w, sseEventPaused, `{"reason":"another tab of this session opened live updates"}`)
+			_ = rc.Flush()
 			return nil
 		case <-heartbeat.C:
 			_, werr = io.WriteString(w, ": heartbeat\n\n")

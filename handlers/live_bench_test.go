@@ -24,7 +24,10 @@ func TestLiveFanoutFigure(t *testing.T) {
 	}
 	const streams, hooks = 200, 20
 	// One session opens all the streams: lift the per-identity page limit.
-	env := newLiveEnv(t, envOptions{}).withOptions(func(a *Options) { a.RateLimits.Pages = middleware.RateLimit{Rate: -1} })
+	env := newLiveEnv(t, envOptions{}).withOptions(func(a *Options) {
+		a.RateLimits.Pages = middleware.RateLimit{Rate: -1}
+		a.StreamsPerSession = streams
+	})
 	env.connect(demoKey, demoWS)
 	endpoint := addEndpoint(t, env.st, "test/"+demoWS)
 	open := make([]*eventStream, streams)

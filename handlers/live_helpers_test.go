@@ -135,6 +135,9 @@ func (env *testEnv) openStream(t testing.TB, p string) *eventStream {
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, env.url(p), nil)
 	req.Header.Set("Accept", "text/event-stream")
+	for k, v := range env.headers {
+		req.Header[k] = v
+	}
 	client := &http.Client{Jar: env.client.Jar}
 	resp, err := client.Do(req)
 	if err != nil {

@@ -162,7 +162,25 @@
     else if (stream) poller.setAttribute('data-caught-up', '');
   }
   // The SSE extension reports its stream's state on the sse-connect element.
-  function onStreamOpen(evt) { if (evt.target && evt.target.setAttribute) evt.target.setAttribute('data-sse-open', ''); }
+  // The server sends "paused" to a tab whose stream a newer tab of the same
+  // session took (the per-session cap): that tab closes its stream for good,
+  // so tabs do not evict each other in a loop, and its timers take over.
+  function onStreamOpen(evt) {
+    var elt = evt.target;
+    if (!elt || !elt.setAttribute) return;
+    elt.setAttribute('data-sse-open', '');
+    var source = evt.detail && evt.detail.source;
+    if (!source || source.editwatchPausable) return;
+    source.editwatchPausable = true;
+    source.addEventListener('paused', function () {
+      source.close();
+      elt.removeAttribute('data-sse-open');
+      var notice = document.querySelector('[data-live-paused-notice]');
+      if (notice) notice.hidden = false;
+      var region = document.getElementById('live-announcer');
+      if (region) region.textContent = 'Live updates paused in this tab.';
+    });
+  }
   function onStreamDown(evt) { if (evt.target && evt.target.removeAttribute) evt.target.removeAttribute('data-sse-open'); }
 
   // ---- Confirmation of destructive forms: <form data-confirm="message">.
