@@ -193,7 +193,7 @@ func TestEndToEndInBrowser(t *testing.T) {
 	// history, carries the degraded banner.
 	faults := func(method, body string) {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+"/_sandbox/_sandbox/faults", strings.NewReader(body))
+		req, _ := http.NewRequest(method, base+"/_sandbox/faults", strings.NewReader(body))
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatalf("sandbox faults: %v", err)

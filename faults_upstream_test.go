@@ -27,7 +27,7 @@ import (
 func TestFaultsExtendHalfFailing(t *testing.T) {
 	base, _ := startServeArgs(t, "--sandbox", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0",
 		"--base-path", "/ew/", "--log-level", "error")
-	d := newUpstreamDashboard(t, base, base+"_sandbox/_sandbox/faults")
+	d := newUpstreamDashboard(t, base, base+"_sandbox/faults")
 	d.connect("sk_sandbox_demo", "ws_demo")
 	d.waitSynced("ws_demo")
 	runID := d.firstRunID("ws_demo")
@@ -191,7 +191,7 @@ func TestFaultsSlowExtend(t *testing.T) {
 	metricsAddr := freeMetricsAddr(t)
 	base, _ := startServeArgs(t, "--sandbox", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0",
 		"--base-path", "/ew/", "--log-level", "error", "--upstream-timeout", "1s", "--metrics-listen", metricsAddr)
-	d := newUpstreamDashboard(t, base, base+"_sandbox/_sandbox/faults")
+	d := newUpstreamDashboard(t, base, base+"_sandbox/faults")
 	d.connect("sk_sandbox_demo", "ws_demo")
 	d.waitSynced("ws_demo")
 	runID := d.firstRunID("ws_demo")

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
@@ -90,6 +92,7 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 	extend := upstream.ExtendConfig{Region: cfg.Region, URL: cfg.ExtendURL, Timeout: cfg.UpstreamTimeout}
 	var limiters *extendapi.LimiterRegistry
 	var sandboxInfo *handlers.SandboxInfo
+	var transport http.RoundTripper = http.DefaultTransport.(*http.Transport).Clone()
 	if cfg.Sandbox {
 		sb, err := sandbox.New(sandbox.Options{
 			APIKeys:       map[string]string{cfg.SandboxKey: sandboxWorkspace},
@@ -100,6 +103,7 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 			// called with, and the dashboard turns its own loopback ones
 			// into paths on whatever host the browser uses.
 			BasePath:  cfg.BasePath + "_sandbox",
+			Embedded:  true, // its own routes beside the API: <base>_sandbox/faults
 			MaxUpload: handlers.DefaultMaxUpload,
 			Logger:    logger.With("component", "sandbox"),
 		})
@@ -108,7 +112,13 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 		}
 		defer sb.Close()
 		internal := local + cfg.BasePath + "_sandbox"
-		sandboxInfo = &handlers.SandboxInfo{Key: cfg.SandboxKey, Workspace: sandboxWorkspace, InternalURL: internal, Handler: sb}
+		secret, err := newSandboxSecret()
+		if err != nil {
+			return err
+		}
+		sandboxInfo = &handlers.SandboxInfo{Key: cfg.SandboxKey, Workspace: sandboxWorkspace, InternalURL: internal,
+			Handler: sb, InternalSecret: secret}
+		transport = handlers.MarkSandboxCalls(transport, internal, secret)
 		extend.URL, extend.Deployment = internal, handlers.SandboxDeployment
 		// The sandbox has no quota to protect; the client-side limiter
 		// would only slow the demo down.
@@ -125,7 +135,7 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 	}
 	connector, err := upstream.NewConnector(upstream.ConnectorOptions{
 		Extend: extend, Limiters: limiters, TenantKey: tenantKey, ClientOptions: clientOptions,
-		HTTPClient: &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()},
+		HTTPClient: &http.Client{Transport: transport},
 		UserAgent:  "Editwatch/" + buildVersion(),
 		Logger:     logger,
 	})
@@ -220,4 +230,14 @@ func newProxyJWTVerifier(ctx context.Context, cfg config.Serve, logger *slog.Log
 			"jwks_url", cfg.ProxyJWTJWKSURL, "err", err)
 	}
 	return v, nil
+}
+
+// newSandboxSecret is the per-process secret that marks the dashboard's own
+// calls to its embedded sandbox.
+func newSandboxSecret() (string, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("sandbox: generate the internal secret: %w", err)
+	}
+	return hex.EncodeToString(b), nil
 }

@@ -49,35 +49,38 @@ type Config struct {
 // Serve configures the dashboard (and the migrate command, which uses the
 // database settings only).
 type Serve struct {
-	Listen          string
-	Sandbox         bool
-	SandboxKey      string
-	Region          string
-	ExtendURL       string
-	DataDir         string
-	DB              string
-	BasePath        string
-	PublicURL       string
-	TrustedProxies  []netip.Prefix
-	IdentityHeader  string
-	GroupsHeader    string
-	GroupsDelimiter string
-	AdminGroups     []string
-	ViewerGroups    []string
-	ProxyJWT        string // pomerium, iap or cloudflare: identity from the proxy's signed assertion
-	ProxyJWTHeader  string
-	ProxyJWTJWKSURL string
-	ProxyJWTAud     string
-	ProxyJWTIssuer  string
-	SessionKeys     [][]byte
-	EncryptionKeys  [][]byte
-	SessionIdle     time.Duration
-	SessionMax      time.Duration
-	ReadOnly        bool
-	FrameAncestors  string
-	MetricsListen   string
-	Retention       time.Duration
-	UpstreamTimeout time.Duration
+	Listen     string
+	Sandbox    bool
+	SandboxKey string
+	// SandboxBehindProxy says the embedded sandbox is meant to be reached
+	// through the SSO proxy too (--sandbox with identity settings).
+	SandboxBehindProxy bool
+	Region             string
+	ExtendURL          string
+	DataDir            string
+	DB                 string
+	BasePath           string
+	PublicURL          string
+	TrustedProxies     []netip.Prefix
+	IdentityHeader     string
+	GroupsHeader       string
+	GroupsDelimiter    string
+	AdminGroups        []string
+	ViewerGroups       []string
+	ProxyJWT           string // pomerium, iap or cloudflare: identity from the proxy's signed assertion
+	ProxyJWTHeader     string
+	ProxyJWTJWKSURL    string
+	ProxyJWTAud        string
+	ProxyJWTIssuer     string
+	SessionKeys        [][]byte
+	EncryptionKeys     [][]byte
+	SessionIdle        time.Duration
+	SessionMax         time.Duration
+	ReadOnly           bool
+	FrameAncestors     string
+	MetricsListen      string
+	Retention          time.Duration
+	UpstreamTimeout    time.Duration
 	// StreamsPerSession and StreamsPerIdentity cap the live-update event
 	// streams one session and one proxy identity hold open.
 	StreamsPerSession  int
@@ -199,6 +202,7 @@ func (r *serveRaw) flags() *flagSet {
 	f.str(&r.Listen, "listen", "127.0.0.1:8080", "where the dashboard listens")
 	f.boolean(&r.Serve.Sandbox, "sandbox", "embed the Extend sandbox (under <base-path>/_sandbox/, data in <data-dir>/sandbox), point the dashboard at it, seed demo runs")
 	f.str(&r.SandboxKey, "sandbox-key", "sk_sandbox_demo", "the embedded sandbox's demo key, for workspace ws_demo")
+	f.boolean(&r.SandboxBehindProxy, "sandbox-behind-proxy", "allow --sandbox with --identity-header or --proxy-jwt: the embedded sandbox then needs an identity, and a role that may act for changes and faults")
 	f.str(&r.Region, "region", "us", "Extend deployment: us, us2, eu1 (eu accepted)")
 	f.str(&r.ExtendURL, "extend-url", "", "explicit Extend base URL; overrides --region")
 	f.str(&r.DataDir, "data-dir", "./data", "where the SQLite file and sandbox data live")
@@ -293,6 +297,13 @@ func (s Serve) Validate() error {
 		if err := checkHTTPURL(s.PublicURL); err != nil {
 			errs = append(errs, fmt.Errorf("--public-url: %w", err))
 		}
+	}
+	if s.Sandbox && (s.IdentityHeader != "" || s.ProxyJWT != "") && !s.SandboxBehindProxy {
+		errs = append(errs, errors.New("--sandbox with --identity-header or --proxy-jwt puts the embedded sandbox and its public demo key behind your SSO proxy: "+
+			"add --sandbox-behind-proxy if that is meant (outside requests to it then need an identity, and changes a role that may act), or drop one of them"))
+	}
+	if s.SandboxBehindProxy && !s.Sandbox {
+		errs = append(errs, errors.New("--sandbox-behind-proxy only means something with --sandbox"))
 	}
 	if s.IdentityHeader != "" && len(s.TrustedProxies) == 0 {
 		errs = append(errs, errors.New("--identity-header needs --trusted-proxies: without them anyone could claim any identity"))

@@ -93,6 +93,10 @@ func TestServeErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--bogus"}, "flag provided but not defined: -bogus"},
 		{[]string{"--session-idle", "200h"}, "longer than --session-max"},
 		{[]string{"--admin-groups", "ops"}, "need --identity-header"},
+		{[]string{"--sandbox", "--trusted-proxies", "10.0.0.0/8", "--identity-header", "X-Forwarded-Email"},
+			"--sandbox with --identity-header or --proxy-jwt puts the embedded sandbox"},
+		{[]string{"--sandbox-behind-proxy"}, "--sandbox-behind-proxy only means something with --sandbox"},
+		{[]string{"--streams-per-session", "0"}, "--streams-per-session \"0\": want a whole number"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -101,6 +105,17 @@ func TestServeErrorsNameTheFlag(t *testing.T) {
 				t.Fatalf("error %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestSandboxBehindProxyIsExplicit(t *testing.T) {
+	args := []string{"--sandbox", "--sandbox-behind-proxy", "--trusted-proxies", "10.0.0.0/8", "--identity-header", "X-Forwarded-Email"}
+	cfg, err := Load(args, envOf(nil))
+	if err != nil {
+		t.Fatalf("--sandbox-behind-proxy with identity settings: %v", err)
+	}
+	if !cfg.Serve.SandboxBehindProxy || cfg.Serve.StreamsPerSession != 16 || cfg.Serve.StreamsPerIdentity != 64 {
+		t.Errorf("serve config %+v", cfg.Serve)
 	}
 }
 

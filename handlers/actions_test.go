@@ -25,7 +25,7 @@ func TestDownloadRedirectsToAFreshPDF(t *testing.T) {
 				t.Fatalf("download: %d %s", r.StatusCode, errorText(r))
 			}
 			loc := location(t, r)
-			if mode.sandbox && !strings.HasPrefix(loc, testBase+"_sandbox/_sandbox/blobs/") {
+			if mode.sandbox && !strings.HasPrefix(loc, testBase+"_sandbox/blobs/") {
 				t.Errorf("sandbox download goes to %q, want a path on the dashboard", loc)
 			}
 			if r.Header.Get("Cache-Control") != "no-store" {

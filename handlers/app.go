@@ -36,6 +36,9 @@ type SandboxInfo struct {
 	InternalURL string
 	// Handler is the sandbox itself, mounted under <base>_sandbox/.
 	Handler http.Handler
+	// InternalSecret marks the dashboard's own calls to the sandbox
+	// (MarkSandboxCalls); other requests meet the dashboard's rules.
+	InternalSecret string
 }
 
 // Options are the dashboard's dependencies and settings. New checks them

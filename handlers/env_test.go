@@ -39,6 +39,9 @@ const (
 	proxyIPNet = "10.0.0.0/8"
 )
 
+// testSandboxSecret marks the test dashboard's calls to its mounted sandbox.
+const testSandboxSecret = "test-sandbox-internal-secret"
+
 // lockedBuffer collects log lines from concurrent goroutines.
 type lockedBuffer struct {
 	mu  sync.Mutex
@@ -146,7 +149,7 @@ func newTestEnv(t *testing.T, opts envOptions) *testEnv {
 	sbOpts := sandbox.Options{APIKeys: opts.keys, Seed: opts.seed, SeedWorkspace: demoWS,
 		Logger: logger.With("component", "sandbox"), Workers: 2}
 	if opts.sandboxMode {
-		sbOpts.BasePath = opts.basePath + "_sandbox"
+		sbOpts.BasePath, sbOpts.Embedded = opts.basePath+"_sandbox", true
 	}
 	env.sb, err = sandbox.New(sbOpts)
 	if err != nil {
@@ -181,8 +184,10 @@ func newTestEnv(t *testing.T, opts envOptions) *testEnv {
 		BasePath: opts.basePath,
 	}
 	if opts.sandboxMode {
-		appOpts.Sandbox = &SandboxInfo{Key: demoKey, Workspace: demoWS, InternalURL: env.sbURL, Handler: env.sb}
+		appOpts.Sandbox = &SandboxInfo{Key: demoKey, Workspace: demoWS, InternalURL: env.sbURL, Handler: env.sb,
+			InternalSecret: testSandboxSecret}
 		copts.Extend.Deployment = SandboxDeployment
+		copts.HTTPClient = &http.Client{Transport: MarkSandboxCalls(http.DefaultTransport, env.sbURL, testSandboxSecret)}
 	}
 	if appOpts.Connector, err = upstream.NewConnector(copts); err != nil {
 		t.Fatal(err)

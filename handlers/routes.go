@@ -79,7 +79,7 @@ func routes(e *echo.Echo, app *dashboard) {
 	g.GET("/static/*", echo.WrapHandler(app.Assets))
 	g.HEAD("/static/*", echo.WrapHandler(app.Assets))
 	if app.Sandbox != nil && app.Sandbox.Handler != nil {
-		g.Any("/_sandbox/*", echo.WrapHandler(http.StripPrefix(app.BasePath+"_sandbox", app.Sandbox.Handler)))
+		g.Any("/_sandbox/*", echo.WrapHandler(app.guardSandbox(http.StripPrefix(app.BasePath+"_sandbox", app.Sandbox.Handler))))
 	}
 
 	// Session: the pages, behind identity, session and CSRF token.

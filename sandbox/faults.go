@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"net/url"
 	"slices"
 	"time"
 
@@ -163,9 +164,16 @@ func (s *Server) injectRequestFaults(r *http.Request) error {
 	return nil
 }
 
-// loopbackOnly refuses the fault endpoints to anything but a loopback peer.
+// loopbackOnly refuses the fault endpoints to anything but a loopback
+// peer, and to a browser request another site made (a page in the
+// operator's browser must not switch faults with a cross-site POST).
+// Requests carrying neither Origin nor Sec-Fetch-Site (curl, tests) pass.
 func (s *Server) loopbackOnly(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if crossSite(r) {
+			s.writeError(w, r, errForbidden("the sandbox's control endpoints refuse requests from other sites; call them from the command line (curl) or the sandbox's own host"))
+			return
+		}
 		host, _, err := net.SplitHostPort(r.RemoteAddr)
 		if err != nil {
 			host = r.RemoteAddr
@@ -207,4 +215,20 @@ func (s *Server) handleSetFaults(w http.ResponseWriter, r *http.Request) {
 func (s *Server) handleResetFaults(w http.ResponseWriter, _ *http.Request) {
 	s.SetFaults(Faults{})
 	writeJSON(w, http.StatusOK, Faults{})
+}
+
+// crossSite reports whether the browser says another site (or another
+// origin on the same site, such as another port of localhost) made r.
+func crossSite(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "", "same-origin", "none":
+	default:
+		return true
+	}
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return false
+	}
+	u, err := url.Parse(origin)
+	return err != nil || u.Host != r.Host
 }

@@ -110,6 +110,20 @@ func TestFaultsEndpoint(t *testing.T) {
 	if ts.srv.Faults().Rate5xx != 0 {
 		t.Fatal("a remote peer changed the faults")
 	}
+
+	// A page of another site in the operator's browser: refused, though
+	// the browser is on loopback. Without the headers (curl) it works.
+	for _, h := range []map[string]string{{"Sec-Fetch-Site": "cross-site"}, {"Sec-Fetch-Site": "same-site"}, {"Origin": "http://evil.example"}} {
+		if resp, data := ts.raw(http.MethodPost, "/_sandbox/faults", h, []byte(`{"rate5xx":1}`)); resp.StatusCode != http.StatusForbidden {
+			t.Errorf("POST faults with %v: %d %s, want 403", h, resp.StatusCode, data)
+		}
+	}
+	if ts.srv.Faults().Rate5xx != 0 {
+		t.Fatal("a cross-site request changed the faults")
+	}
+	if resp, data := ts.raw(http.MethodPost, "/_sandbox/faults", map[string]string{"Sec-Fetch-Site": "same-origin"}, []byte(`{"rate5xx":0}`)); resp.StatusCode != http.StatusOK {
+		t.Errorf("same-origin POST faults: %d %s", resp.StatusCode, data)
+	}
 }
 
 // TestFaultsJSON: latency is a duration string (or milliseconds) in JSON.

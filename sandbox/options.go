@@ -60,6 +60,11 @@ type Options struct {
 	// BasePath is the prefix the handler is mounted under (the caller strips
 	// it before ServeHTTP), e.g. "/_sandbox". Used only when PublicURL is empty.
 	BasePath string
+	// Embedded serves the sandbox's own routes (faults, health, blobs,
+	// webhook payloads and deliveries, templates) beside the API instead of
+	// under /_sandbox/: for a host that mounts the whole sandbox under a
+	// _sandbox/ prefix already (the dashboard's --sandbox).
+	Embedded bool
 	// TemplatesDir holds extra edit templates as JSON files (see templates.go).
 	TemplatesDir string
 	// Clock is the time source of every timestamp; default time.Now.

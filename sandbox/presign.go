@@ -25,14 +25,14 @@ const (
 	presignPayloads = "webhook_payloads"
 )
 
-// presignedURL signs a GET of /_sandbox/{kind}/{id} that expires after ttl
+// presignedURL signs a GET of <own>/{kind}/{id} (ownPath) that expires after ttl
 // on the server's clock.
 func (s *Server) presignedURL(baseURL, kind, id string, ttl time.Duration) string {
 	expires := s.opts.Clock().Add(ttl).Unix()
 	q := url.Values{}
 	q.Set("expires", strconv.FormatInt(expires, 10))
 	q.Set("signature", s.presignSignature(kind, id, expires))
-	return baseURL + "/_sandbox/" + kind + "/" + url.PathEscape(id) + "?" + q.Encode()
+	return baseURL + s.ownPath(kind) + "/" + url.PathEscape(id) + "?" + q.Encode()
 }
 
 func (s *Server) presignSignature(kind, id string, expires int64) string {

@@ -55,18 +55,32 @@ func (s *Server) routes() {
 	api("POST /webhook_endpoints/{id}", rateWrite, s.handleUpdateWebhookEndpoint)
 	api("DELETE /webhook_endpoints/{id}", rateWrite, s.handleDeleteWebhookEndpoint)
 
-	// The sandbox's own routes. Presigned URLs carry their own signature.
-	s.mux.HandleFunc("GET /_sandbox/blobs/{id}", s.handleBlobDownload)
-	s.mux.HandleFunc("GET /_sandbox/webhook_payloads/{id}", s.handleWebhookPayload)
-	s.mux.HandleFunc("GET /_sandbox/faults", s.loopbackOnly(s.handleGetFaults))
-	s.mux.HandleFunc("POST /_sandbox/faults", s.loopbackOnly(s.handleSetFaults))
-	s.mux.HandleFunc("DELETE /_sandbox/faults", s.loopbackOnly(s.handleResetFaults))
-	s.mux.HandleFunc("GET /_sandbox/health", s.handleHealth)
-	s.mux.Handle("GET /_sandbox/webhook_deliveries", s.apiRoute(sandboxRoute, "", s.handleListDeliveries))
-	s.mux.Handle("POST /_sandbox/webhook_deliveries/{id}/retry", s.apiRoute(sandboxRoute, "", s.handleRetryDelivery))
-	s.mux.Handle("GET /_sandbox/templates", s.apiRoute(sandboxRoute, "", s.handleListTemplates))
+	// The sandbox's own routes (ownPath). Presigned URLs carry their own
+	// signature.
+	own := func(method, path string) string { return method + " " + s.ownPath(path) }
+	s.mux.HandleFunc(own("GET", presignBlobs+"/{id}"), s.handleBlobDownload)
+	s.mux.HandleFunc(own("GET", presignPayloads+"/{id}"), s.handleWebhookPayload)
+	s.mux.HandleFunc(own("GET", "faults"), s.loopbackOnly(s.handleGetFaults))
+	s.mux.HandleFunc(own("POST", "faults"), s.loopbackOnly(s.handleSetFaults))
+	s.mux.HandleFunc(own("DELETE", "faults"), s.loopbackOnly(s.handleResetFaults))
+	s.mux.HandleFunc(own("GET", "health"), s.handleHealth)
+	s.mux.Handle(own("GET", "webhook_deliveries"), s.apiRoute(sandboxRoute, "", s.handleListDeliveries))
+	s.mux.Handle(own("POST", "webhook_deliveries/{id}/retry"), s.apiRoute(sandboxRoute, "", s.handleRetryDelivery))
+	s.mux.Handle(own("GET", "templates"), s.apiRoute(sandboxRoute, "", s.handleListTemplates))
 
 	s.mux.HandleFunc("/", s.handleNoRoute)
+}
+
+// ownPath is where a route of the sandbox's own (not Extend's) lives:
+// under /_sandbox/ when the sandbox runs alone, beside the API when a host
+// mounts it under a _sandbox/ prefix of its own (Options.Embedded), so
+// the embedded sandbox's faults are <base>_sandbox/faults, not
+// <base>_sandbox/_sandbox/faults.
+func (s *Server) ownPath(rest string) string {
+	if s.opts.Embedded {
+		return "/" + rest
+	}
+	return "/_sandbox/" + rest
 }
 
 // apiRoute wraps h with authentication and, for Extend routes, the version
