@@ -71,6 +71,7 @@ func ReadForm(ctx context.Context, path string) (*Document, error) {
 		AcroForm struct {
 			HasAcroForm bool `json:"hasacroform"`
 			Fields      []struct {
+				Object     string          `json:"object"`
 				FullName   string          `json:"fullname"`
 				FieldType  string          `json:"fieldtype"`
 				FieldFlags int             `json:"fieldflags"`
@@ -84,16 +85,6 @@ func ReadForm(ctx context.Context, path string) (*Document, error) {
 	}
 	if err := json.Unmarshal(out, &raw); err != nil {
 		return nil, fmt.Errorf("qpdf --json %s: %w", path, err)
-	}
-	doc := &Document{HasAcroForm: raw.AcroForm.HasAcroForm}
-	for _, f := range raw.AcroForm.Fields {
-		field := Field{
-			Name:     f.FullName,
-			Type:     strings.TrimPrefix(f.FieldType, "/"),
-			ReadOnly: f.FieldFlags&1 != 0,
-		}
-		field.Value, field.Values = decodeValue(f.Value)
-		doc.Fields = append(doc.Fields, field)
 	}
 	if len(raw.QPDF) < 2 {
 		return nil, fmt.Errorf("qpdf --json %s: no objects", path)
@@ -110,6 +101,20 @@ func ReadForm(ctx context.Context, path string) (*Document, error) {
 			return objects["obj:"+ref].Value
 		}
 		return v
+	}
+
+	doc := &Document{HasAcroForm: raw.AcroForm.HasAcroForm}
+	for _, f := range raw.AcroForm.Fields {
+		field := Field{
+			Name:     f.FullName,
+			Type:     strings.TrimPrefix(f.FieldType, "/"),
+			ReadOnly: f.FieldFlags&1 != 0,
+		}
+		field.Value, field.Values = decodeValue(f.Value)
+		if field.Type == "Btn" {
+			field.Value = buttonExportValue(resolve, f.Object, field.Value)
+		}
+		doc.Fields = append(doc.Fields, field)
 	}
 	for _, p := range raw.Pages {
 		var page map[string]json.RawMessage
@@ -130,6 +135,37 @@ func ReadForm(ctx context.Context, path string) (*Document, error) {
 		}
 	}
 	return doc, nil
+}
+
+// buttonExportValue reads a button's state through the field's /Opt (on
+// the field or an ancestor), as viewers do: with /Opt, state "1" means the
+// second entry's text.
+func buttonExportValue(resolve func(json.RawMessage) json.RawMessage, object, state string) string {
+	n, err := strconv.Atoi(state)
+	if err != nil || n < 0 {
+		return state
+	}
+	ref, _ := json.Marshal(object)
+	for range 32 { // a bounded walk up /Parent
+		var d struct {
+			Opt    []string        `json:"/Opt"`
+			Parent json.RawMessage `json:"/Parent"`
+		}
+		if json.Unmarshal(resolve(ref), &d) != nil {
+			return state
+		}
+		if d.Opt != nil {
+			if n < len(d.Opt) {
+				return decodeScalar(d.Opt[n])
+			}
+			return state
+		}
+		if d.Parent == nil {
+			return state
+		}
+		ref = d.Parent
+	}
+	return state
 }
 
 // decodeValue turns a field's /V in qpdf's JSON (v2: "u:" text, "b:" hex
@@ -241,4 +277,39 @@ func run(ctx context.Context, program string, args ...string) ([]byte, error) {
 		return nil, fmt.Errorf("%s %s: %w: %s", program, strings.Join(args, " "), err, strings.TrimSpace(stderr.String()))
 	}
 	return stdout.Bytes(), nil
+}
+
+// Encrypted reports whether the PDF is encrypted (qpdf --is-encrypted).
+func Encrypted(ctx context.Context, path string) (bool, error) {
+	code, err := exitCode(ctx, "qpdf", "--is-encrypted", path)
+	switch {
+	case err != nil:
+		return false, err
+	case code == 0:
+		return true, nil
+	case code == 2:
+		return false, nil
+	}
+	return false, fmt.Errorf("qpdf --is-encrypted %s: exit status %d", path, code)
+}
+
+// Damaged reports whether qpdf had to repair anything to read the PDF
+// (qpdf --check ends with warnings or errors).
+func Damaged(ctx context.Context, path string) (bool, error) {
+	code, err := exitCode(ctx, "qpdf", "--check", path)
+	return code != 0, err
+}
+
+// exitCode runs a tool for its exit status alone; err is for a tool that
+// could not run at all.
+func exitCode(ctx context.Context, program string, args ...string) (int, error) {
+	err := exec.CommandContext(ctx, program, args...).Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return exit.ExitCode(), nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", program, err)
+	}
+	return 0, nil
 }
