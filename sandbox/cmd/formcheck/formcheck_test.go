@@ -152,7 +152,7 @@ func TestRunOverAFolder(t *testing.T) {
 		t.Fatalf("exit %d, want 0", code)
 	}
 	for _, want := range []string{
-		`(?m)^ok +tax-return\.pdf: form, 5 values filled and read back, 2 on the flattened page \(http [\d.]+ ms, pipeline [\d.]+ ms\)$`,
+		`(?m)^ok +tax-return\.pdf: form, fields filled: 5, read back; text values on the flattened page: 2 \(http [\d.]+ ms, pipeline [\d.]+ ms\)$`,
 		`(?m)^expected +nested/encrypted\.PDF: encrypted -> PASSWORD_PROTECTED_FILE`,
 		`(?m)^expected +letter\.pdf: no form -> EMPTY_SCHEMA`,
 		`(?m)^expected +damaged\.pdf: (unreadable|damaged, no form) -> (CORRUPT_FILE|EMPTY_SCHEMA)`,

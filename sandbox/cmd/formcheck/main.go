@@ -147,7 +147,7 @@ func checkFile(ctx context.Context, path string, backends []backend, times map[s
 	for _, b := range backends {
 		res := checkForm(ctx, b, path, current, tmp)
 		results = append(results, res)
-		if len(res.problems) == 0 {
+		if res.outcome != "" { // the run ended, whatever the read-back finds
 			timings = append(timings, b.name()+" "+millis(res.elapsed))
 			if res.outcome == outcomeFilled {
 				times[b.name()] = append(times[b.name()], res.elapsed)
@@ -169,9 +169,9 @@ func checkFile(ctx context.Context, path string, backends []backend, times map[s
 	}
 	what := fmt.Sprintf("%s -> %s", kind, first.outcome)
 	if first.outcome == outcomeFilled {
-		what = fmt.Sprintf("%s, %d values filled and read back, %d on the flattened page", kind, len(first.picks), first.onPage)
+		what = fmt.Sprintf("%s, fields filled: %d, read back; text values on the flattened page: %d", kind, len(first.picks), first.onPage)
 		if len(problems) > 0 {
-			what = fmt.Sprintf("%s, %d values filled", kind, len(first.picks))
+			what = fmt.Sprintf("%s, fields filled: %d", kind, len(first.picks))
 		}
 	}
 	timing := ""
@@ -180,7 +180,7 @@ func checkFile(ctx context.Context, path string, backends []backend, times map[s
 	}
 	switch {
 	case len(problems) > 0:
-		return verdictFail, what + ": " + strings.Join(problems, "; ")
+		return verdictFail, what + timing + ": " + strings.Join(problems, "; ")
 	case !slices.Contains(expectedOutcomes[kind], first.outcome):
 		return verdictUnexpected, fmt.Sprintf("%s, expected %s%s", what, strings.Join(expectedOutcomes[kind], " or "), timing)
 	case first.outcome == outcomeFilled:
