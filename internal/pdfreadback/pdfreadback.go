@@ -171,6 +171,9 @@ func buttonExportValue(resolve func(json.RawMessage) json.RawMessage, object, st
 // decodeValue turns a field's /V in qpdf's JSON (v2: "u:" text, "b:" hex
 // bytes, "/" names, arrays for multiple choices) into text.
 func decodeValue(raw json.RawMessage) (string, []string) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "", nil
+	}
 	var s string
 	if json.Unmarshal(raw, &s) == nil {
 		v := decodeScalar(s)
