@@ -51,7 +51,7 @@ func engineWriteTemp(t testing.TB, name string, data []byte) string {
 
 // readBack is what pdfcpu's own form export finds in a PDF: the value of
 // every field by name (string, bool for checkboxes, []string for list
-// boxes) and whether it is locked (the sandbox never locks).
+// boxes) and whether it is read-only (pdfcpu says "locked").
 type readBack struct {
 	values map[string]any
 	locked map[string]bool
