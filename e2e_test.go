@@ -12,8 +12,8 @@ import (
 
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/chromedp"
-	"github.com/pdfcpu/pdfcpu/pkg/api"
 
+	"github.com/editwatch/editwatch/internal/pdfreadback"
 	"github.com/editwatch/editwatch/internal/testenv"
 	"github.com/editwatch/editwatch/views"
 )
@@ -22,12 +22,13 @@ import (
 // `editwatch --sandbox`: connect with the prefilled demo key, filter the list
 // to failures, open a failed run and read its explanation, start a run from
 // a real-world form with a value for a field, wait for it, download the PDF
-// and check the field holds the value, then delete the run. It saves
+// and check the value is on its (flattened) page, then delete the run. It saves
 // screenshots of the runs page and a run page in light and dark themes
 // (into EDITWATCH_SCREENSHOTS when set, which is how docs/screenshots is
 // made) and fails on any CSP violation or script error.
 func TestEndToEndInBrowser(t *testing.T) {
 	chromium := testenv.Chromium(t)
+	testenv.PDFReaders(t)
 	form := testenv.Fixture(t, "sample_form.pdf")
 	shots := os.Getenv("EDITWATCH_SCREENSHOTS")
 	if shots == "" {
@@ -165,19 +166,22 @@ func TestEndToEndInBrowser(t *testing.T) {
 	do("reload the run", chromedp.Navigate(runURL))
 	waitFor("download action", `!!document.querySelector('[data-testid=action-download]')`, 15*time.Second)
 	do("download", chromedp.Click(chromedp.CSS(`[data-testid=action-download]`)))
+	// flattenPdf is on by default, as in Extend: the value is part of the
+	// page and no field is left, as qpdf and pdftotext read it.
 	pdf := waitForDownload(t, downloads, 30*time.Second)
-	fields, err := api.FormFields(bytes.NewReader(pdf), nil)
+	downloaded := filepath.Join(t.TempDir(), "edited.pdf")
+	if err := os.WriteFile(downloaded, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	flat, err := pdfreadback.ReadForm(context.Background(), downloaded)
 	if err != nil {
-		t.Fatalf("read the downloaded PDF's form: %v", err)
+		t.Fatalf("qpdf reads the downloaded PDF: %v", err)
 	}
-	var got string
-	for _, f := range fields {
-		if f.Name == "Name_First" {
-			got = f.V
-		}
+	if flat.HasAcroForm || flat.Widgets != 0 {
+		t.Fatalf("downloaded PDF: AcroForm %v, %d widgets; want it flattened", flat.HasAcroForm, flat.Widgets)
 	}
-	if got != value {
-		t.Fatalf("downloaded PDF: Name_First = %q, want %q", got, value)
+	if pageText, err := pdfreadback.Text(context.Background(), downloaded); err != nil || !strings.Contains(pageText, value) {
+		t.Fatalf("downloaded PDF: pdftotext (err %v) does not find %q on the page:\n%s", err, value, pageText)
 	}
 
 	// Delete the run through the confirmation dialog.

@@ -34,8 +34,10 @@ var allowedImports = map[string][]string{
 
 	// Tools and test support.
 	"static/cmd/precompress": {},
+	"sandbox/cmd/formcheck":  {"sandbox", "extendapi", "internal/pdfreadback"},
+	"internal/pdfreadback":   {},
 	"store/storetest":        {},
-	"internal/testenv":       {},
+	"internal/testenv":       {"internal/pdfreadback"},
 }
 
 // TestImportRule fails on an import the rule does not allow, and on a

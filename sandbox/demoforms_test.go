@@ -35,8 +35,9 @@ func TestDemoFormsGenerated(t *testing.T) {
 }
 
 // TestDemoFormsFilledByTheirInstructions edits every demo form with its own
-// instructions and reads the output back with pdfcpu: every field is
-// filled, with exactly the value filledValues reports, and locked.
+// instructions. Without flattening, pdfcpu reads every field back with
+// exactly the value filledValues reports; flattened (the default), no field
+// is left and the text values are on the page.
 func TestDemoFormsFilledByTheirInstructions(t *testing.T) {
 	forms, err := DemoForms()
 	if err != nil {
@@ -47,7 +48,7 @@ func TestDemoFormsFilledByTheirInstructions(t *testing.T) {
 		t.Run(form.Name, func(t *testing.T) {
 			in := engineWriteTemp(t, form.Name, form.PDF)
 			out := filepath.Join(t.TempDir(), "edited.pdf")
-			res, err := engine.Edit(context.Background(), EditJob{InputPath: in, OutputPath: out, Config: engineConfig(form.Instructions)})
+			res, err := engine.Edit(context.Background(), EditJob{InputPath: in, OutputPath: out, Config: engineFieldsConfig(form.Instructions)})
 			if err != nil {
 				t.Fatalf("Edit: %v", err)
 			}
@@ -63,13 +64,20 @@ func TestDemoFormsFilledByTheirInstructions(t *testing.T) {
 					t.Fatalf("filled value %q: %v", name, err)
 				}
 				want[name] = v
-				if !back.locked[name] {
-					t.Errorf("%q is not locked; flattenPdf defaults to true", name)
-				}
 			}
 			if diff := cmp.Diff(want, back.values); diff != "" {
 				t.Errorf("read back with pdfcpu (-filledValues +pdf):\n%s", diff)
 			}
+
+			flat := filepath.Join(t.TempDir(), "flattened.pdf")
+			flatRes, err := engine.Edit(context.Background(), EditJob{InputPath: in, OutputPath: flat, Config: engineConfig(form.Instructions)})
+			if err != nil {
+				t.Fatalf("Edit, flattened: %v", err)
+			}
+			if diff := cmp.Diff(res.FilledValues, flatRes.FilledValues); diff != "" {
+				t.Errorf("filledValues differ with flattening (-fields +flattened):\n%s", diff)
+			}
+			requireFlattened(t, flat, shownTexts(t, flatRes.FilledValues, fieldsOf(t, form.PDF)))
 		})
 	}
 }
@@ -77,7 +85,7 @@ func TestDemoFormsFilledByTheirInstructions(t *testing.T) {
 func TestDemoFormsExpectedValues(t *testing.T) {
 	path, form := engineDemoForm(t, "tax-return.pdf")
 	out := filepath.Join(t.TempDir(), "edited.pdf")
-	if _, err := NewEngine(nil).Edit(context.Background(), EditJob{InputPath: path, OutputPath: out, Config: engineConfig(form.Instructions)}); err != nil {
+	if _, err := NewEngine(nil).Edit(context.Background(), EditJob{InputPath: path, OutputPath: out, Config: engineFieldsConfig(form.Instructions)}); err != nil {
 		t.Fatalf("Edit: %v", err)
 	}
 	back := engineReadBack(t, out, "")

@@ -13,7 +13,7 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 )
 
-// Engine runs detection, filling and locking on real PDFs with pdfcpu: the
+// Engine runs detection, filling and flattening on real PDFs with pdfcpu: the
 // sandbox's deterministic stand-in for Extend's edit model. It holds no
 // per-run state and is safe for concurrent use.
 type Engine struct {
@@ -62,9 +62,9 @@ func (f *Failure) Error() string { return string(f.Reason) + ": " + f.Message }
 
 // Edit detects the form's fields, decides every value by the sandbox's
 // filling rules (planFill: extend_edit:value, then "LABEL: VALUE"
-// instruction lines matched in tiers), writes them, locks every field when
-// flattenPdf is set (true flattening is Extend's) and writes the result to
-// job.OutputPath. The PDF is parsed once. An encrypted input stays encrypted
+// instruction lines matched in tiers), writes them, flattens the form when
+// flattenPdf is set (flattenForm: the appearances become page content, the
+// fields go) and writes the result to job.OutputPath. The PDF is parsed once. An encrypted input stays encrypted
 // with the same passwords.
 //
 // Without config.schema the detected schema is used and returned. With one,
@@ -120,8 +120,13 @@ func (e *Engine) Edit(ctx context.Context, job EditJob) (res EditResult, err err
 	if err != nil {
 		return EditResult{}, err
 	}
-	if err := writeValues(doc, plan, flattenPDF(job.Config), len(scan.fields) > 0); err != nil {
+	if err := writeValues(doc, plan, len(scan.fields) > 0); err != nil {
 		return EditResult{}, &Failure{Reason: extendapi.ReasonInternalError, Message: "writing the values failed: " + err.Error()}
+	}
+	if flattenPDF(job.Config) {
+		if err := flattenForm(doc); err != nil {
+			return EditResult{}, &Failure{Reason: extendapi.ReasonCorruptFile, Message: "the filled form could not be flattened: " + err.Error()}
+		}
 	}
 	fillMs := e.msSince(fillStart)
 
@@ -151,7 +156,7 @@ func (e *Engine) Edit(ctx context.Context, job EditJob) (res EditResult, err err
 	}, nil
 }
 
-// EditInProcess runs the whole detect-fill-lock pipeline on one file in
+// EditInProcess runs the whole detect-fill-flatten pipeline on one file in
 // process, with Extend's documented defaults for any advanced option cfg
 // leaves unset (flattenPdf true, the rest false). It is the baseline the
 // HTTP benchmark compares itself against.

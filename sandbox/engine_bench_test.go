@@ -10,7 +10,7 @@ import (
 
 // engineSampleFormBenchConfig is the edit the benchmarks run on
 // sample_form.pdf: a dozen text fields, checkboxes and the radio group from
-// instructions, flattenPdf at its default (locked). The HTTP benchmark sends
+// instructions, flattenPdf at its default (flattened). The HTTP benchmark sends
 // the same config so the two measure the same pipeline.
 func engineSampleFormBenchConfig() extendapi.EditConfig {
 	return extendapi.EditConfig{Instructions: `Name_Last: Lovelace
@@ -32,9 +32,9 @@ Sex: female
 Birthdate: 12/10/1815`}
 }
 
-// BenchmarkEngineEditSampleForm runs detect, fill and lock in process on
+// BenchmarkEngineEditSampleForm runs detect, fill and flatten in process on
 // sample_form.pdf: parse once, detect and annotate the fields, apply the
-// instructions, lock, write the output. It reports runs per second; the
+// instructions, flatten, write the output. It reports runs per second; the
 // HTTP benchmark (upload, create, poll, download) compares itself with it.
 func BenchmarkEngineEditSampleForm(b *testing.B) {
 	in := engineFixture(b, "sample_form.pdf")

@@ -201,7 +201,7 @@ func TestEngineEditWithOwnerPassword(t *testing.T) {
 	in := engineEncryptedDemo(t)
 	_, form := engineDemoForm(t, "vendor-onboarding.pdf")
 	out := filepath.Join(t.TempDir(), "edited.pdf")
-	res, err := NewEngine(nil).Edit(context.Background(), EditJob{InputPath: in, Password: "owner-pw", OutputPath: out, Config: engineConfig(form.Instructions)})
+	res, err := NewEngine(nil).Edit(context.Background(), EditJob{InputPath: in, Password: "owner-pw", OutputPath: out, Config: engineFieldsConfig(form.Instructions)})
 	if err != nil {
 		t.Fatalf("Edit: %v", err)
 	}

@@ -51,7 +51,7 @@ func engineWriteTemp(t testing.TB, name string, data []byte) string {
 
 // readBack is what pdfcpu's own form export finds in a PDF: the value of
 // every field by name (string, bool for checkboxes, []string for list
-// boxes) and whether it is locked.
+// boxes) and whether it is read-only (pdfcpu says "locked").
 type readBack struct {
 	values map[string]any
 	locked map[string]bool
@@ -171,6 +171,21 @@ func engineSchemaProperties(t testing.TB, raw json.RawMessage) ([]string, map[st
 
 func engineConfig(instructions string) extendapi.EditConfig {
 	return withEditDefaults(extendapi.EditConfig{Instructions: instructions})
+}
+
+// engineFieldsConfig is engineConfig with flattenPdf off, for the tests that
+// read the written values back as field values; a flattened output has no
+// fields left (requireFlattened checks those).
+func engineFieldsConfig(instructions string) extendapi.EditConfig {
+	return withoutFlattening(engineConfig(instructions))
+}
+
+func withoutFlattening(cfg extendapi.EditConfig) extendapi.EditConfig {
+	cfg = withEditDefaults(cfg)
+	opts := *cfg.AdvancedOptions
+	opts.FlattenPDF = enginePtr(false)
+	cfg.AdvancedOptions = &opts
+	return cfg
 }
 
 func engineFailureReason(t testing.TB, err error) extendapi.FailureReason {

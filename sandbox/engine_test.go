@@ -59,7 +59,7 @@ func TestEngineFillsEverySampleFormField(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "edited.pdf")
-	res, err := NewEngine(nil).Edit(context.Background(), EditJob{InputPath: path, OutputPath: out, Config: engineConfig(strings.Join(lines, "\n"))})
+	res, err := NewEngine(nil).Edit(context.Background(), EditJob{InputPath: path, OutputPath: out, Config: engineFieldsConfig(strings.Join(lines, "\n"))})
 	if err != nil {
 		t.Fatalf("Edit: %v", err)
 	}
@@ -70,9 +70,6 @@ func TestEngineFillsEverySampleFormField(t *testing.T) {
 	for name, w := range want {
 		if diff := cmp.Diff(w, back.values[name]); diff != "" {
 			t.Errorf("%q read back (-want +got):\n%s", name, diff)
-		}
-		if !back.locked[name] {
-			t.Errorf("%q not locked", name)
 		}
 	}
 	m := res.Metrics
@@ -125,7 +122,7 @@ func TestEngineFillsEveryXFAFormField(t *testing.T) {
 	}
 
 	out := filepath.Join(t.TempDir(), "edited.pdf")
-	res, err := engine.Edit(context.Background(), EditJob{InputPath: path, OutputPath: out, Config: withEditDefaults(extendapi.EditConfig{Schema: schema})})
+	res, err := engine.Edit(context.Background(), EditJob{InputPath: path, OutputPath: out, Config: withoutFlattening(extendapi.EditConfig{Schema: schema})})
 	if err != nil {
 		t.Fatalf("Edit: %v", err)
 	}
@@ -170,7 +167,7 @@ func TestEngineFancyFieldsFixture(t *testing.T) {
 
 	instructions = strings.Replace(instructions, "never", "no", 1)
 	out := filepath.Join(t.TempDir(), "edited.pdf")
-	res, err := engine.Edit(context.Background(), EditJob{InputPath: path, OutputPath: out, Config: engineConfig(instructions)})
+	res, err := engine.Edit(context.Background(), EditJob{InputPath: path, OutputPath: out, Config: engineFieldsConfig(instructions)})
 	if err != nil {
 		t.Fatalf("Edit: %v", err)
 	}
@@ -215,7 +212,7 @@ func TestEngineFancyFieldsFixture(t *testing.T) {
 func TestEngineNormalFixture(t *testing.T) {
 	path := engineFixture(t, "normal.pdf")
 	out := filepath.Join(t.TempDir(), "edited.pdf")
-	res, err := NewEngine(nil).Edit(context.Background(), EditJob{InputPath: path, OutputPath: out, Config: engineConfig("check here: X")})
+	res, err := NewEngine(nil).Edit(context.Background(), EditJob{InputPath: path, OutputPath: out, Config: engineFieldsConfig("check here: X")})
 	if err != nil {
 		t.Fatalf("Edit: %v", err)
 	}
@@ -227,19 +224,33 @@ func TestEngineNormalFixture(t *testing.T) {
 	}
 }
 
+// TestEngineNothingToFillStillWritesTheForm: with nothing to write the
+// output is still the form, flattened by default (no field left, the
+// printed labels still there) and left empty and editable without
+// flattening.
 func TestEngineNothingToFillStillWritesTheForm(t *testing.T) {
 	path, _ := engineDemoForm(t, "insurance-claim.pdf")
-	out := filepath.Join(t.TempDir(), "edited.pdf")
-	res, err := NewEngine(nil).Edit(context.Background(), EditJob{InputPath: path, OutputPath: out, Config: engineConfig("")})
-	if err != nil {
-		t.Fatalf("Edit: %v", err)
-	}
-	if res.FilledValues != nil {
-		t.Errorf("filledValues = %v, want nil (absent)", res.FilledValues)
-	}
-	back := engineReadBack(t, out, "")
-	if !back.locked["policyNumber"] || back.values["policyNumber"] != "" {
-		t.Errorf("policyNumber = %q locked %v, want empty and locked", back.values["policyNumber"], back.locked["policyNumber"])
+	for _, flatten := range []bool{true, false} {
+		cfg := engineConfig("")
+		if !flatten {
+			cfg = engineFieldsConfig("")
+		}
+		out := filepath.Join(t.TempDir(), "edited.pdf")
+		res, err := NewEngine(nil).Edit(context.Background(), EditJob{InputPath: path, OutputPath: out, Config: cfg})
+		if err != nil {
+			t.Fatalf("Edit (flattenPdf %v): %v", flatten, err)
+		}
+		if res.FilledValues != nil {
+			t.Errorf("filledValues = %v, want nil (absent)", res.FilledValues)
+		}
+		if flatten {
+			requireFlattened(t, out, []string{"Policy number"})
+			continue
+		}
+		back := engineReadBack(t, out, "")
+		if v, ok := back.values["policyNumber"]; !ok || v != "" || back.locked["policyNumber"] {
+			t.Errorf("policyNumber = %q (present %v) locked %v, want empty and editable", v, ok, back.locked["policyNumber"])
+		}
 	}
 }
 
@@ -274,7 +285,7 @@ func TestEngineGivenSchemaMapsByLabel(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "edited.pdf")
 	res, err := NewEngine(nil).Edit(context.Background(), EditJob{
 		InputPath: path, OutputPath: out,
-		Config: withEditDefaults(extendapi.EditConfig{Schema: schema, Instructions: "Claimant name: Jordan Alvarez"}),
+		Config: withoutFlattening(extendapi.EditConfig{Schema: schema, Instructions: "Claimant name: Jordan Alvarez"}),
 	})
 	if err != nil {
 		t.Fatalf("Edit: %v", err)
@@ -364,7 +375,7 @@ func TestEngineFillsUnicodeValues(t *testing.T) {
 		lines = append(lines, k+": "+v)
 	}
 	out := filepath.Join(t.TempDir(), "edited.pdf")
-	if _, err := NewEngine(nil).Edit(context.Background(), EditJob{InputPath: path, OutputPath: out, Config: engineConfig(strings.Join(lines, "\n"))}); err != nil {
+	if _, err := NewEngine(nil).Edit(context.Background(), EditJob{InputPath: path, OutputPath: out, Config: engineFieldsConfig(strings.Join(lines, "\n"))}); err != nil {
 		t.Fatalf("Edit: %v", err)
 	}
 	back := engineReadBack(t, out, "")

@@ -8,11 +8,10 @@ import (
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 )
 
-// writeValues writes a fill plan into the parsed document and, when lock is
-// set (flattenPdf), makes every field read-only. Real flattening (burning
-// the values into the page content) is Extend's; the sandbox locks.
-func writeValues(ctx *model.Context, plan fillPlan, lock bool, hasFields bool) error {
-	if !hasFields || (len(plan.values) == 0 && !lock) {
+// writeValues writes a fill plan into the parsed document. Flattening, when
+// asked for, comes after (flattenForm).
+func writeValues(ctx *model.Context, plan fillPlan, hasFields bool) error {
+	if !hasFields || len(plan.values) == 0 {
 		return nil
 	}
 	// A filled form no longer matches a signature or usage rights made for
@@ -53,11 +52,6 @@ func writeValues(ctx *model.Context, plan fillPlan, lock bool, hasFields bool) e
 	for _, pv := range direct {
 		if err := writeChoiceAsText(ctx, pv); err != nil {
 			return err
-		}
-	}
-	if lock {
-		if _, err := form.LockFormFields(ctx, nil); err != nil {
-			return fmt.Errorf("lock fields: %w", err)
 		}
 	}
 	return nil

@@ -84,7 +84,9 @@ func TestRealFormsEveryFieldFillable(t *testing.T) {
 				p["extend_edit:value"] = want[prop]
 			}
 			withValues, _ := json.Marshal(map[string]any{"type": "object", "properties": schema.Properties})
-			run, err := c.Edit(ctx, &extendapi.CreateEditRunRequest{File: &extendapi.FileRef{ID: file.ID}, Config: &extendapi.EditConfig{Schema: withValues}})
+			noFlatten := false // the values are read back as field values
+			run, err := c.Edit(ctx, &extendapi.CreateEditRunRequest{File: &extendapi.FileRef{ID: file.ID}, Config: &extendapi.EditConfig{
+				Schema: withValues, AdvancedOptions: &extendapi.EditAdvancedOptions{FlattenPDF: &noFlatten}}})
 			if err != nil {
 				t.Fatalf("Edit: %v", err)
 			}

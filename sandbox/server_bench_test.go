@@ -16,7 +16,7 @@ import (
 
 // BenchmarkHTTPFillSampleForm fills sample_form.pdf end to end through HTTP
 // (upload, create, poll, download) and, in the same run, with the same
-// detect-fill-lock pipeline in process. The http sub-benchmark reports its
+// detect-fill-flatten pipeline in process. The http sub-benchmark reports its
 // cost relative to the in-process one (x-inprocess; the target is ≤ 1.3)
 // and the process's peak resident memory (peak-MB, VmHWM).
 func BenchmarkHTTPFillSampleForm(b *testing.B) {

@@ -1,14 +1,18 @@
 // Package testenv finds what tests need from the machine they run on: the
-// real-world PDF forms and a Chromium binary. Where one is missing a test
-// skips with a message saying how to provide it, except under CI=true, where
-// a missing prerequisite fails the test so that nothing is skipped silently.
+// real-world PDF forms, a Chromium binary and the PDF readers of other
+// projects. Where one is missing a test skips with a message saying how to
+// provide it, except under CI=true, where a missing prerequisite fails the
+// test so that nothing is skipped silently.
 package testenv
 
 import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/editwatch/editwatch/internal/pdfreadback"
 )
 
 // InCI reports whether the tests run under CI (CI=true), where every
@@ -74,4 +78,13 @@ func Chromium(t testing.TB) string {
 	}
 	unavailable(t, "no Chromium found: apt-get install chromium, or set EDITWATCH_CHROMIUM")
 	return ""
+}
+
+// PDFReaders makes sure the outside PDF readers (qpdf, pdftotext) that
+// check the sandbox's output are installed, or skips the test.
+func PDFReaders(t testing.TB) {
+	t.Helper()
+	if missing := pdfreadback.Missing(); len(missing) > 0 {
+		unavailable(t, "PDF readers not installed: %s; apt-get install qpdf poppler-utils", strings.Join(missing, ", "))
+	}
 }
