@@ -69,6 +69,7 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 		TrustedProxies: cfg.TrustedProxies, IdentityHeader: cfg.IdentityHeader,
 		GroupsHeader: cfg.GroupsHeader, GroupsDelimiter: cfg.GroupsDelimiter,
 		AdminGroups: cfg.AdminGroups, ViewerGroups: cfg.ViewerGroups, ReadOnly: cfg.ReadOnly,
+		Logger: logger.With("component", "identity"),
 	}
 	if cfg.ProxyJWT != "" {
 		if identity.ProxyJWT, err = newProxyJWTVerifier(ctx, cfg, logger); err != nil {
