@@ -31,6 +31,9 @@ const purgeEvery = 10 * time.Minute
 
 // runServe starts the dashboard and serves until ctx ends.
 func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout io.Writer) error {
+	if err := restrictDataDir(cfg.DataDir, logger); err != nil {
+		return err
+	}
 	generated, err := ensureSandboxSecrets(&cfg)
 	if err != nil {
 		return err
