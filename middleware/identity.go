@@ -172,6 +172,7 @@ func Identify(cfg IdentityConfig, open func(path string) bool) echo.MiddlewareFu
 			if cfg.repeatedIdentity(c.Request()) && cfg.TrustedPeer(c.Request()) {
 				logger.Warn("identity header sent more than once; refused: the proxy must replace the client's header, not add to it",
 					"header", cfg.IdentityHeader, "peer", c.Request().RemoteAddr,
+					"forwarded_for", c.Request().Header.Get("X-Forwarded-For"),
 					"lines", len(c.Request().Header.Values(cfg.IdentityHeader)), "path", c.Request().URL.Path)
 				return &Refusal{Status: http.StatusBadRequest, Category: "identity",
 					Heading: "Your identity came twice",
