@@ -157,8 +157,8 @@ func (cfg IdentityConfig) mayAct(groups []string) bool {
 // Identify resolves the identity of every request and refuses, in
 // header mode, requests that did not come through the trusted proxy, and
 // (400, logged with the peer) requests whose identity header came on more
-// than one line. Paths
-// in open (health probes, the webhook receiver) pass without an identity.
+// than one line. Paths in open (health probes, the webhook receiver) pass
+// without an identity.
 func Identify(cfg IdentityConfig, open func(path string) bool) echo.MiddlewareFunc {
 	logger := cfg.Logger
 	if logger == nil {
