@@ -220,3 +220,23 @@ func currentSessionID(t *testing.T, env *testEnv) string {
 	}
 	return id
 }
+
+// TestOldKeyRefLinksStillOpen: a link bookmarked before key refs were
+// renamed (?ws=key_…) opens the key's workspace.
+func TestOldKeyRefLinksStillOpen(t *testing.T) {
+	env := newTestEnv(t, envOptions{})
+	r := env.post("connect", url.Values{views.FieldAPIKey: {otherKey}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("connect: %d %s", r.StatusCode, errorText(r))
+	}
+	loc, _ := url.Parse(location(t, r))
+	ref := loc.Query().Get("ws")
+	old := "key_" + strings.TrimPrefix(ref, store.KeyRefPrefix)
+	if !store.IsKeyRef(ref) || old == ref {
+		t.Fatalf("key ref %q", ref)
+	}
+	page := env.get("runs?ws=" + url.QueryEscape(old))
+	if page.StatusCode != http.StatusOK {
+		t.Fatalf("runs?ws=%s: %d %s", old, page.StatusCode, errorText(page))
+	}
+}

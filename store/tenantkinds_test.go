@@ -202,3 +202,21 @@ func newSessionFor(t *testing.T, s *Store, identity string) string {
 	}
 	return sess.ID
 }
+
+func TestCurrentKeyRef(t *testing.T) {
+	const hex = "0123456789abcdef0123"
+	tests := []struct{ in, want string }{
+		{"key_" + hex, KeyRefPrefix + hex},
+		{KeyRefPrefix + hex, KeyRefPrefix + hex},
+		{"ws_demo", "ws_demo"},
+		{"key_" + hex + "0", "key_" + hex + "0"},
+		{"key_0123456789ABCDEF0123", "key_0123456789ABCDEF0123"},
+		{"key_", "key_"},
+		{"", ""},
+	}
+	for _, tt := range tests {
+		if got := CurrentKeyRef(tt.in); got != tt.want {
+			t.Errorf("CurrentKeyRef(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

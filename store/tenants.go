@@ -83,6 +83,18 @@ func TenantParts(tenant string) (deployment, workspace string) {
 	return deployment, ref
 }
 
+// CurrentKeyRef turns a key ref of the form used before migration 7
+// ("key_" and 20 hex digits, in bookmarked links and older sessions) into
+// today's; anything else is returned as it is. No workspace can be named
+// like that any more, so the old form can only mean a key.
+func CurrentKeyRef(ref string) string {
+	hexPart, ok := strings.CutPrefix(ref, legacyKeyRefPrefix)
+	if !ok || len(hexPart) != 20 || strings.Trim(hexPart, "0123456789abcdef") != "" {
+		return ref
+	}
+	return KeyRefPrefix + hexPart
+}
+
 // legacyTenantName is the name a key tenant had before migration 7; other
 // tenants kept theirs.
 func legacyTenantName(tenant string) string {
