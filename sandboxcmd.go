@@ -15,6 +15,9 @@ import (
 
 // runSandbox serves the Extend-compatible sandbox alone until ctx ends.
 func runSandbox(ctx context.Context, cfg config.Sandbox, logger *slog.Logger, stdout io.Writer) error {
+	if err := restrictDataDir(cfg.DataDir, logger); err != nil {
+		return err
+	}
 	sb, err := sandbox.New(sandboxOptions(cfg, logger))
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
@@ -35,12 +38,23 @@ func runSandbox(ctx context.Context, cfg config.Sandbox, logger *slog.Logger, st
 		if ws == "*" {
 			ws = "any workspace (organization key: send x-extend-workspace-id)"
 		}
-		fmt.Fprintf(stdout, "  accepts key %s for %s\n", k, ws)
+		fmt.Fprintf(stdout, "  accepts key %s for %s\n", keyHint(k), ws)
 	}
 	if cfg.DataDir == "" {
 		fmt.Fprintln(stdout, "  state is in memory: use --data-dir to keep it across restarts")
 	}
 	return serveHTTP(ctx, newHTTPServer(sb, logger), ln, logger)
+}
+
+// keyHint names an API key by its last four characters, enough to tell
+// keys apart in a terminal or a log collector without handing them out;
+// a key too short for that is not shown at all.
+func keyHint(key string) string {
+	const shown, minLength = 4, 12
+	if len(key) < minLength {
+		return "…(hidden)"
+	}
+	return "…" + key[len(key)-shown:]
 }
 
 func sandboxOptions(cfg config.Sandbox, logger *slog.Logger) sandbox.Options {

@@ -27,6 +27,9 @@ const sandboxWorkspace = "ws_demo"
 
 // runServe starts the dashboard and serves until ctx ends.
 func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout io.Writer) error {
+	if err := restrictDataDir(cfg.DataDir, logger); err != nil {
+		return err
+	}
 	generated, err := ensureSandboxSecrets(&cfg)
 	if err != nil {
 		return err
@@ -65,6 +68,7 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 		TrustedProxies: cfg.TrustedProxies, IdentityHeader: cfg.IdentityHeader,
 		GroupsHeader: cfg.GroupsHeader, GroupsDelimiter: cfg.GroupsDelimiter,
 		AdminGroups: cfg.AdminGroups, ViewerGroups: cfg.ViewerGroups, ReadOnly: cfg.ReadOnly,
+		Logger: logger.With("component", "identity"),
 	}
 	if cfg.ProxyJWT != "" {
 		if identity.ProxyJWT, err = newProxyJWTVerifier(ctx, cfg, logger); err != nil {

@@ -15,10 +15,6 @@ import (
 	"github.com/editwatch/editwatch/views"
 )
 
-// maxWorkspaceIDLength bounds the workspace field; real IDs are ~30
-// characters.
-const maxWorkspaceIDLength = 128
-
 // connectForm is GET /connect.
 func (a *dashboard) connectForm(c echo.Context) error {
 	return a.renderConnect(c, http.StatusOK, c.QueryParam(views.FieldWorkspaceID), "", "")
@@ -70,8 +66,11 @@ func (a *dashboard) connect(c echo.Context) error {
 	switch {
 	case key == "":
 		return fail("Enter an API key.")
-	case len(ws) > maxWorkspaceIDLength || strings.ContainsAny(ws, " \t\r\n/?#"):
-		return fail("That workspace ID does not look right: it is one word, like ws_AbC123.")
+	case ws != "" && !store.ValidWorkspaceID(ws):
+		// Only Extend's own shape may name a workspace's history, so a
+		// typed ID can never take the name of a key's history (store.KeyRef).
+		return fail("That workspace ID does not look right: Extend's start with ws_ and then letters and digits, like ws_AbC123. " +
+			"Leave it empty for a key of one workspace.")
 	}
 	dep, err := a.Connector.Choose(deploymentValue)
 	if err != nil {

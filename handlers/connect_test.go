@@ -28,6 +28,14 @@ func TestConnectFailuresSayWhatHappened(t *testing.T) {
 		{"foreign workspace", env, demoKey, otherWS, "This key cannot reach workspace ws_other (403)"},
 		{"empty key", env, "", demoWS, "Enter an API key."},
 		{"malformed workspace", env, demoKey, "ws demo", "That workspace ID does not look right"},
+		// An organization key reaches any workspace ID Extend accepts; only
+		// Extend's shape may name a workspace's history, so nobody can
+		// take the name of a key's history (or anything else).
+		{"key-shaped workspace (old key name)", env, orgKey, "key_0123456789abcdef0123", "Extend's start with ws_"},
+		{"key-shaped workspace (key name)", env, orgKey, store.KeyRefPrefix + "0123456789abcdef0123", "Extend's start with ws_"},
+		{"workspace without ws_", env, orgKey, "acme", "Extend's start with ws_"},
+		{"ws_ alone", env, orgKey, "ws_", "Extend's start with ws_"},
+		{"workspace with a dot", env, orgKey, "ws_a.b", "Extend's start with ws_"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -74,7 +82,7 @@ func TestConnectSuccessOpensRunsAndAudits(t *testing.T) {
 			if tt.wantWS != "" && ws != tt.wantWS {
 				t.Errorf("redirect names ws %q, want %q", ws, tt.wantWS)
 			}
-			if tt.wantWS == "" && !strings.HasPrefix(ws, "key_") {
+			if tt.wantWS == "" && !store.IsKeyRef(ws) {
 				t.Errorf("a key without workspace opens ws %q, want a key ref", ws)
 			}
 			page := env.get(loc.String())
@@ -211,4 +219,24 @@ func currentSessionID(t *testing.T, env *testEnv) string {
 		t.Fatalf("the session cookie does not verify with the env's session key")
 	}
 	return id
+}
+
+// TestOldKeyRefLinksStillOpen: a link bookmarked before key refs were
+// renamed (?ws=key_…) opens the key's workspace.
+func TestOldKeyRefLinksStillOpen(t *testing.T) {
+	env := newTestEnv(t, envOptions{})
+	r := env.post("connect", url.Values{views.FieldAPIKey: {otherKey}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("connect: %d %s", r.StatusCode, errorText(r))
+	}
+	loc, _ := url.Parse(location(t, r))
+	ref := loc.Query().Get("ws")
+	old := "key_" + strings.TrimPrefix(ref, store.KeyRefPrefix)
+	if !store.IsKeyRef(ref) || old == ref {
+		t.Fatalf("key ref %q", ref)
+	}
+	page := env.get("runs?ws=" + url.QueryEscape(old))
+	if page.StatusCode != http.StatusOK {
+		t.Fatalf("runs?ws=%s: %d %s", old, page.StatusCode, errorText(page))
+	}
 }

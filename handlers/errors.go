@@ -13,6 +13,7 @@ import (
 
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/middleware"
+	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/upstream"
 	"github.com/editwatch/editwatch/views"
 )
@@ -155,7 +156,7 @@ func describeAPIError(e *extendapi.APIError, rc errRunContext) *PageError {
 // connectableWorkspace returns ws when it is a workspace ID one can type in
 // the connect form (not a key ref).
 func connectableWorkspace(ws string) string {
-	if strings.HasPrefix(ws, "key_") {
+	if store.IsKeyRef(ws) {
 		return ""
 	}
 	return ws
@@ -226,7 +227,7 @@ func clip(s string, n int) string {
 // not connected.
 func errNotConnected(ws string) *PageError {
 	p := &PageError{Status: http.StatusForbidden, Heading: "Workspace " + ws + " is not connected", Category: "not connected"}
-	if strings.HasPrefix(ws, "key_") {
+	if store.IsKeyRef(ws) {
 		p.Explanation = "This link belongs to a workspace connected with an API key but without a workspace ID. Connect the same key to open it."
 		return p
 	}

@@ -108,11 +108,9 @@ func (a *dashboard) receiveWebhook(c echo.Context) error {
 	return c.JSON(http.StatusOK, webhookAnswer{Received: true, Duplicate: receipt.Duplicate})
 }
 
-// rejectWebhook keeps a refused delivery for the deliveries page. The
-// reason is ours (extendapi's errors never hold a secret or a MAC).
+// rejectWebhook records a refused delivery: a sample of them on the
+// deliveries page, the rest counted, and a log summary at most once a
+// minute (monitor.RefuseWebhook), so forged deliveries cost little.
 func (a *dashboard) rejectWebhook(ctx context.Context, endpoint string, reason error) {
-	a.Logger.WarnContext(ctx, "webhook refused", "endpoint", endpoint, "err", reason)
-	if err := a.Store.RecordRejectedWebhook(ctx, endpoint, reason.Error()); err != nil {
-		a.Logger.WarnContext(ctx, "webhook: record refusal", "endpoint", endpoint, "err", err)
-	}
+	a.Live.Monitor.RefuseWebhook(ctx, endpoint, reason)
 }

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -112,5 +113,44 @@ func TestWebhookBodyLimit(t *testing.T) {
 	status, _ := deliver(t, env.srv.URL+env.app.BasePath, endpoint, testWebhookSecret, body, time.Now())
 	if status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d, want 413", status)
+	}
+}
+
+// TestForgedWebhookFlood: forged deliveries to a known endpoint cost a
+// few sample rows and one log line, not a row and a line each; a
+// verified delivery in the middle of the flood is answered and stored.
+func TestForgedWebhookFlood(t *testing.T) {
+	env := newLiveEnv(t, envOptions{})
+	tenant := "test/" + demoWS
+	endpoint := addEndpoint(t, env.st, tenant)
+	base := env.srv.URL + env.app.BasePath
+	const forged = 60
+	for i := range forged {
+		if status, _ := deliver(t, base, endpoint, "wss_wrong", runEventBody(fmt.Sprintf("evt_f%d", i), "edr_forged", "PROCESSED"), time.Now()); status != http.StatusUnauthorized {
+			t.Fatalf("forged delivery %d: %d", i, status)
+		}
+		if i == forged/2 {
+			if status, _ := deliver(t, base, endpoint, testWebhookSecret, runEventBody("evt_ok", "edr_ok", "PROCESSED"), time.Now()); status != http.StatusOK {
+				t.Fatalf("verified delivery in the flood: %d", status)
+			}
+		}
+	}
+	events, _, err := env.st.ListWebhookEvents(context.Background(), store.WebhookEventFilter{Tenant: tenant, Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var verified, refused int
+	for _, e := range events {
+		if e.Verified {
+			verified++
+		} else {
+			refused++
+		}
+	}
+	if verified != 1 || refused > 5 {
+		t.Errorf("%d forged deliveries stored %d refused rows (want at most 5) and %d verified (want 1)", forged, refused, verified)
+	}
+	if n := strings.Count(env.logs.String(), "webhook refused"); n != 1 {
+		t.Errorf("%d forged deliveries logged %d lines, want 1", forged, n)
 	}
 }

@@ -111,6 +111,7 @@ func (a *dashboard) workspace(c echo.Context) (connection, error) {
 	if !explicit && sess != nil {
 		want, _ = sess.Values[sessWorkspace].(string)
 	}
+	want = store.CurrentKeyRef(want) // links made before key refs were renamed
 	chosen, found := conns[0], false
 	for _, conn := range conns {
 		if conn.Ref() == want {

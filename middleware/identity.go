@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
@@ -24,6 +25,9 @@ type IdentityConfig struct {
 	// ProxyJWT, when set, takes the identity from the proxy's signed
 	// assertion (Pomerium, IAP, Cloudflare Access) instead of a plain header.
 	ProxyJWT *ProxyJWTVerifier
+	// Logger receives the refusals an operator must see (a proxy that
+	// lets a client's identity header through); nil discards them.
+	Logger *slog.Logger
 }
 
 // Identity is who sends a request, as far as Editwatch believes.
@@ -89,7 +93,7 @@ func (cfg IdentityConfig) Resolve(r *http.Request) (id Identity, ok bool) {
 		id.CanAct = !cfg.ReadOnly && cfg.mayAct(id.Groups)
 		return id, true
 	}
-	if !cfg.TrustedPeer(r) {
+	if !cfg.TrustedPeer(r) || cfg.repeatedIdentity(r) {
 		return Identity{}, false
 	}
 	user := strings.TrimSpace(r.Header.Get(cfg.IdentityHeader))
@@ -97,19 +101,38 @@ func (cfg IdentityConfig) Resolve(r *http.Request) (id Identity, ok bool) {
 		return Identity{}, false
 	}
 	id.User = user
-	if cfg.GroupsHeader != "" {
-		delim := cfg.GroupsDelimiter
-		if delim == "" {
-			delim = ","
-		}
-		for _, g := range strings.Split(r.Header.Get(cfg.GroupsHeader), delim) {
+	id.Groups = cfg.groups(r)
+	id.CanAct = !cfg.ReadOnly && cfg.mayAct(id.Groups)
+	return id, true
+}
+
+// repeatedIdentity reports whether the plain identity header came on more
+// than one line. A proxy that adds its line to the client's own leaves two,
+// and which one a reader takes is an accident, so neither is believed.
+func (cfg IdentityConfig) repeatedIdentity(r *http.Request) bool {
+	return cfg.ProxyJWT == nil && cfg.IdentityHeader != "" && len(r.Header.Values(cfg.IdentityHeader)) > 1
+}
+
+// groups reads the groups header: proxies send the groups as one
+// delimited line (oauth2-proxy: "ops,ops-admins") or as one line per
+// group or per chunk, so every line counts, each split by the delimiter.
+func (cfg IdentityConfig) groups(r *http.Request) []string {
+	if cfg.GroupsHeader == "" {
+		return nil
+	}
+	delim := cfg.GroupsDelimiter
+	if delim == "" {
+		delim = ","
+	}
+	var groups []string
+	for _, line := range r.Header.Values(cfg.GroupsHeader) {
+		for _, g := range strings.Split(line, delim) {
 			if g = strings.TrimSpace(g); g != "" {
-				id.Groups = append(id.Groups, g)
+				groups = append(groups, g)
 			}
 		}
 	}
-	id.CanAct = !cfg.ReadOnly && cfg.mayAct(id.Groups)
-	return id, true
+	return groups
 }
 
 // mayAct applies the role rule: with no groups configured everyone may act;
@@ -132,13 +155,29 @@ func (cfg IdentityConfig) mayAct(groups []string) bool {
 }
 
 // Identify resolves the identity of every request and refuses, in
-// header mode, requests that did not come through the trusted proxy. Paths
-// in open (health probes, the webhook receiver) pass without an identity.
+// header mode, requests that did not come through the trusted proxy, and
+// (400, logged with the peer) requests whose identity header came on more
+// than one line. Paths in open (health probes, the webhook receiver) pass
+// without an identity.
 func Identify(cfg IdentityConfig, open func(path string) bool) echo.MiddlewareFunc {
+	logger := cfg.Logger
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			if open != nil && open(c.Request().URL.Path) {
 				return next(c)
+			}
+			if cfg.repeatedIdentity(c.Request()) && cfg.TrustedPeer(c.Request()) {
+				logger.Warn("identity header sent more than once; refused: the proxy must replace the client's header, not add to it",
+					"header", cfg.IdentityHeader, "peer", c.Request().RemoteAddr,
+					"forwarded_for", c.Request().Header.Get("X-Forwarded-For"),
+					"lines", len(c.Request().Header.Values(cfg.IdentityHeader)), "path", c.Request().URL.Path)
+				return &Refusal{Status: http.StatusBadRequest, Category: "identity",
+					Heading: "Your identity came twice",
+					Explanation: "The SSO proxy in front of Editwatch sent the " + cfg.IdentityHeader +
+						" header more than once, so Editwatch cannot tell who you are. Ask whoever runs the proxy to make it replace that header rather than add to it."}
 			}
 			id, ok := cfg.Resolve(c.Request())
 			if !ok {

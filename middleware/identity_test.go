@@ -1,9 +1,17 @@
 package middleware
 
 import (
+	"bytes"
+	"errors"
+	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/labstack/echo/v4"
 )
 
 func TestIdentityResolve(t *testing.T) {
@@ -90,5 +98,111 @@ func TestIdentityFromSignedAssertion(t *testing.T) {
 	r.RemoteAddr = "192.0.2.7:4000"
 	if _, ok := cfg.Resolve(r); ok {
 		t.Error("assertion from outside the trusted proxies was accepted")
+	}
+}
+
+// TestIdentityGroupsFromEveryLine: a user in three groups with the admin
+// group last is an admin whether the proxy sends the groups as one
+// delimited line or as several lines, with the default or another
+// delimiter.
+func TestIdentityGroupsFromEveryLine(t *testing.T) {
+	tests := []struct {
+		name  string
+		delim string
+		lines []string
+	}{
+		{"one line", ",", []string{"eng,sales,ops-admins"}},
+		{"one line with spaces", ",", []string{"eng, sales, ops-admins"}},
+		{"a line per group", ",", []string{"eng", "sales", "ops-admins"}},
+		{"mixed lines", ",", []string{"eng,sales", "ops-admins"}},
+		{"other delimiter, one line", "|", []string{"eng|sales|ops-admins"}},
+		{"other delimiter, several lines", "|", []string{"eng|sales", "ops-admins"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := IdentityConfig{TrustedProxies: []netip.Prefix{netip.MustParsePrefix(proxyIPNet)},
+				IdentityHeader: "X-Forwarded-Email", GroupsHeader: "X-Forwarded-Groups", GroupsDelimiter: tt.delim,
+				AdminGroups: []string{"ops-admins"}, ViewerGroups: []string{"eng"}}
+			r := httptest.NewRequest(http.MethodGet, "/runs", nil)
+			r.RemoteAddr = proxyIP + ":4000"
+			r.Header.Set("X-Forwarded-Email", "ana@example.com")
+			for _, l := range tt.lines {
+				r.Header.Add("X-Forwarded-Groups", l)
+			}
+			id, ok := cfg.Resolve(r)
+			if !ok {
+				t.Fatal("refused")
+			}
+			if diff := cmp.Diff([]string{"eng", "sales", "ops-admins"}, id.Groups); diff != "" {
+				t.Errorf("groups (-want +got):\n%s", diff)
+			}
+			if !id.CanAct {
+				t.Error("a member of the admin group may not act")
+			}
+		})
+	}
+}
+
+// TestIdentifyRefusesRepeatedIdentityHeader: two identity lines from the
+// proxy are refused with 400 and a log line naming the peer; one line
+// passes; from an untrusted peer the request is refused as before.
+func TestIdentifyRefusesRepeatedIdentityHeader(t *testing.T) {
+	tests := []struct {
+		name       string
+		peer       string
+		lines      []string
+		wantStatus int
+		wantLog    bool
+	}{
+		{"one line", proxyIP + ":4000", []string{"ana@example.com"}, http.StatusOK, false},
+		{"two lines", proxyIP + ":4000", []string{"mallory@example.com", "ana@example.com"}, http.StatusBadRequest, true},
+		{"two equal lines", proxyIP + ":4000", []string{"ana@example.com", "ana@example.com"}, http.StatusBadRequest, true},
+		{"two lines, untrusted peer", "192.0.2.1:4000", []string{"mallory@example.com", "ana@example.com"}, http.StatusUnauthorized, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var logs bytes.Buffer
+			cfg := IdentityConfig{TrustedProxies: []netip.Prefix{netip.MustParsePrefix(proxyIPNet)},
+				IdentityHeader: "X-Forwarded-Email", Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+			e := echo.New()
+			e.Use(Identify(cfg, nil))
+			var seen Identity
+			e.GET("/runs", func(c echo.Context) error { seen = IdentityOf(c); return c.NoContent(http.StatusOK) })
+			e.HTTPErrorHandler = func(err error, c echo.Context) {
+				var refusal *Refusal
+				var he *echo.HTTPError
+				switch {
+				case errors.As(err, &refusal):
+					_ = c.String(refusal.Status, refusal.Explanation)
+				case errors.As(err, &he):
+					_ = c.NoContent(he.Code)
+				default:
+					_ = c.NoContent(http.StatusInternalServerError)
+				}
+			}
+			r := httptest.NewRequest(http.MethodGet, "/runs", nil)
+			r.RemoteAddr = tt.peer
+			for _, l := range tt.lines {
+				r.Header.Add("X-Forwarded-Email", l)
+			}
+			rec := httptest.NewRecorder()
+			e.ServeHTTP(rec, r)
+			if rec.Code != tt.wantStatus {
+				t.Fatalf("status %d, want %d (%s)", rec.Code, tt.wantStatus, rec.Body)
+			}
+			if tt.wantStatus == http.StatusOK && seen.User != "ana@example.com" {
+				t.Errorf("identity %+v", seen)
+			}
+			if tt.wantStatus == http.StatusBadRequest && !strings.Contains(rec.Body.String(), "X-Forwarded-Email") {
+				t.Errorf("the refusal does not name the header: %s", rec.Body)
+			}
+			logged := strings.Contains(logs.String(), "peer="+tt.peer)
+			if logged != tt.wantLog {
+				t.Errorf("log line naming the peer: %v, want %v\n%s", logged, tt.wantLog, logs.String())
+			}
+			if _, ok := cfg.Resolve(r); ok != (tt.wantStatus == http.StatusOK) {
+				t.Errorf("Resolve ok %v for the same request", ok)
+			}
+		})
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -94,29 +95,73 @@ func (m *Metrics) Observe(o extendapi.Observation) {
 // ClientOption is the extendapi option that feeds Observe.
 func (m *Metrics) ClientOption() extendapi.Option { return extendapi.WithObserver(m.Observe) }
 
-// Middleware counts requests by route template (never the raw path: run
-// IDs would explode the label set). statusOf classifies an error a handler
+// Middleware counts requests by method and route pattern. Both labels come
+// from a closed set, because anyone who reaches the dashboard chooses the
+// method and the path: a method outside the standard ones counts as
+// "other", and a request that matched no route counts under the single
+// route "unmatched" (the router reports the nearest pattern for a 404,
+// which would misattribute it). statusOf classifies an error a handler
 // returned the way the error handler will, which writes the status after
 // this layer has returned.
 func (m *Metrics) Middleware(statusOf func(error) int) echo.MiddlewareFunc {
+	var routes routePatterns
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
 			err := next(c)
-			route := c.Path()
-			if route == "" {
-				route = "unmatched"
-			}
 			status := c.Response().Status
 			if err != nil && !c.Response().Committed {
 				status = statusOf(err)
 			}
-			method := c.Request().Method
+			method := methodLabel(c.Request().Method)
+			route := routes.label(c)
 			m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 			m.requestDuration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
 			return err
 		}
 	}
+}
+
+// unmatchedRoute is the route label of a request no route matched.
+const unmatchedRoute = "unmatched"
+
+// methodLabel is the method's metric label: the standard methods as they
+// are, anything else "other".
+func methodLabel(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return method
+	}
+	return "other"
+}
+
+// routePatterns is the set of routes (method and pattern) registered on
+// the Echo the middleware serves, read at the first request: routes are
+// all added before the server starts.
+type routePatterns struct {
+	once   sync.Once
+	routes map[string]bool
+}
+
+// label is the request's route label: the pattern it matched, the pattern
+// whose other methods it missed (a 405 or OPTIONS answer, which carries
+// the Allow list), or unmatchedRoute.
+func (rp *routePatterns) label(c echo.Context) string {
+	rp.once.Do(func() {
+		rp.routes = map[string]bool{}
+		for _, r := range c.Echo().Routes() {
+			rp.routes[r.Method+" "+r.Path] = true
+		}
+	})
+	route := c.Path()
+	if route == "" {
+		return unmatchedRoute
+	}
+	if rp.routes[c.Request().Method+" "+route] || c.Get(echo.ContextKeyHeaderAllow) != nil {
+		return route
+	}
+	return unmatchedRoute
 }
 
 // Run metric windows: alerts compare the last hour with the last day.

@@ -24,6 +24,7 @@ type Monitor struct {
 	// and their insert before they get here).
 	endpointTenants sync.Map
 	sweeper         pendingSweeper // see SweepPending
+	refusals        refusalLedger  // see RefuseWebhook
 }
 
 // ResolveFunc fetches the payload of a webhook event delivered as a

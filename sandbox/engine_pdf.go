@@ -96,7 +96,9 @@ func (e *Engine) openPDF(ctx context.Context, path, password string, cmd model.C
 
 // writePDF writes the document to path, leaving nothing behind on failure.
 func writePDF(doc *model.Context, path string) (err error) {
-	f, err := os.Create(path)
+	// Filled forms carry what users typed into them: private to the
+	// process's user, like the rest of the data folder.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
 	if err != nil {
 		return fmt.Errorf("write output: %w", err)
 	}

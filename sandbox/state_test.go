@@ -108,3 +108,46 @@ func TestInMemoryCleanup(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 }
+
+// TestPersistedFilesArePrivate: a data folder the sandbox creates is 0700
+// and everything it writes there (uploads, filled outputs, the state
+// file) is 0600, whatever the process's umask lets through.
+func TestPersistedFilesArePrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "sandbox")
+	form := demoForm(t, "")
+	sb := startSandbox(t, Options{DataDir: dir})
+	c := sb.api(testKeyA, "")
+	file := uploadFile(t, c, form.Name, form.PDF, "")
+	run, err := c.Edit(context.Background(), &extendapi.CreateEditRunRequest{File: &extendapi.FileRef{ID: file.ID},
+		Config: &extendapi.EditConfig{Instructions: form.Instructions}})
+	if err != nil || run.Status != extendapi.StatusProcessed {
+		t.Fatalf("edit: %+v, %v", run, err)
+	}
+	sb.close()
+	files := 0
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := fs.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700
+		} else {
+			files++
+		}
+		if info.Mode().Perm() != want {
+			t.Errorf("%s: mode %v, want %v", path, info.Mode().Perm(), want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 3 {
+		t.Fatalf("%d files in the data folder, want the upload, the output and the state", files)
+	}
+}

@@ -64,6 +64,12 @@ func (s *Store) ServiceKey(ctx context.Context, tenant string) (string, error) {
 		return "", fmt.Errorf("store: service key of %s: %w", tenant, err)
 	}
 	key, err := s.sealer.Open(sealed, serviceKeyAD(tenant))
+	if legacy := legacyTenantName(tenant); err != nil && legacy != tenant {
+		// Sealed before migration 7 renamed the key tenant: the
+		// associated data is the old name. Setting the key again
+		// seals it under the new one.
+		key, err = s.sealer.Open(sealed, serviceKeyAD(legacy))
+	}
 	if err != nil {
 		return "", fmt.Errorf("store: service key of %s: %w", tenant, err)
 	}

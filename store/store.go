@@ -137,6 +137,9 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 			return fmt.Errorf("store: create database directory: %w", err)
 		}
 	}
+	if err := s.privateSQLiteFiles(path); err != nil {
+		return err
+	}
 	common := "?_pragma=busy_timeout(" + strconv.FormatInt(sqliteBusyTimeout.Milliseconds(), 10) + ")" +
 		"&_pragma=foreign_keys(1)" +
 		"&_pragma=synchronous(NORMAL)" +

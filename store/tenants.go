@@ -13,13 +13,41 @@ import (
 )
 
 // KeyRefPrefix starts the workspace part of a tenant named by a key's
-// hash rather than a workspace ID.
-const KeyRefPrefix = "key_"
+// hash rather than a workspace ID. Its '.' is a character no Extend
+// workspace ID has (ValidWorkspaceID), so a key's tenant and a
+// workspace's can never share a name, whatever someone types as a
+// workspace ID. Migration 7 renamed the "key_" tenants of earlier
+// versions.
+const KeyRefPrefix = "key."
+
+// legacyKeyRefPrefix named key tenants before migration 7.
+const legacyKeyRefPrefix = "key_"
+
+// maxWorkspaceIDLength bounds a workspace ID; Extend's are about 25
+// characters.
+const maxWorkspaceIDLength = 128
+
+// ValidWorkspaceID reports whether id looks like an Extend workspace ID:
+// "ws_" and then letters, digits, '_' or '-'. Only such IDs name tenants.
+func ValidWorkspaceID(id string) bool {
+	rest, ok := strings.CutPrefix(id, "ws_")
+	if !ok || rest == "" || len(id) > maxWorkspaceIDLength {
+		return false
+	}
+	for _, r := range rest {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '_', r == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // TenantFor names the tenant of a deployment ("us", "sandbox", or a base
 // URL) and a workspace: "us/ws_abc". A key connected without a workspace
 // ID passes workspace "" and keyHash, the keyed hash that names it (see
-// KeyRef): "us/key_…". The deployment may itself contain slashes (a URL);
+// KeyRef): "us/key.…". The deployment may itself contain slashes (a URL);
 // the workspace part never does, so TenantParts splits at the last one.
 func TenantFor(deployment, workspace, keyHash string) string {
 	if workspace != "" {
@@ -37,6 +65,10 @@ func KeyRef(hashKey []byte, apiKey string) string {
 	return KeyRefPrefix + hex.EncodeToString(mac.Sum(nil)[:10])
 }
 
+// IsKeyRef reports whether a workspace reference (a tenant's last part,
+// or ?ws= of a link) names a key connected without a workspace ID.
+func IsKeyRef(ref string) bool { return strings.HasPrefix(ref, KeyRefPrefix) }
+
 // TenantParts splits a tenant into its deployment and its workspace ID;
 // a tenant named by a key hash has workspace "".
 func TenantParts(tenant string) (deployment, workspace string) {
@@ -45,10 +77,35 @@ func TenantParts(tenant string) (deployment, workspace string) {
 		return "", tenant
 	}
 	deployment, ref := tenant[:i], tenant[i+1:]
-	if strings.HasPrefix(ref, KeyRefPrefix) {
+	if IsKeyRef(ref) {
 		return deployment, ""
 	}
 	return deployment, ref
+}
+
+// CurrentKeyRef turns a key ref of the form used before migration 7
+// ("key_" and 20 hex digits, in bookmarked links and older sessions) into
+// today's; anything else is returned as it is. No workspace can be named
+// like that any more, so the old form can only mean a key.
+func CurrentKeyRef(ref string) string {
+	hexPart, ok := strings.CutPrefix(ref, legacyKeyRefPrefix)
+	if !ok || len(hexPart) != 20 || strings.Trim(hexPart, "0123456789abcdef") != "" {
+		return ref
+	}
+	return KeyRefPrefix + hexPart
+}
+
+// legacyTenantName is the name a key tenant had before migration 7; other
+// tenants kept theirs.
+func legacyTenantName(tenant string) string {
+	deployment, ref := tenant, ""
+	if i := strings.LastIndexByte(tenant, '/'); i >= 0 {
+		deployment, ref = tenant[:i], tenant[i+1:]
+	}
+	if !IsKeyRef(ref) {
+		return tenant
+	}
+	return deployment + "/" + legacyKeyRefPrefix + strings.TrimPrefix(ref, KeyRefPrefix)
 }
 
 // Tenant is what the store knows about a tenant.

@@ -356,11 +356,25 @@ const (
 
 // RecordRejectedWebhook keeps a delivery that failed verification, for
 // the deliveries page (no event ID, no payload: nothing in it is trusted).
-func (s *Store) RecordRejectedWebhook(ctx context.Context, endpointID, reason string) error {
-	_, err := s.exec(ctx, `INSERT INTO webhook_events (endpoint_id, received_at, verified, error) VALUES (?, ?, 0, ?)`,
-		endpointID, millis(s.now()), reason)
+// It returns the row's ID, which AddRejectedWebhookDeliveries counts
+// further refusals on.
+func (s *Store) RecordRejectedWebhook(ctx context.Context, endpointID, reason string) (int64, error) {
+	var id int64
+	err := s.write.QueryRowContext(ctx, s.rebind(`INSERT INTO webhook_events (endpoint_id, received_at, verified, error)
+		VALUES (?, ?, 0, ?) RETURNING id`), endpointID, millis(s.now()), reason).Scan(&id)
 	if err != nil {
-		return fmt.Errorf("store: record rejected webhook: %w", err)
+		return 0, fmt.Errorf("store: record rejected webhook: %w", err)
+	}
+	return id, nil
+}
+
+// AddRejectedWebhookDeliveries counts n more refused deliveries on the
+// refused row id, which then stands for all of them: a flood of forged
+// deliveries costs one row per sample, not one per delivery. A row gone
+// meanwhile (retention) is not an error.
+func (s *Store) AddRejectedWebhookDeliveries(ctx context.Context, id, n int64) error {
+	if _, err := s.exec(ctx, `UPDATE webhook_events SET deliveries = deliveries + ? WHERE id = ? AND verified = 0`, n, id); err != nil {
+		return fmt.Errorf("store: count rejected webhooks: %w", err)
 	}
 	return nil
 }

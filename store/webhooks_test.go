@@ -89,7 +89,7 @@ func TestWebhookEventsDedupeAndPending(t *testing.T) {
 		if _, dup, err := s.StoreWebhookEvent(ctx, WebhookEvent{EndpointID: epB.ID, EventID: "evt_1", RunID: "edr_7"}); err != nil || dup {
 			t.Fatalf("other endpoint: dup=%v err=%v", dup, err)
 		}
-		if err := s.RecordRejectedWebhook(ctx, epA.ID, "signature invalid"); err != nil {
+		if _, err := s.RecordRejectedWebhook(ctx, epA.ID, "signature invalid"); err != nil {
 			t.Fatal(err)
 		}
 		pending, err := s.PendingWebhookEvents(ctx, 0, 10)
