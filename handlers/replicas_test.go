@@ -51,7 +51,8 @@ func newReplica(t *testing.T, dsn string, sealKey, sessKey []byte, extendURL str
 	env := &testEnv{t: t, st: st, logs: &lockedBuffer{}, headers: http.Header{}, sbURL: extendURL}
 	env.build(Options{Store: st, Sessions: sessions, Assets: assets, BasePath: testBase,
 		Connector: testConnector(t, tenantKey, extendURL)})
-	env.srv = httptest.NewServer(env.echo)
+	// attachLive rebuilds the dashboard: serve whichever is current.
+	env.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { env.echo.ServeHTTP(w, r) }))
 	t.Cleanup(env.srv.Close)
 	jar, _ := cookiejar.New(nil)
 	env.client = &http.Client{Jar: jar, Timeout: 60 * time.Second,
