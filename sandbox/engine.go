@@ -106,7 +106,7 @@ func (e *Engine) Edit(ctx context.Context, job EditJob) (res EditResult, err err
 		targets, _ = mapSchemaToFields(given, scan.fields)
 		required, schema = given.Required, job.Config.Schema
 	} else {
-		if scan.schemaFields == 0 {
+		if scan.fillable == 0 {
 			return EditResult{}, emptySchemaFailure()
 		}
 		targets = detectedTargets(scan.fields)
@@ -120,7 +120,8 @@ func (e *Engine) Edit(ctx context.Context, job EditJob) (res EditResult, err err
 	if err != nil {
 		return EditResult{}, err
 	}
-	if err := writeValues(doc, plan, flattenPDF(job.Config), len(scan.fields) > 0); err != nil {
+	filled, err := writeValues(e.logger, doc, scan.fields, plan, flattenPDF(job.Config))
+	if err != nil {
 		return EditResult{}, &Failure{Reason: extendapi.ReasonInternalError, Message: "writing the values failed: " + err.Error()}
 	}
 	fillMs := e.msSince(fillStart)
@@ -135,7 +136,7 @@ func (e *Engine) Edit(ctx context.Context, job EditJob) (res EditResult, err err
 	fieldCount := len(targets)
 	pages := doc.PageCount
 	return EditResult{
-		FilledValues: plan.filledValues,
+		FilledValues: filled,
 		Schema:       schema,
 		PageCount:    pages,
 		Metrics: extendapi.EditRunMetrics{
@@ -212,6 +213,7 @@ func editConfigSchema(cfg extendapi.EditConfig) (*editSchema, error) {
 type fieldScan struct {
 	fields       []*formField
 	schemaFields int // fields that become schema properties
+	fillable     int // schema fields the sandbox can write (not unknown)
 	annotated    int
 	detectionMs  float64
 	annotationMs float64
@@ -237,6 +239,9 @@ func (e *Engine) scanFields(ctx context.Context, doc *model.Context) (fieldScan,
 	for _, f := range fields {
 		if f.inSchema() {
 			scan.schemaFields++
+		}
+		if f.fillable() {
+			scan.fillable++
 		}
 	}
 	return scan, nil
@@ -301,7 +306,7 @@ func mapSchemaToFields(s *editSchema, fields []*formField) ([]fillTarget, extend
 }
 
 func emptySchemaFailure() *Failure {
-	return &Failure{Reason: extendapi.ReasonEmptySchema, Message: "no schema was given and the PDF has no fillable form fields"}
+	return &Failure{Reason: extendapi.ReasonEmptySchema, Message: "no schema was given and the PDF has no form fields the sandbox can fill"}
 }
 
 // recoverPanic turns a panic inside PDF processing into an INTERNAL_ERROR

@@ -88,10 +88,16 @@ func (e *Engine) openPDF(ctx context.Context, path, password string, cmd model.C
 			Reason:  extendapi.ReasonPasswordProtectedFile,
 			Message: "the password opens the PDF but its permissions forbid filling forms; give the owner password",
 		}
-	default:
-		e.logger.Debug("sandbox engine: unreadable PDF", "file", path, "err", err)
-		return nil, &Failure{Reason: extendapi.ReasonCorruptFile, Message: "the PDF cannot be read: " + err.Error()}
 	}
+	// Validation refuses some files other readers open; the second try
+	// repairs what is known and validates again.
+	doc, lerr := readLeniently(f, conf)
+	if lerr == nil {
+		e.logger.Debug("sandbox engine: read a PDF after repairing it", "file", path, "validation", err)
+		return doc, nil
+	}
+	e.logger.Debug("sandbox engine: unreadable PDF", "file", path, "err", err, "after repair", lerr)
+	return nil, &Failure{Reason: extendapi.ReasonCorruptFile, Message: "the PDF cannot be read: " + err.Error()}
 }
 
 // writePDF writes the document to path, leaving nothing behind on failure.
