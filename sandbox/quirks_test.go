@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -302,13 +303,7 @@ func TestRealWorldQuirkyForms(t *testing.T) {
 				t.Errorf("filledValues has %d values, want %d", len(res.FilledValues), len(want))
 			}
 			fields := qpdfFields(t, out)
-			for _, k := range slices.Sorted(func(yield func(string) bool) {
-				for k := range want {
-					if !yield(k) {
-						return
-					}
-				}
-			}) {
+			for _, k := range slices.Sorted(maps.Keys(want)) {
 				w := want[k]
 				widgets := fields[k]
 				if len(widgets) == 0 {
