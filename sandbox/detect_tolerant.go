@@ -171,13 +171,13 @@ func classifyTolerantly(xrt *model.XRefTable, f *formField, d types.Dict) {
 }
 
 func classifyDict(xrt *model.XRefTable, f *formField, d types.Dict) error {
-	ftObj, err := inheritedEntry(xrt, d, "FT")
+	ftObj, err := fieldAttribute(xrt, f, d, "FT")
 	if err != nil {
 		return err
 	}
 	ft, _ := ftObj.(types.Name)
 	flags := primitives.FieldFlags(0)
-	if ffObj, err := inheritedEntry(xrt, d, "Ff"); err != nil {
+	if ffObj, err := fieldAttribute(xrt, f, d, "Ff"); err != nil {
 		return err
 	} else if ff, ok := ffObj.(types.Integer); ok {
 		flags = primitives.FieldFlags(ff)
@@ -248,6 +248,29 @@ func classifyDict(xrt *model.XRefTable, f *formField, d types.Dict) error {
 		return errors.New("the field has no field type (FT)")
 	}
 	return fmt.Errorf("field type %q is not one the sandbox fills", string(ft))
+}
+
+// fieldAttribute is an inheritable attribute (FT, Ff) of the field: its own
+// or an ancestor's, else the one its widgets carry (radio buttons that
+// repeat their group's name often hold the group's type and flags).
+func fieldAttribute(xrt *model.XRefTable, f *formField, d types.Dict, key string) (types.Object, error) {
+	o, err := inheritedEntry(xrt, d, key)
+	if err != nil || o != nil {
+		return o, err
+	}
+	for _, w := range f.widgets {
+		if w.ObjectNumber == f.ref.ObjectNumber {
+			continue
+		}
+		wd, err := xrt.DereferenceDict(w)
+		if err != nil || wd == nil {
+			continue
+		}
+		if o, found := wd.Find(key); found {
+			return xrt.Dereference(o)
+		}
+	}
+	return nil, nil
 }
 
 // widgetOnStates is the "on" appearance state of each widget (the key of

@@ -100,9 +100,11 @@ type quirkCase struct {
 func quirkCases(t testing.TB) []quirkCase {
 	return []quirkCase{
 		{
+			// Its /DA also names a font the form does not have: the sandbox
+			// draws the value in a standard font.
 			name: "1 dropdown options as UTF-16 hex strings",
 			pdf: quirkForm("6 0 R", "6 0 R",
-				"<< /FT /Ch /Ff 131072 /T (Country) /TU (Country of residence) /Opt ["+utf16Hex("France")+" "+utf16Hex("Deutschland")+" "+utf16Hex("España")+"] /V "+utf16Hex("France")+" /DA (/Helv 10 Tf 0 g) "+quirkWidget("50 700 250 720")+" >>"),
+				"<< /FT /Ch /Ff 131072 /T (Country) /TU (Country of residence) /Opt ["+utf16Hex("France")+" "+utf16Hex("Deutschland")+" "+utf16Hex("España")+"] /V "+utf16Hex("France")+" /DA (/Arial 10 Tf 0 g) "+quirkWidget("50 700 250 720")+" >>"),
 			field: "Country", wantKind: kindDropdown, wantEnum: []string{"France", "Deutschland", "España"}, value: "España",
 		},
 		{
@@ -177,10 +179,13 @@ func quirkCases(t testing.TB) []quirkCase {
 		},
 		{
 			name: "5 radio widgets repeating the group's name",
+			// The group's type and flags are on its buttons, as on a real
+			// form; read as fields of their own they were one checkbox
+			// "Gender.Gender" and the group was lost.
 			pdf: quirkForm("6 0 R", "7 0 R 8 0 R",
-				"<< /FT /Btn /Ff 49152 /T (Gender) /Kids [7 0 R 8 0 R] >>",
-				"<< /T (Gender) /Parent 6 0 R "+quirkWidget("50 700 62 712")+" "+checkAppearance("F", 9, 10)+" >>",
-				"<< /T (Gender) /Parent 6 0 R "+quirkWidget("100 700 112 712")+" "+checkAppearance("M", 9, 10)+" >>",
+				"<< /T (Gender) /Kids [7 0 R 8 0 R] >>",
+				"<< /FT /Btn /Ff 49152 /T (Gender) /Parent 6 0 R "+quirkWidget("50 700 62 712")+" "+checkAppearance("F", 9, 10)+" >>",
+				"<< /FT /Btn /Ff 49152 /T (Gender) /Parent 6 0 R "+quirkWidget("100 700 112 712")+" "+checkAppearance("M", 9, 10)+" >>",
 				onStream, offStream),
 			field: "Gender", qpdfName: "Gender.Gender", wantKind: kindRadio, wantEnum: []string{"F", "M"}, value: "M",
 		},
