@@ -336,7 +336,7 @@ func classifyField(xrt *model.XRefTable, f *formField, exported map[string]expor
 			f.Value = choiceValue(xrt, d)
 			break
 		}
-		f.Options = info.options
+		f.Options, f.exports = info.options, exportValues(xrt, d, info.options)
 		f.Kind = kindOptionList
 		if flags&primitives.FieldCombo != 0 {
 			f.Kind = kindDropdown
@@ -351,6 +351,45 @@ func classifyField(xrt *model.XRefTable, f *formField, exported map[string]expor
 	}
 	f.ReadOnly = flags&primitives.FieldReadOnly != 0
 	return nil
+}
+
+// exportValues are the export values of a choice field's options, aligned
+// with options, when its Opt holds [export display] pairs whose export
+// differs from what is displayed (pdfcpu would write the displayed text as
+// the value); nil otherwise.
+func exportValues(xrt *model.XRefTable, d types.Dict, options []string) []string {
+	o, err := inheritedEntry(xrt, d, "Opt")
+	if err != nil {
+		return nil
+	}
+	displays, exports, err := choiceOptions(xrt, o)
+	if err != nil {
+		return nil
+	}
+	aligned := make([]string, len(options))
+	differ := false
+	for i, opt := range options {
+		aligned[i] = opt
+		if j := indexTrimmed(displays, opt); j >= 0 {
+			aligned[i] = exports[j]
+		}
+		differ = differ || aligned[i] != opt
+	}
+	if !differ {
+		return nil
+	}
+	return aligned
+}
+
+// indexTrimmed is the index of s in list, ignoring surrounding spaces (pdfcpu
+// trims the options it lists).
+func indexTrimmed(list []string, s string) int {
+	for i, v := range list {
+		if strings.TrimSpace(v) == strings.TrimSpace(s) {
+			return i
+		}
+	}
+	return -1
 }
 
 // fieldWidgets lists a field's widget annotations: its kids without a name of

@@ -3,7 +3,6 @@ package sandbox
 import (
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/primitives"
@@ -74,7 +73,7 @@ func writeTextDirect(xrt *model.XRefTable, aw *appearanceWriter, d types.Dict, f
 		if err != nil {
 			return err
 		}
-		if index = slices.Index(displays, text); index >= 0 {
+		if index = indexTrimmed(displays, text); index >= 0 {
 			value = exports[index]
 		}
 	}

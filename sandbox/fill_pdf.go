@@ -20,8 +20,9 @@ import (
 // pdfcpu's form filler writes what it can (it draws the nicest appearances,
 // with fonts for any script); the sandbox writes the rest itself
 // (writeDirect): fields pdfcpu cannot read, read-only fields (which pdfcpu
-// skips; the flag is kept), and every value when pdfcpu's filler fails or
-// panics on the document.
+// skips; the flag is kept), choices whose export values differ from what
+// they display (pdfcpu writes the displayed text), and every value when
+// pdfcpu's filler fails or panics on the document.
 func writeValues(logger *slog.Logger, ctx *model.Context, fields []*formField, plan fillPlan, lock bool) (map[string]json.RawMessage, error) {
 	if len(fields) == 0 || (len(plan.values) == 0 && !lock) {
 		return nil, nil
@@ -35,7 +36,7 @@ func writeValues(logger *slog.Logger, ctx *model.Context, fields []*formField, p
 	byID := map[string]plannedValue{}
 	var withPDFCPU, direct []plannedValue
 	for _, pv := range plan.values {
-		if pv.field.ChoiceAsText || pv.field.tolerant || pv.field.ReadOnly || len(pv.field.pdfcpuIDs) == 0 {
+		if pv.field.ChoiceAsText || pv.field.tolerant || pv.field.ReadOnly || len(pv.field.exports) > 0 || len(pv.field.pdfcpuIDs) == 0 {
 			direct = append(direct, pv)
 			continue
 		}

@@ -114,6 +114,13 @@ func quirkCases(t testing.TB) []quirkCase {
 			field: "Size", wantKind: kindDropdown, wantEnum: []string{"Small", "Medium", "Large"}, value: "Large", readBack: "L",
 		},
 		{
+			// pdfcpu reads these, and wrote the displayed text as the value.
+			name: "1 option pairs [export display] as literal strings",
+			pdf: quirkForm("6 0 R", "6 0 R",
+				"<< /FT /Ch /Ff 131072 /T (Size) /Opt [[(S) (Small)] [(M) (Medium)] [(L) (Large)]] /DA (/Helv 10 Tf 0 g) "+quirkWidget("50 700 250 720")+" >>"),
+			field: "Size", wantKind: kindDropdown, wantEnum: []string{"Small", "Medium", "Large"}, value: "Large", readBack: "L",
+		},
+		{
 			name: "1 rich-text field whose value is a stream",
 			pdf: quirkForm("6 0 R", "6 0 R",
 				"<< /FT /Tx /Ff 33554432 /T (Notes) /V 7 0 R /DA (/Helv 10 Tf 0 g) "+quirkWidget("50 700 250 720")+" >>",

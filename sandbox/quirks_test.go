@@ -338,9 +338,10 @@ func TestRealWorldQuirkyForms(t *testing.T) {
 					t.Errorf("qpdf finds no field %q", k)
 					continue
 				}
-				visible := false
+				visible, on := false, false
 				for _, got := range widgets {
 					visible = visible || !got.Hidden
+					on = on || (got.State != "" && got.State != "Off" && got.State == got.Value)
 					switch w.kind {
 					case "checkbox", "radio":
 						if got.Value == nil || got.Value == "Off" {
@@ -351,6 +352,9 @@ func TestRealWorldQuirkyForms(t *testing.T) {
 							t.Errorf("%s %q reads back as %v, want %v", w.kind, k, got.Value, w.value)
 						}
 					}
+				}
+				if (w.kind == "checkbox" || w.kind == "radio") && !on {
+					t.Errorf("no widget of %s %q shows its on state: %+v", w.kind, k, widgets)
 				}
 				if s, ok := w.value.(string); ok && visible && w.kind == "text" && len(s) == len("Val000") && !strings.Contains(text, s) {
 					t.Errorf("the appearance of %q does not show %q", k, s)
