@@ -232,7 +232,7 @@ func (e *Engine) scanFields(ctx context.Context, doc *model.Context) (fieldScan,
 	}
 
 	start = e.now()
-	scan.annotated = annotateFields(doc.XRefTable, fields)
+	scan.annotated = e.annotateSafely(doc.XRefTable, fields)
 	scan.annotationMs = e.msSince(start)
 
 	scan.fields = fields
@@ -245,6 +245,21 @@ func (e *Engine) scanFields(ctx context.Context, doc *model.Context) (fieldScan,
 		}
 	}
 	return scan, nil
+}
+
+// annotateSafely runs the annotation stage, which is best-effort: a panic
+// inside pdfcpu while measuring boxes leaves the fields without boxes.
+func (e *Engine) annotateSafely(xrt *model.XRefTable, fields []*formField) (annotated int) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.logger.Warn("sandbox engine: annotating the fields panicked; they keep no boxes", "panic", fmt.Sprint(r))
+			for _, f := range fields {
+				f.BBox, f.BBoxes = nil, nil
+			}
+			annotated = 0
+		}
+	}()
+	return annotateFields(xrt, fields)
 }
 
 // detectedTargets are the detected fields as schema properties: property

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
@@ -231,6 +233,46 @@ func TestUnknownFieldsNeverFailTheDocument(t *testing.T) {
 	}
 }
 
+// TestUnreadableDocumentsAreCorruptFile: documents found by fuzzing on which
+// pdfcpu panics or would write hundreds of megabytes fail as CORRUPT_FILE,
+// with a message, quickly, for detection and editing alike.
+func TestUnreadableDocumentsAreCorruptFile(t *testing.T) {
+	sparse := quirkForm("", "")
+	// The catalog renumbered, and a cross-reference table pdfcpu cannot
+	// use, so that it rebuilds one from the objects it finds.
+	sparse = bytes.Replace(sparse, []byte("\n1 0 obj"), []byte("\n10000214 0 obj"), 1)
+	sparse = bytes.Replace(sparse, []byte("\nxref\n"), []byte("\nxrex\n"), 1)
+	tests := []struct {
+		name, why string // why: what the failure message must say
+		pdf       []byte
+	}{
+		// pdfcpu's validation indexes a fourth coordinate that is not there.
+		{"a three-number Rect on a widget missing from its page", "pdfcpu panicked", rawPDF(
+			"<< /Type /Catalog /Pages 2 0 R /AcroForm << /Fields [4 0 R] >> >>",
+			"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+			"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+			"<< /FT /Tx /T (Plain) /DA (/Helv 0 Tf 0 g) /Type /Annot /Subtype /Widget /Rect [50 250 760] /P 3 0 R >>")},
+		{"one object numbered 10000214 in a file of five", "numbers objects up to", sparse},
+	}
+	engine := NewEngine(nil)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := engineWriteTemp(t, "odd.pdf", tt.pdf)
+			_, err := engine.Detect(context.Background(), in, "", nil)
+			if got := engineFailureReason(t, err); got != extendapi.ReasonCorruptFile {
+				t.Errorf("Detect: %q (%v), want CORRUPT_FILE", got, err)
+			}
+			_, err = engine.Edit(context.Background(), EditJob{InputPath: in, OutputPath: filepath.Join(t.TempDir(), "o.pdf"), Config: engineConfig("Plain: x")})
+			if got := engineFailureReason(t, err); got != extendapi.ReasonCorruptFile {
+				t.Errorf("Edit: %q (%v), want CORRUPT_FILE", got, err)
+			}
+			if err != nil && !strings.Contains(err.Error(), tt.why) {
+				t.Errorf("Edit: %v, want a message saying %q", err, tt.why)
+			}
+		})
+	}
+}
+
 // TestFilledValuesAreReadBack: filledValues is what the filled document
 // holds, not the plan: a planned value the document does not take (here a
 // field of a type that does not exist, which the writer refuses) is left
@@ -363,4 +405,35 @@ func TestRealWorldQuirkyForms(t *testing.T) {
 			t.Logf("%s: %d fields filled and read back by qpdf", name, len(want))
 		})
 	}
+}
+
+// FuzzEngineOnOddForms: whatever the bytes, detecting and filling ends in a
+// result or a *Failure whose reason is the document's, never a panic and
+// never INTERNAL_ERROR. The seeds are the quirk families.
+func FuzzEngineOnOddForms(f *testing.F) {
+	for _, qc := range quirkCases(f) {
+		f.Add(qc.pdf)
+	}
+	engine := NewEngine(nil)
+	f.Fuzz(func(t *testing.T, pdf []byte) {
+		dir := t.TempDir()
+		in := filepath.Join(dir, "in.pdf")
+		if err := os.WriteFile(in, pdf, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		check := func(op string, err error) {
+			var failure *Failure
+			if err != nil && (!errors.As(err, &failure) || failure.Reason == extendapi.ReasonInternalError) {
+				t.Fatalf("%s: %v", op, err)
+			}
+		}
+		_, err := engine.Detect(context.Background(), in, "", nil)
+		check("Detect", err)
+		for _, flatten := range []bool{false, true} {
+			_, err = engine.Edit(context.Background(), EditJob{InputPath: in, OutputPath: filepath.Join(dir, "out.pdf"),
+				Config: withEditDefaults(extendapi.EditConfig{Instructions: "Plain: x\nCountry: España\nAgree: yes\nColor: Blue",
+					AdvancedOptions: &extendapi.EditAdvancedOptions{FlattenPDF: &flatten}})})
+			check(fmt.Sprintf("Edit (flattenPdf %v)", flatten), err)
+		}
+	})
 }
