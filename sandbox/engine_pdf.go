@@ -150,8 +150,20 @@ func writePDF(doc *model.Context, path string) (err error) {
 			os.Remove(path)
 		}
 	}()
-	if err := api.WriteContext(doc, f); err != nil {
-		return &Failure{Reason: extendapi.ReasonInternalError, Message: "writing the edited PDF failed: " + err.Error()}
+	if err := writeContext(doc, f); err != nil {
+		// pdfcpu's writer walks the whole object graph; what it cannot write
+		// back is a document pdfcpu could not fully read (a broken page
+		// tree, say), not a fault of the sandbox.
+		return &Failure{Reason: extendapi.ReasonCorruptFile, Message: "the PDF cannot be written back after filling: " + err.Error()}
 	}
 	return nil
+}
+
+func writeContext(doc *model.Context, w io.Writer) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("pdfcpu panicked writing the PDF: %v", r)
+		}
+	}()
+	return api.WriteContext(doc, w)
 }

@@ -234,14 +234,19 @@ func TestUnknownFieldsNeverFailTheDocument(t *testing.T) {
 }
 
 // TestUnreadableDocumentsAreCorruptFile: documents found by fuzzing on which
-// pdfcpu panics or would write hundreds of megabytes fail as CORRUPT_FILE,
-// with a message, quickly, for detection and editing alike.
+// pdfcpu panics, would write hundreds of megabytes, or cannot write back
+// what it read fail as CORRUPT_FILE with a message, quickly (detection,
+// which writes nothing, succeeds on the last).
 func TestUnreadableDocumentsAreCorruptFile(t *testing.T) {
 	sparse := quirkForm("", "")
 	// The catalog renumbered, and a cross-reference table pdfcpu cannot
 	// use, so that it rebuilds one from the objects it finds.
 	sparse = bytes.Replace(sparse, []byte("\n1 0 obj"), []byte("\n10000214 0 obj"), 1)
 	sparse = bytes.Replace(sparse, []byte("\nxref\n"), []byte("\nxrex\n"), 1)
+	unwritable, err := os.ReadFile(filepath.Join("testdata", "odd", "unwritable-page-tree.pdf"))
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name, why string // why: what the failure message must say
 		pdf       []byte
@@ -253,14 +258,21 @@ func TestUnreadableDocumentsAreCorruptFile(t *testing.T) {
 			"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
 			"<< /FT /Tx /T (Plain) /DA (/Helv 0 Tf 0 g) /Type /Annot /Subtype /Widget /Rect [50 250 760] /P 3 0 R >>")},
 		{"one object numbered 10000214 in a file of five", "numbers objects up to", sparse},
+		// A fuzzed quirk form: pdfcpu reads it, but cannot write it back
+		// even untouched (its page tree lost an object).
+		{"a page tree pdfcpu cannot write back", "cannot be written back", unwritable},
 	}
 	engine := NewEngine(nil)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			in := engineWriteTemp(t, "odd.pdf", tt.pdf)
 			_, err := engine.Detect(context.Background(), in, "", nil)
-			if got := engineFailureReason(t, err); got != extendapi.ReasonCorruptFile {
-				t.Errorf("Detect: %q (%v), want CORRUPT_FILE", got, err)
+			wantDetect := extendapi.ReasonCorruptFile
+			if tt.why == "cannot be written back" {
+				wantDetect = "" // detection writes nothing
+			}
+			if got := engineFailureReason(t, err); got != wantDetect {
+				t.Errorf("Detect: %q (%v), want %q", got, err, wantDetect)
 			}
 			_, err = engine.Edit(context.Background(), EditJob{InputPath: in, OutputPath: filepath.Join(t.TempDir(), "o.pdf"), Config: engineConfig("Plain: x")})
 			if got := engineFailureReason(t, err); got != extendapi.ReasonCorruptFile {
