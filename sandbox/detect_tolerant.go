@@ -113,6 +113,12 @@ func (w *fieldWalker) walk(ref types.IndirectRef, parentName string, depth int) 
 			return
 		}
 	}
+	if name == "" {
+		// A widget with no field name anywhere up its tree: there is no
+		// name a schema property or an instruction could give it.
+		w.unreadable = append(w.unreadable, fmt.Sprintf("obj#%d has no field name (T)", objNr))
+		return
+	}
 	if len(widgets) == 0 {
 		widgets = []types.IndirectRef{ref}
 	}
