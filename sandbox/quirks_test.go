@@ -9,94 +9,16 @@ import (
 	"log/slog"
 	"maps"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/editwatch/editwatch/extendapi"
-	"github.com/editwatch/editwatch/internal/testenv"
 	"github.com/google/go-cmp/cmp"
 	"github.com/pdfcpu/pdfcpu/pkg/api"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 )
-
-// requireTool returns the path of an independent PDF reader the test reads
-// back with; it skips without it, and fails under CI=true, where .ci/run
-// installs it.
-func requireTool(t testing.TB, name, pkg string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		msg := fmt.Sprintf("%s is not installed (apt-get install -y %s); reading back with an independent reader needs it", name, pkg)
-		if testenv.InCI() {
-			t.Fatal("CI=true but " + msg)
-		}
-		t.Skip(msg)
-	}
-	return path
-}
-
-// qpdfWidget is one widget of a field as qpdf reads it.
-type qpdfWidget struct {
-	Value      any // text, or a name without its slash; nil when unset
-	State      string
-	FieldFlags int
-	Hidden     bool // the annotation's Hidden flag: no viewer shows it
-}
-
-// qpdfFields reads every widget's field value with qpdf --json, by the
-// field's full name: a reader other than the code under test (pdf.js reads
-// stale widget values the same way).
-func qpdfFields(t testing.TB, path string) map[string][]qpdfWidget {
-	t.Helper()
-	qpdf := requireTool(t, "qpdf", "qpdf")
-	out, err := exec.Command(qpdf, "--json", "--json-key=acroform", path).Output()
-	if err != nil {
-		t.Fatalf("qpdf --json %s: %v", path, err)
-	}
-	var doc struct {
-		AcroForm struct {
-			Fields []struct {
-				FullName   string          `json:"fullname"`
-				Value      json.RawMessage `json:"value"`
-				FieldFlags int             `json:"fieldflags"`
-				Annotation struct {
-					State string `json:"appearancestate"`
-					Flags int    `json:"annotationflags"`
-				} `json:"annotation"`
-			} `json:"fields"`
-		} `json:"acroform"`
-	}
-	if err := json.Unmarshal(out, &doc); err != nil {
-		t.Fatalf("decode qpdf json: %v", err)
-	}
-	fields := map[string][]qpdfWidget{}
-	for _, f := range doc.AcroForm.Fields {
-		w := qpdfWidget{State: strings.TrimPrefix(f.Annotation.State, "/"), FieldFlags: f.FieldFlags, Hidden: f.Annotation.Flags&2 != 0}
-		var s string
-		if json.Unmarshal(f.Value, &s) == nil {
-			// qpdf's JSON v2 writes text as "u:…" and names as "/…".
-			w.Value = strings.TrimPrefix(strings.TrimPrefix(s, "u:"), "/")
-		}
-		fields[f.FullName] = append(fields[f.FullName], w)
-	}
-	return fields
-}
-
-// pdftotext extracts a PDF's text with pdftotext, which draws widget
-// appearances too: text found there shows in viewers that do not redraw
-// fields themselves.
-func pdftotext(t testing.TB, path string) string {
-	t.Helper()
-	tool := requireTool(t, "pdftotext", "poppler-utils")
-	out, err := exec.Command(tool, path, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext %s: %v", path, err)
-	}
-	return string(out)
-}
 
 // TestQuirkFamilies: each family of real-world forms that broke the sandbox
 // (issue 13, "What goes wrong today" 1-5), as a minimal PDF: the field is
@@ -177,6 +99,11 @@ func TestQuirkFamilies(t *testing.T) {
 			case kindRadio, kindCheckbox:
 				if !shown {
 					t.Errorf("no widget of %q shows the on state %v: %+v", name, readBack, widgets)
+				}
+				for i, w := range widgets {
+					if !w.Appearances[w.State] || !w.Appearances["Off"] {
+						t.Errorf("widget %d of %q: its state %q or Off has no appearance stream: %v", i, name, w.State, w.Appearances)
+					}
 				}
 			default:
 				if text := pdftotext(t, out); !strings.Contains(text, fmt.Sprint(qc.value)) {
