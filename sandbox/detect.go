@@ -65,10 +65,6 @@ type formField struct {
 	// exports are a choice field's export values, one per option (they
 	// differ from the options where Opt holds [export display] pairs).
 	exports []string
-	// radioStates and radioLabels are a radio group's on state and option,
-	// one per widget.
-	radioStates []string
-	radioLabels []string
 
 	pdfcpuIDs []string // pdfcpu's IDs of the entries this field was merged from
 	pages     []int    // 1-based pages pdfcpu saw the field on

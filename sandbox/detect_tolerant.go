@@ -206,7 +206,7 @@ func classifyDict(xrt *model.XRefTable, f *formField, d types.Dict) error {
 			if err != nil {
 				return err
 			}
-			f.Options, f.radioStates, f.radioLabels = opts, states, labels
+			f.Options = opts
 			if v, ok := value.(types.Name); ok {
 				f.Value = radioOptionFor(string(v), states, labels)
 			}
