@@ -62,6 +62,9 @@ type formField struct {
 	// rather than pdfcpu's form helpers: pdfcpu cannot fill it, the sandbox
 	// writes it itself.
 	tolerant bool
+	// twins are other field dictionaries with the same fully qualified name
+	// (tolerant walk only): the same field, so they get the same value.
+	twins []types.IndirectRef
 	// exports are a choice field's export values, one per option (they
 	// differ from the options where Opt holds [export display] pairs).
 	exports []string

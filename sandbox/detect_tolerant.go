@@ -38,7 +38,7 @@ func detectFieldsTolerantly(xrt *model.XRefTable) ([]*formField, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: AcroForm Fields: %w", errFieldDetection, err)
 	}
-	w := fieldWalker{xrt: xrt, seen: map[int]bool{}, widgetPage: widgetPages(xrt)}
+	w := fieldWalker{xrt: xrt, seen: map[int]bool{}, byName: map[string]*formField{}, widgetPage: widgetPages(xrt)}
 	for i, root := range roots {
 		ref, ok := root.(types.IndirectRef)
 		if !ok {
@@ -59,6 +59,7 @@ type fieldWalker struct {
 	seen       map[int]bool
 	widgetPage map[int]int
 	fields     []*formField
+	byName     map[string]*formField
 	unreadable []string
 }
 
@@ -122,15 +123,27 @@ func (w *fieldWalker) walk(ref types.IndirectRef, parentName string, depth int) 
 	if len(widgets) == 0 {
 		widgets = []types.IndirectRef{ref}
 	}
-	f := &formField{Name: name, ref: ref, widgets: widgets, tolerant: true}
+	// Field dictionaries sharing a fully qualified name are one field to
+	// the PDF specification (they share a value): the first is the field,
+	// the others are its twins, written alike.
+	f, seen := w.byName[name]
+	if seen {
+		f.twins = append(f.twins, ref)
+		f.widgets = append(f.widgets, widgets...)
+	} else {
+		f = &formField{Name: name, ref: ref, widgets: widgets, tolerant: true}
+		w.byName[name] = f
+	}
 	for _, wr := range widgets {
 		if p, ok := w.widgetPage[wr.ObjectNumber.Value()]; ok && !slices.Contains(f.pages, p) {
 			f.pages = append(f.pages, p)
 		}
 	}
 	slices.Sort(f.pages)
-	classifyTolerantly(w.xrt, f, d)
-	w.fields = append(w.fields, f)
+	if !seen {
+		classifyTolerantly(w.xrt, f, d)
+		w.fields = append(w.fields, f)
+	}
 }
 
 func isWidget(d types.Dict) bool {

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/primitives"
@@ -38,6 +39,19 @@ func writeDirect(xrt *model.XRefTable, aw *appearanceWriter, pv plannedValue) (e
 	}
 	if err != nil {
 		return fmt.Errorf("field %q: %w", f.Name, err)
+	}
+	for _, twin := range f.twins {
+		td, err := xrt.DereferenceDict(twin)
+		if err != nil || td == nil {
+			continue
+		}
+		for _, key := range []string{"V", "I"} {
+			if v, ok := d[key]; ok {
+				td[key] = v
+			} else {
+				td.Delete(key)
+			}
+		}
 	}
 	return nil
 }
@@ -235,7 +249,7 @@ func mustInherited(xrt *model.XRefTable, d types.Dict, key string) types.Object 
 // field's new value.
 func clearStaleWidgetValues(xrt *model.XRefTable, f *formField) {
 	for _, w := range f.widgets {
-		if w.ObjectNumber == f.ref.ObjectNumber {
+		if w.ObjectNumber == f.ref.ObjectNumber || slices.ContainsFunc(f.twins, func(t types.IndirectRef) bool { return t.ObjectNumber == w.ObjectNumber }) {
 			continue
 		}
 		if wd, err := xrt.DereferenceDict(w); err == nil && wd != nil {

@@ -196,5 +196,15 @@ func quirkCases(t testing.TB) []quirkCase {
 				onStream, offStream),
 			field: "Gender", qpdfName: "Gender.Gender", wantKind: kindRadio, wantEnum: []string{"F", "M"}, value: "M",
 		},
+		{
+			// Two field dictionaries with one name are one field: both
+			// take the value.
+			name: "one name on two field dictionaries of a form pdfcpu cannot read",
+			pdf: quirkForm("6 0 R 7 0 R 8 0 R", "6 0 R 7 0 R 8 0 R",
+				"<< /FT /Tx /T (Email) /DA (/Helv 10 Tf 0 g) "+quirkWidget("50 700 250 720")+" >>",
+				"<< /FT /Tx /T (Email) /DA (/Helv 10 Tf 0 g) "+quirkWidget("50 600 250 620")+" >>",
+				"<< /FT /Ch /Ff 131072 /T (Odd) /Opt ["+utf16Hex("A")+"] "+quirkWidget("50 500 250 520")+" >>"),
+			field: "Email", wantKind: kindText, value: "ada@example.org",
+		},
 	}
 }
