@@ -51,6 +51,24 @@ type formField struct {
 	BBox      *editBBox
 	BBoxes    []editBBox // radio groups: one box per option, in option order
 
+	// ReadOnly is the field's read-only flag: the sandbox writes such a
+	// field's value (the schema asked for it) and keeps the flag.
+	ReadOnly bool
+	// UnknownReason says why a field is "unknown": it is never filled, and
+	// the schema carries the reason in $comment.
+	UnknownReason string
+
+	// tolerant marks a field read by the tolerant walker (detect_tolerant.go)
+	// rather than pdfcpu's form helpers: pdfcpu cannot fill it, the sandbox
+	// writes it itself.
+	tolerant bool
+	// twins are other field dictionaries with the same fully qualified name
+	// (tolerant walk only): the same field, so they get the same value.
+	twins []types.IndirectRef
+	// exports are a choice field's export values, one per option (they
+	// differ from the options where Opt holds [export display] pairs).
+	exports []string
+
 	pdfcpuIDs []string // pdfcpu's IDs of the entries this field was merged from
 	pages     []int    // 1-based pages pdfcpu saw the field on
 	ref       types.IndirectRef
@@ -59,6 +77,10 @@ type formField struct {
 
 // inSchema is false for fields that never become schema properties.
 func (f *formField) inSchema() bool { return f.Kind != kindPushButton }
+
+// fillable is true for schema fields the sandbox can write: all but unknown
+// ones.
+func (f *formField) fillable() bool { return f.inSchema() && f.Kind != kindUnknown }
 
 // editBBox is Extend's EditBoundingBox: a field's box on its page, in PDF
 // points (pixels at 72 dpi) from the page's top-left corner.
@@ -83,10 +105,51 @@ type exportedField struct {
 	multiSelect bool
 }
 
-// detectFields reads the logical fields of the parsed document, in the order
-// pdfcpu walks the pages' widgets. A document without an AcroForm, or with an
-// empty one, has no fields and no error.
+// detectFields reads the logical fields of the parsed document. pdfcpu's
+// form helpers read them first (in the order pdfcpu walks the pages'
+// widgets); when they fail, panic, or miss a field (or a widget of one) that
+// the tolerant walk of the field tree finds, the tolerant walk's fields are
+// used instead. A document without an AcroForm, or with an empty one, has
+// no fields and no error.
 func detectFields(ctx *model.Context) ([]*formField, error) {
+	tolerant, terr := detectFieldsTolerantly(ctx.XRefTable)
+	fields, err := detectFieldsWithPDFCPU(ctx)
+	switch {
+	case err == nil && (terr != nil || coversFields(fields, tolerant)):
+		return fields, nil
+	case terr != nil:
+		return nil, err
+	}
+	return tolerant, nil
+}
+
+// coversFields reports whether pdfcpu's reading has every field the
+// tolerant walk found, of the same kind and with as many widgets.
+func coversFields(pdfcpuFields, tolerant []*formField) bool {
+	byName := map[string]*formField{}
+	for _, f := range pdfcpuFields {
+		byName[f.Name] = f
+	}
+	for _, t := range tolerant {
+		if t.Kind == kindPushButton {
+			continue
+		}
+		f, ok := byName[t.Name]
+		if !ok || len(f.widgets) != len(t.widgets) || (f.Kind != t.Kind && !f.ChoiceAsText) {
+			return false
+		}
+	}
+	return true
+}
+
+// detectFieldsWithPDFCPU reads the fields with pdfcpu's field listing and
+// form export; a panic inside them is an error.
+func detectFieldsWithPDFCPU(ctx *model.Context) (fields []*formField, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			fields, err = nil, fmt.Errorf("%w: pdfcpu panicked: %v", errFieldDetection, r)
+		}
+	}()
 	present, err := hasFormFields(ctx.XRefTable)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errFieldDetection, err)
@@ -104,7 +167,7 @@ func detectFields(ctx *model.Context) ([]*formField, error) {
 	}
 	exported := exportedFields(group)
 
-	var fields []*formField
+	fields = nil
 	byObject := map[int]*formField{}
 	// Fields sharing a fully qualified name are one field to the PDF spec
 	// (they share a value), so a malformed form that spreads one name over
@@ -272,7 +335,7 @@ func classifyField(xrt *model.XRefTable, f *formField, exported map[string]expor
 			f.Value = choiceValue(xrt, d)
 			break
 		}
-		f.Options = info.options
+		f.Options, f.exports = info.options, exportValues(xrt, d, info.options)
 		f.Kind = kindOptionList
 		if flags&primitives.FieldCombo != 0 {
 			f.Kind = kindDropdown
@@ -280,10 +343,52 @@ func classifyField(xrt *model.XRefTable, f *formField, exported map[string]expor
 		f.MultiSelect = info.multiSelect
 	case "Sig":
 		f.Kind = kindSignature
+	case "":
+		f.Kind, f.UnknownReason = kindUnknown, "the field has no field type (FT)"
 	default:
-		f.Kind = kindUnknown
+		f.Kind, f.UnknownReason = kindUnknown, fmt.Sprintf("field type %q is not one the sandbox fills", string(ft))
 	}
+	f.ReadOnly = flags&primitives.FieldReadOnly != 0
 	return nil
+}
+
+// exportValues are the export values of a choice field's options, aligned
+// with options, when its Opt holds [export display] pairs whose export
+// differs from what is displayed (pdfcpu would write the displayed text as
+// the value); nil otherwise.
+func exportValues(xrt *model.XRefTable, d types.Dict, options []string) []string {
+	o, err := inheritedEntry(xrt, d, "Opt")
+	if err != nil {
+		return nil
+	}
+	displays, exports, err := choiceOptions(xrt, o)
+	if err != nil {
+		return nil
+	}
+	aligned := make([]string, len(options))
+	differ := false
+	for i, opt := range options {
+		aligned[i] = opt
+		if j := indexTrimmed(displays, opt); j >= 0 {
+			aligned[i] = exports[j]
+		}
+		differ = differ || aligned[i] != opt
+	}
+	if !differ {
+		return nil
+	}
+	return aligned
+}
+
+// indexTrimmed is the index of s in list, ignoring surrounding spaces (pdfcpu
+// trims the options it lists).
+func indexTrimmed(list []string, s string) int {
+	for i, v := range list {
+		if strings.TrimSpace(v) == strings.TrimSpace(s) {
+			return i
+		}
+	}
+	return -1
 }
 
 // fieldWidgets lists a field's widget annotations: its kids without a name of

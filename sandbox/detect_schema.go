@@ -101,6 +101,7 @@ func parseOrderedObject(raw json.RawMessage) (*orderedObject, error) {
 type detectedProperty struct {
 	Type        []string   `json:"type"`
 	Description string     `json:"description,omitempty"`
+	Comment     string     `json:"$comment,omitempty"`
 	Enum        []*string  `json:"enum,omitempty"`
 	MaxLength   int        `json:"maxLength,omitempty"`
 	FieldType   fieldKind  `json:"extend_edit:field_type"`
@@ -113,6 +114,7 @@ func propertyForField(f *formField) detectedProperty {
 	p := detectedProperty{
 		Type:        []string{"string", "null"},
 		Description: f.AltName,
+		Comment:     unknownComment(f),
 		MaxLength:   f.MaxLen,
 		FieldType:   f.Kind,
 		PageIndex:   f.PageIndex,
@@ -131,6 +133,18 @@ func propertyForField(f *formField) detectedProperty {
 		}
 	}
 	return p
+}
+
+// unknownComment is the $comment of a field the sandbox cannot fill.
+func unknownComment(f *formField) string {
+	if f.Kind != kindUnknown {
+		return ""
+	}
+	reason := f.UnknownReason
+	if reason == "" {
+		reason = "its kind is not one the sandbox understands"
+	}
+	return "the sandbox cannot fill this field: " + reason
 }
 
 // buildDetectedSchema is the EditRootJSON for the fields that hold values:

@@ -106,7 +106,7 @@ func (e *Engine) Edit(ctx context.Context, job EditJob) (res EditResult, err err
 		targets, _ = mapSchemaToFields(given, scan.fields)
 		required, schema = given.Required, job.Config.Schema
 	} else {
-		if scan.schemaFields == 0 {
+		if scan.fillable == 0 {
 			return EditResult{}, emptySchemaFailure()
 		}
 		targets = detectedTargets(scan.fields)
@@ -120,7 +120,8 @@ func (e *Engine) Edit(ctx context.Context, job EditJob) (res EditResult, err err
 	if err != nil {
 		return EditResult{}, err
 	}
-	if err := writeValues(doc, plan, len(scan.fields) > 0); err != nil {
+	filled, err := writeValues(e.logger, doc, scan.fields, plan)
+	if err != nil {
 		return EditResult{}, &Failure{Reason: extendapi.ReasonInternalError, Message: "writing the values failed: " + err.Error()}
 	}
 	if flattenPDF(job.Config) {
@@ -140,7 +141,7 @@ func (e *Engine) Edit(ctx context.Context, job EditJob) (res EditResult, err err
 	fieldCount := len(targets)
 	pages := doc.PageCount
 	return EditResult{
-		FilledValues: plan.filledValues,
+		FilledValues: filled,
 		Schema:       schema,
 		PageCount:    pages,
 		Metrics: extendapi.EditRunMetrics{
@@ -217,6 +218,7 @@ func editConfigSchema(cfg extendapi.EditConfig) (*editSchema, error) {
 type fieldScan struct {
 	fields       []*formField
 	schemaFields int // fields that become schema properties
+	fillable     int // schema fields the sandbox can write (not unknown)
 	annotated    int
 	detectionMs  float64
 	annotationMs float64
@@ -235,7 +237,7 @@ func (e *Engine) scanFields(ctx context.Context, doc *model.Context) (fieldScan,
 	}
 
 	start = e.now()
-	scan.annotated = annotateFields(doc.XRefTable, fields)
+	scan.annotated = e.annotateSafely(doc.XRefTable, fields)
 	scan.annotationMs = e.msSince(start)
 
 	scan.fields = fields
@@ -243,8 +245,26 @@ func (e *Engine) scanFields(ctx context.Context, doc *model.Context) (fieldScan,
 		if f.inSchema() {
 			scan.schemaFields++
 		}
+		if f.fillable() {
+			scan.fillable++
+		}
 	}
 	return scan, nil
+}
+
+// annotateSafely runs the annotation stage, which is best-effort: a panic
+// inside pdfcpu while measuring boxes leaves the fields without boxes.
+func (e *Engine) annotateSafely(xrt *model.XRefTable, fields []*formField) (annotated int) {
+	defer func() {
+		if r := recover(); r != nil {
+			e.logger.Warn("sandbox engine: annotating the fields panicked; they keep no boxes", "panic", fmt.Sprint(r))
+			for _, f := range fields {
+				f.BBox, f.BBoxes = nil, nil
+			}
+			annotated = 0
+		}
+	}()
+	return annotateFields(xrt, fields)
 }
 
 // detectedTargets are the detected fields as schema properties: property
@@ -306,7 +326,7 @@ func mapSchemaToFields(s *editSchema, fields []*formField) ([]fillTarget, extend
 }
 
 func emptySchemaFailure() *Failure {
-	return &Failure{Reason: extendapi.ReasonEmptySchema, Message: "no schema was given and the PDF has no fillable form fields"}
+	return &Failure{Reason: extendapi.ReasonEmptySchema, Message: "no schema was given and the PDF has no form fields the sandbox can fill"}
 }
 
 // recoverPanic turns a panic inside PDF processing into an INTERNAL_ERROR

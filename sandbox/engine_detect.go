@@ -55,7 +55,7 @@ func (e *Engine) Detect(ctx context.Context, inputPath, password string, cfg *ex
 	if err != nil {
 		return DetectResult{}, err
 	}
-	if input == nil && scan.schemaFields == 0 {
+	if input == nil && scan.fillable == 0 {
 		return DetectResult{}, emptySchemaFailure()
 	}
 	detected, _, err := buildDetectedSchema(scan.fields)

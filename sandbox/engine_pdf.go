@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -73,9 +74,12 @@ func (e *Engine) openPDF(ctx context.Context, path, password string, cmd model.C
 	conf := model.NewDefaultConfiguration()
 	conf.Cmd = cmd
 	conf.UserPW, conf.OwnerPW = password, password
-	doc, err := api.ReadValidateAndOptimize(f, conf)
+	doc, err := readValidated(f, conf)
 	switch {
 	case err == nil:
+		if err := sparseObjectNumbers(doc); err != nil {
+			return nil, err
+		}
 		return doc, nil
 	case errors.Is(err, pdfcpu.ErrWrongPassword), errors.Is(err, pdfcpu.ErrEncrypted):
 		msg := "the PDF is encrypted and no password was given (file.settings.password)"
@@ -88,10 +92,48 @@ func (e *Engine) openPDF(ctx context.Context, path, password string, cmd model.C
 			Reason:  extendapi.ReasonPasswordProtectedFile,
 			Message: "the password opens the PDF but its permissions forbid filling forms; give the owner password",
 		}
-	default:
-		e.logger.Debug("sandbox engine: unreadable PDF", "file", path, "err", err)
-		return nil, &Failure{Reason: extendapi.ReasonCorruptFile, Message: "the PDF cannot be read: " + err.Error()}
 	}
+	// Validation refuses some files other readers open; the second try
+	// repairs what is known and validates again.
+	doc, lerr := readLeniently(f, conf)
+	if lerr == nil {
+		if err := sparseObjectNumbers(doc); err != nil {
+			return nil, err
+		}
+		e.logger.Debug("sandbox engine: read a PDF after repairing it", "file", path, "validation", err)
+		return doc, nil
+	}
+	e.logger.Debug("sandbox engine: unreadable PDF", "file", path, "err", err, "after repair", lerr)
+	return nil, &Failure{Reason: extendapi.ReasonCorruptFile, Message: "the PDF cannot be read: " + err.Error()}
+}
+
+// sparseObjectNumbers refuses a document whose object numbers run far
+// beyond the objects it holds (one object numbered 10000214 in a file of
+// seven): pdfcpu would write a cross-reference entry for every number up to
+// the largest, hundreds of megabytes and minutes of work for a 1 KB input.
+func sparseObjectNumbers(doc *model.Context) error {
+	const allowed = 1_000_000
+	if doc.XRefTable.Size == nil {
+		return nil
+	}
+	size, held := *doc.XRefTable.Size, len(doc.XRefTable.Table)
+	if size <= allowed || size <= 20*held {
+		return nil
+	}
+	return &Failure{Reason: extendapi.ReasonCorruptFile, Message: fmt.Sprintf(
+		"the PDF cannot be read: its cross-reference table numbers objects up to %d but the file holds %d", size, held)}
+}
+
+// readValidated parses and validates a PDF with pdfcpu; a panic inside
+// pdfcpu (malformed input it does not expect) is an error like any other
+// reason the file cannot be read.
+func readValidated(f io.ReadSeeker, conf *model.Configuration) (doc *model.Context, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			doc, err = nil, fmt.Errorf("pdfcpu panicked reading the PDF: %v", r)
+		}
+	}()
+	return api.ReadValidateAndOptimize(f, conf)
 }
 
 // writePDF writes the document to path, leaving nothing behind on failure.
@@ -110,8 +152,20 @@ func writePDF(doc *model.Context, path string) (err error) {
 			os.Remove(path)
 		}
 	}()
-	if err := api.WriteContext(doc, f); err != nil {
-		return &Failure{Reason: extendapi.ReasonInternalError, Message: "writing the edited PDF failed: " + err.Error()}
+	if err := writeContext(doc, f); err != nil {
+		// pdfcpu's writer walks the whole object graph; what it cannot write
+		// back is a document pdfcpu could not fully read (a broken page
+		// tree, say), not a fault of the sandbox.
+		return &Failure{Reason: extendapi.ReasonCorruptFile, Message: "the PDF cannot be written back after filling: " + err.Error()}
 	}
 	return nil
+}
+
+func writeContext(doc *model.Context, w io.Writer) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("pdfcpu panicked writing the PDF: %v", r)
+		}
+	}()
+	return api.WriteContext(doc, w)
 }

@@ -350,16 +350,51 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	return s.w.Write(p)
 }
 
-func TestEngineLogsRecoveredPanic(t *testing.T) {
+// TestEngineSurvivesPDFCPUPanic: pdfcpu panics drawing one field; the panic
+// is logged, the sandbox writes the values itself, and they read back.
+func TestEngineSurvivesPDFCPUPanic(t *testing.T) {
 	var logs bytes.Buffer
 	engine := NewEngine(slog.New(slog.NewTextHandler(&logs, nil)))
 	in := engineWriteTemp(t, "panic.pdf", enginePanickingPDF(t))
-	_, err := engine.Edit(context.Background(), EditJob{InputPath: in, OutputPath: filepath.Join(t.TempDir(), "o.pdf"), Config: engineConfig("Legal business name: Acme")})
-	if engineFailureReason(t, err) != extendapi.ReasonInternalError {
-		t.Fatalf("err = %v, want INTERNAL_ERROR", err)
+	out := filepath.Join(t.TempDir(), "o.pdf")
+	res, err := engine.Edit(context.Background(), EditJob{InputPath: in, OutputPath: out, Config: engineConfig("Legal business name: Acme\nCity: Springfield")})
+	if err != nil {
+		t.Fatalf("Edit: %v", err)
 	}
-	if !strings.Contains(logs.String(), "recovered a panic") || !strings.Contains(logs.String(), "stack=") {
-		t.Errorf("the panic was not logged with its stack:\n%s", logs.String())
+	if string(res.FilledValues["legalName"]) != `"Acme"` || string(res.FilledValues["city"]) != `"Springfield"` {
+		t.Errorf("filledValues = %s", res.FilledValues)
+	}
+	if !strings.Contains(logs.String(), "pdfcpu panicked") {
+		t.Errorf("the panic was not logged:\n%s", logs.String())
+	}
+	back := engineReadBack(t, out, "")
+	if back.values["legalName"] != "Acme" || back.values["city"] != "Springfield" {
+		t.Errorf("read back legalName %v, city %v", back.values["legalName"], back.values["city"])
+	}
+}
+
+// TestEngineFillsAroundAFieldPDFCPUCannotRead: pdfcpu cannot read the form's
+// fields (a radio group lost its appearances); the group is "unknown" with
+// the reason, and every other field fills.
+func TestEngineFillsAroundAFieldPDFCPUCannotRead(t *testing.T) {
+	in := engineWriteTemp(t, "noap.pdf", engineBrokenRadioPDF(t))
+	engine := NewEngine(nil)
+	det, err := engine.Detect(context.Background(), in, "", nil)
+	if err != nil {
+		t.Fatalf("Detect: %v", err)
+	}
+	_, props := engineSchemaProperties(t, det.Response.Schema)
+	if p := props["paymentTerms"]; p["extend_edit:field_type"] != "unknown" || p["description"] != "Payment terms" || p["$comment"] == nil {
+		t.Errorf("paymentTerms = %v, want unknown, described, with a $comment", p)
+	}
+	_, form := engineDemoForm(t, "vendor-onboarding.pdf")
+	out := filepath.Join(t.TempDir(), "o.pdf")
+	res, err := engine.Edit(context.Background(), EditJob{InputPath: in, OutputPath: out, Config: engineConfig(form.Instructions)})
+	if err != nil {
+		t.Fatalf("Edit: %v", err)
+	}
+	if _, ok := res.FilledValues["paymentTerms"]; ok || len(res.FilledValues) != 16 {
+		t.Errorf("filled %d values (%s), want the 16 other than paymentTerms", len(res.FilledValues), res.FilledValues)
 	}
 }
 

@@ -29,8 +29,9 @@ type plannedValue struct {
 // document.
 type fillPlan struct {
 	values []plannedValue
-	// filledValues is output.filledValues: keyed by property name, what was
-	// written (a string, or a boolean for checkboxes).
+	// filledValues is what the plan means to write, keyed by property name
+	// (a string, or a boolean for checkboxes). output.filledValues is what
+	// of it reads back from the filled document (readBackValues).
 	filledValues map[string]json.RawMessage
 }
 

@@ -1,18 +1,30 @@
 package sandbox
 
 import (
+	"encoding/json"
 	"fmt"
+	"log/slog"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/form"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/types"
 )
 
-// writeValues writes a fill plan into the parsed document. Flattening, when
-// asked for, comes after (flattenForm).
-func writeValues(ctx *model.Context, plan fillPlan, hasFields bool) error {
-	if !hasFields || len(plan.values) == 0 {
-		return nil
+// writeValues writes a fill plan into the parsed document and reads every
+// value back from it. It returns output.filledValues: the planned values
+// that read back as planned; one that did not land is left out and logged
+// with its field's name. Flattening, when asked for, comes after
+// (flattenForm), so the values are read back from the fields first.
+//
+// pdfcpu's form filler writes what it can (it draws the nicest appearances,
+// with fonts for any script); the sandbox writes the rest itself
+// (writeDirect): fields pdfcpu cannot read, read-only fields (which pdfcpu
+// skips; the flag is kept), choices whose export values differ from what
+// they display (pdfcpu writes the displayed text), and every value when
+// pdfcpu's filler fails or panics on the document.
+func writeValues(logger *slog.Logger, ctx *model.Context, fields []*formField, plan fillPlan) (map[string]json.RawMessage, error) {
+	if len(fields) == 0 || len(plan.values) == 0 {
+		return nil, nil
 	}
 	// A filled form no longer matches a signature or usage rights made for
 	// the blank one, and an XFA layer would make viewers that prefer it show
@@ -21,38 +33,67 @@ func writeValues(ctx *model.Context, plan fillPlan, hasFields bool) error {
 	ctx.Form.Delete("XFA")
 
 	byID := map[string]plannedValue{}
-	var direct []plannedValue
+	var withPDFCPU, direct []plannedValue
 	for _, pv := range plan.values {
-		if pv.field.ChoiceAsText {
+		if pv.field.ChoiceAsText || pv.field.tolerant || pv.field.ReadOnly || len(pv.field.exports) > 0 || len(pv.field.pdfcpuIDs) == 0 {
 			direct = append(direct, pv)
 			continue
 		}
+		withPDFCPU = append(withPDFCPU, pv)
 		for _, id := range pv.field.pdfcpuIDs {
 			byID[id] = pv
 		}
 	}
 	if len(byID) > 0 {
-		details := func(id, name string, ft form.FieldType, _ form.DataFormat) ([]string, bool, bool) {
-			pv, ok := byID[id]
-			if !ok || !pdfcpuTypeFits(pv.field, ft) {
-				return nil, false, false
-			}
-			if ft == form.FTCheckBox {
-				if pv.checked {
-					return []string{"t"}, false, true
-				}
-				return []string{"f"}, false, true
-			}
-			return []string{pv.text}, false, true
-		}
-		if _, _, err := form.FillForm(ctx, details, nil, form.JSON); err != nil {
-			return fmt.Errorf("fill fields: %w", err)
+		if err := fillWithPDFCPU(ctx, byID); err != nil {
+			logger.Warn("sandbox engine: pdfcpu could not fill the form; the sandbox writes every value itself", "err", err)
+			direct = append(withPDFCPU, direct...)
 		}
 	}
+	aw := newAppearanceWriter(ctx.XRefTable)
 	for _, pv := range direct {
-		if err := writeChoiceAsText(ctx, pv); err != nil {
-			return err
+		if err := writeDirect(ctx.XRefTable, aw, pv); err != nil {
+			logger.Warn("sandbox engine: a value could not be written", "field", pv.field.Name, "property", pv.property, "err", err)
 		}
+	}
+	if aw.lossy {
+		// The standard fonts could not draw every character: viewers that
+		// can should draw the fields themselves.
+		ctx.Form["NeedAppearances"] = types.Boolean(true)
+	}
+	for _, pv := range plan.values {
+		clearStaleWidgetValues(ctx.XRefTable, pv.field)
+	}
+	landed, err := readBackValues(logger, ctx.XRefTable, plan)
+	if err != nil {
+		return nil, err
+	}
+	return landed, nil
+}
+
+// fillWithPDFCPU runs pdfcpu's form filler on the values keyed by pdfcpu's
+// field IDs; a panic inside it is an error.
+func fillWithPDFCPU(ctx *model.Context, byID map[string]plannedValue) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("pdfcpu panicked filling the form: %v", r)
+		}
+	}()
+	details := func(id, name string, ft form.FieldType, _ form.DataFormat) ([]string, bool, bool) {
+		pv, ok := byID[id]
+		if !ok || !pdfcpuTypeFits(pv.field, ft) {
+			return nil, false, false
+		}
+		if ft == form.FTCheckBox {
+			if pv.checked {
+				return []string{"t"}, false, true
+			}
+			return []string{"f"}, false, true
+		}
+		return []string{pv.text}, false, true
+	}
+	if _, _, err := form.FillForm(ctx, details, nil, form.JSON); err != nil {
+		return fmt.Errorf("fill fields: %w", err)
 	}
 	return nil
 }
@@ -73,23 +114,4 @@ func pdfcpuTypeFits(f *formField, ft form.FieldType) bool {
 		return ft == form.FTText || ft == form.FTDate
 	}
 	return false
-}
-
-// writeChoiceAsText writes a choice field whose widgets pdfcpu cannot fill:
-// the value goes on the field dictionary and viewers are asked to draw the
-// appearance themselves. Best-effort, as the README says.
-func writeChoiceAsText(ctx *model.Context, pv plannedValue) error {
-	d, err := ctx.DereferenceDict(pv.field.ref)
-	if err != nil {
-		return fmt.Errorf("field %q: %w", pv.field.Name, err)
-	}
-	s, err := types.EscapedUTF16String(pv.text)
-	if err != nil {
-		return fmt.Errorf("field %q: encode value: %w", pv.field.Name, err)
-	}
-	d["V"] = types.StringLiteral(*s)
-	// Indices of selected options would contradict the new value.
-	d.Delete("I")
-	ctx.Form["NeedAppearances"] = types.Boolean(true)
-	return nil
 }

@@ -43,7 +43,7 @@ var seedFailureMessages = map[extendapi.FailureReason]string{
 	extendapi.ReasonFailedToConvertToPDF:  "w9-request.docx is DOCX and the sandbox converts nothing to PDF",
 	extendapi.ReasonInternalError:         "internal error while processing the PDF",
 	extendapi.ReasonInvalidOptions:        "conditionalGenerationEnabled only applies when no schema is given, but config.schema is set",
-	extendapi.ReasonEmptySchema:           "no schema was given and the PDF has no fillable form fields",
+	extendapi.ReasonEmptySchema:           "no schema was given and the PDF has no form fields the sandbox can fill",
 	extendapi.ReasonOutOfCredits:          "the run needs 2 credits and the workspace has 1 left",
 	extendapi.ReasonSchemaValidationError: "required property \"taxpayer_ssn\" has no value",
 }
