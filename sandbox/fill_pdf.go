@@ -35,7 +35,11 @@ func writeValues(logger *slog.Logger, ctx *model.Context, fields []*formField, p
 	byID := map[string]plannedValue{}
 	var withPDFCPU, direct []plannedValue
 	for _, pv := range plan.values {
-		if pv.field.ChoiceAsText || pv.field.tolerant || pv.field.ReadOnly || len(pv.field.exports) > 0 || len(pv.field.pdfcpuIDs) == 0 {
+		// pdfcpu writes a dropdown's value without drawing its appearance,
+		// which a viewer that does not regenerate it (and flattening) would
+		// show empty: the sandbox writes dropdowns itself.
+		if pv.field.ChoiceAsText || pv.field.tolerant || pv.field.ReadOnly || len(pv.field.exports) > 0 || len(pv.field.pdfcpuIDs) == 0 ||
+			pv.field.Kind == kindDropdown {
 			direct = append(direct, pv)
 			continue
 		}

@@ -40,10 +40,8 @@ func requireFlattened(t testing.TB, path string, texts []string) {
 }
 
 // shownTexts are the filled values a flattened page shows as text: those
-// of text fields (a checkbox or radio button shows a mark). filled is keyed
-// by field name, as for a detected schema. Dropdowns belong here too once
-// the sandbox draws their appearance: pdfcpu writes a combo box's value
-// without one, and a widget without an appearance has nothing to burn in.
+// of text fields and dropdowns (a checkbox or radio button shows a mark).
+// filled is keyed by field name, as for a detected schema.
 func shownTexts(t testing.TB, filled map[string]json.RawMessage, fields []*formField) []string {
 	t.Helper()
 	kinds := map[string]fieldKind{}
@@ -56,7 +54,7 @@ func shownTexts(t testing.TB, filled map[string]json.RawMessage, fields []*formF
 		if json.Unmarshal(raw, &s) != nil || s == "" {
 			continue
 		}
-		if kinds[name] == kindText {
+		if kinds[name] == kindText || kinds[name] == kindDropdown {
 			texts = append(texts, s)
 		}
 	}
