@@ -55,25 +55,35 @@ func startServeArgs(t *testing.T, args ...string) (string, func() int) {
 	go func() {
 		done <- run(ctx, args, func(string) string { return "" }, stdout, stderr)
 	}()
+	// The test may stop the server itself; otherwise the cleanup does,
+	// and waits for it: a server still writing to its data directory
+	// would make the removal of t.TempDir fail.
+	var (
+		stopOnce sync.Once
+		exitCode int
+	)
+	stop := func() int {
+		stopOnce.Do(func() {
+			cancel()
+			select {
+			case exitCode = <-done:
+			case <-time.After(30 * time.Second):
+				t.Error("serve did not stop within 30 s")
+				exitCode = -1
+			}
+		})
+		return exitCode
+	}
+	t.Cleanup(func() { stop() })
 	listening := regexp.MustCompile(`listening on (http://\S+)`)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
 		if m := listening.FindStringSubmatch(stdout.String()); m != nil {
-			stop := func() int {
-				cancel()
-				select {
-				case code := <-done:
-					return code
-				case <-time.After(30 * time.Second):
-					t.Fatal("serve did not stop")
-					return -1
-				}
-			}
-			t.Cleanup(func() { cancel() })
 			return m[1], stop
 		}
 		select {
 		case code := <-done:
+			stopOnce.Do(func() { exitCode = code })
 			t.Fatalf("serve exited %d: %s", code, stderr.String())
 		default:
 		}
