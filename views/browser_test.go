@@ -241,9 +241,13 @@ func TestBrowserBehaviour(t *testing.T) {
 		if got := eval(t, `document.querySelector('[data-live-toggle]').getAttribute('aria-pressed') + '|' + localStorage.getItem('editwatch-live-paused')`); got != "true|1" {
 			t.Errorf("pause state = %q", got)
 		}
-		time.Sleep(300 * time.Millisecond) // a request already in flight may land
+		// A request already in flight may land: htmx marks its element
+		// htmx-request until the answer came, so the server counted it.
+		waitFor(t, `document.querySelectorAll('.htmx-request').length === 0`)
 		paused := fixture.rowPolls.Load()
-		time.Sleep(2500 * time.Millisecond) // two and a half poll intervals
+		// Nothing may happen for two and a half poll intervals: a slow
+		// machine polls less, never more, so this cannot fail for speed.
+		time.Sleep(2500 * time.Millisecond)
 		if after := fixture.rowPolls.Load(); after != paused {
 			t.Errorf("polling went on while paused: %d -> %d", paused, after)
 		}
