@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -13,12 +14,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"golang.org/x/time/rate"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/handlers"
 )
 
 // upstreamDashboard is one person's browser on a running dashboard, with the
@@ -185,15 +189,31 @@ func (tl *pageTally) add(page string, took time.Duration, r upstreamResponse, d 
 	}
 }
 
-// drive has workers load pages round-robin for the duration, running
-// during (when not nil) alongside, and tallies what they saw.
-func (d *upstreamDashboard) drive(pages []string, workers int, duration time.Duration, during func()) *pageTally {
+// drivePace is how fast the people of drive load pages together: half
+// the dashboard's own page budget for one session, so that however fast
+// the machine, they never meet its 429.
+var drivePace = handlers.DefaultRateLimits.Pages.Rate / 2
+
+// drive has workers load views pages round-robin, together no faster than
+// drivePace, running during (when not nil) alongside, and tallies what
+// they saw. A count, not a duration: a slower machine takes longer for
+// the same outcomes.
+func (d *upstreamDashboard) drive(pages []string, workers, views int, during func()) *pageTally {
 	tally := &pageTally{byStatus: map[int]int{}, failedPages: map[string]int{}, slowest: map[string]time.Duration{}}
-	stop := time.Now().Add(duration)
+	pace := rate.NewLimiter(drivePace, 1)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := range workers {
+	for range workers {
 		wg.Go(func() {
-			for i := w; time.Now().Before(stop); i++ {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= views {
+					return
+				}
+				if err := pace.Wait(context.Background()); err != nil {
+					d.t.Errorf("pace: %v", err)
+					return
+				}
 				page := pages[i%len(pages)]
 				start := time.Now()
 				r := d.get(page)

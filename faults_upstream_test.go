@@ -17,8 +17,8 @@ import (
 
 // Fault tests: the sandbox misbehaves on purpose (POST /_sandbox/faults)
 // while people use the dashboard, and the dashboard stays useful and
-// honest. Each scenario lasts seconds; assertions count outcomes rather
-// than time them, except for generous ceilings.
+// honest. Each scenario is a number of page views, lasting seconds;
+// assertions count outcomes rather than time them.
 
 // TestFaultsExtendHalfFailing: Extend answers half of all calls with 500.
 // Nothing answers 500, pages that need Extend fail with retry information
@@ -43,7 +43,7 @@ func TestFaultsExtendHalfFailing(t *testing.T) {
 		"runs/" + runID + "?ws=ws_demo", "runs/" + runID + "/row?ws=ws_demo",
 	}
 	var created string
-	tally := d.drive(pages, 4, 6*time.Second, func() {
+	tally := d.drive(pages, 4, 10*len(pages), func() {
 		// A run created while Extend fails; the create is not retried by
 		// the client on a 500 (it could duplicate), so retry here.
 		for range 40 {
@@ -124,7 +124,7 @@ func TestFaultsRateLimitStorm(t *testing.T) {
 	stormStart := time.Now()
 	d.setFaults(`{"rate429": 1}`)
 	pages := []string{"runs/" + runID + "?ws=" + ws, "runs?ws=" + ws, "runs/" + runID + "/row?ws=" + ws}
-	tally := d.drive(pages, 4, 3*time.Second, nil)
+	tally := d.drive(pages, 4, 4*len(pages), nil)
 	d.setFaults(`{"rate429": 0}`)
 	stormEnd := time.Now()
 	t.Logf("429 storm: %s", tally)
