@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"math"
@@ -13,12 +14,15 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/PuerkitoBio/goquery"
+	"golang.org/x/time/rate"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 )
 
 // upstreamDashboard is one person's browser on a running dashboard, with the
@@ -185,15 +189,31 @@ func (tl *pageTally) add(page string, took time.Duration, r upstreamResponse, d 
 	}
 }
 
-// drive has workers load pages round-robin for the duration, running
-// during (when not nil) alongside, and tallies what they saw.
-func (d *upstreamDashboard) drive(pages []string, workers int, duration time.Duration, during func()) *pageTally {
+// drivePace is how fast the people of drive load pages together: half
+// the dashboard's own page budget for one session, so that however fast
+// the machine, they never meet its 429.
+var drivePace = middleware.DefaultRateLimits.Pages.Rate / 2
+
+// drive has workers load views pages round-robin, together no faster than
+// drivePace, running during (when not nil) alongside, and tallies what
+// they saw. A count, not a duration: a slower machine takes longer for
+// the same outcomes.
+func (d *upstreamDashboard) drive(pages []string, workers, views int, during func()) *pageTally {
 	tally := &pageTally{byStatus: map[int]int{}, failedPages: map[string]int{}, slowest: map[string]time.Duration{}}
-	stop := time.Now().Add(duration)
+	pace := rate.NewLimiter(drivePace, 1)
+	var next atomic.Int64
 	var wg sync.WaitGroup
-	for w := range workers {
+	for range workers {
 		wg.Go(func() {
-			for i := w; time.Now().Before(stop); i++ {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= views {
+					return
+				}
+				if err := pace.Wait(context.Background()); err != nil {
+					d.t.Errorf("pace: %v", err)
+					return
+				}
 				page := pages[i%len(pages)]
 				start := time.Now()
 				r := d.get(page)
@@ -259,10 +279,9 @@ func timeRatio(a, b time.Duration) float64 {
 	return float64(a) / float64(b)
 }
 
-// upstreamDurations reads the Extend attempt histogram of op from the
-// metrics listener: how many attempts, and how many took at most le
-// seconds.
-func upstreamDurations(t *testing.T, metricsURL, op, le string) (count, within int) {
+// upstreamAttempts reads the Extend attempt counter from the metrics
+// listener: how many attempts, by operation and status (0: no answer).
+func upstreamAttempts(t *testing.T, metricsURL string) map[string]map[string]int {
 	t.Helper()
 	resp, err := http.Get(metricsURL)
 	if err != nil {
@@ -270,18 +289,49 @@ func upstreamDurations(t *testing.T, metricsURL, op, le string) (count, within i
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(resp.Body)
-	find := func(pattern string) int {
-		m := regexp.MustCompile(pattern).FindSubmatch(body)
-		if m == nil {
-			t.Fatalf("metrics lack %s", pattern)
+	counts := map[string]map[string]int{}
+	line := regexp.MustCompile(`(?m)^editwatch_extend_requests_total\{operation="([^"]*)",status="([^"]*)"\} (\S+)$`)
+	for _, m := range line.FindAllSubmatch(body, -1) {
+		n, err := strconv.ParseFloat(string(m[3]), 64)
+		if err != nil {
+			t.Fatalf("metrics: %s: %v", m[0], err)
 		}
-		n, _ := strconv.ParseFloat(string(m[1]), 64)
-		return int(n)
+		op := string(m[1])
+		if counts[op] == nil {
+			counts[op] = map[string]int{}
+		}
+		counts[op][string(m[2])] = int(n)
 	}
-	q := regexp.QuoteMeta
-	count = find(`(?m)^editwatch_extend_request_duration_seconds_count\{operation="` + q(op) + `"\} (\S+)$`)
-	within = find(`(?m)^editwatch_extend_request_duration_seconds_bucket\{operation="` + q(op) + `",le="` + q(le) + `"\} (\S+)$`)
-	return count, within
+	return counts
+}
+
+// upstreamCallsBesides is the attempts counted between two readings of
+// upstreamAttempts, by operation and status, leaving out the operation
+// except ("" leaves out none).
+func upstreamCallsBesides(before, after map[string]map[string]int, except string) map[string]map[string]int {
+	out := map[string]map[string]int{}
+	for op, byStatus := range after {
+		if op == except {
+			continue
+		}
+		for status, n := range byStatus {
+			if n -= before[op][status]; n > 0 {
+				if out[op] == nil {
+					out[op] = map[string]int{}
+				}
+				out[op][status] = n
+			}
+		}
+	}
+	return out
+}
+
+func sumCounts(byStatus map[string]int) int {
+	total := 0
+	for _, n := range byStatus {
+		total += n
+	}
+	return total
 }
 
 // upstreamCall is one request that reached the counted Extend.

@@ -17,8 +17,8 @@ import (
 
 // Fault tests: the sandbox misbehaves on purpose (POST /_sandbox/faults)
 // while people use the dashboard, and the dashboard stays useful and
-// honest. Each scenario lasts seconds; assertions count outcomes rather
-// than time them, except for generous ceilings.
+// honest. Each scenario is a number of page views, lasting seconds;
+// assertions count outcomes rather than time them.
 
 // TestFaultsExtendHalfFailing: Extend answers half of all calls with 500.
 // Nothing answers 500, pages that need Extend fail with retry information
@@ -43,7 +43,7 @@ func TestFaultsExtendHalfFailing(t *testing.T) {
 		"runs/" + runID + "?ws=ws_demo", "runs/" + runID + "/row?ws=ws_demo",
 	}
 	var created string
-	tally := d.drive(pages, 4, 6*time.Second, func() {
+	tally := d.drive(pages, 4, 10*len(pages), func() {
 		// A run created while Extend fails; the create is not retried by
 		// the client on a 500 (it could duplicate), so retry here.
 		for range 40 {
@@ -124,7 +124,7 @@ func TestFaultsRateLimitStorm(t *testing.T) {
 	stormStart := time.Now()
 	d.setFaults(`{"rate429": 1}`)
 	pages := []string{"runs/" + runID + "?ws=" + ws, "runs?ws=" + ws, "runs/" + runID + "/row?ws=" + ws}
-	tally := d.drive(pages, 4, 3*time.Second, nil)
+	tally := d.drive(pages, 4, 4*len(pages), nil)
 	d.setFaults(`{"rate429": 0}`)
 	stormEnd := time.Now()
 	t.Logf("429 storm: %s", tally)
@@ -184,11 +184,15 @@ func TestFaultsRateLimitStorm(t *testing.T) {
 	}
 }
 
-// TestFaultsSlowExtend: Extend takes 5 s to answer anything. Pages read
-// from history stay as fast as before, calls to Extend stop at
-// --upstream-timeout, and once it is over no goroutine is left behind.
+// TestFaultsSlowExtend: Extend takes a minute to answer anything. Pages
+// read from history make no call to Extend and keep answering, calls to
+// Extend stop at --upstream-timeout, the timeouts show as Extend degraded,
+// and once it is over no goroutine is left behind. Timings are logged as
+// figures; what is asserted does not depend on the machine's speed: the
+// slow answers would come a minute later, long after every deadline here.
 func TestFaultsSlowExtend(t *testing.T) {
 	metricsAddr := freeMetricsAddr(t)
+	metricsURL := "http://" + metricsAddr + "/metrics"
 	base, _ := startServeArgs(t, "--sandbox", "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0",
 		"--base-path", "/ew/", "--log-level", "error", "--upstream-timeout", "1s", "--metrics-listen", metricsAddr)
 	d := newUpstreamDashboard(t, base, base+"_sandbox/faults")
@@ -196,15 +200,16 @@ func TestFaultsSlowExtend(t *testing.T) {
 	d.waitSynced("ws_demo")
 	runID := d.firstRunID("ws_demo")
 	historyPages := []string{"runs?ws=ws_demo", "?ws=ws_demo", "failures?ws=ws_demo", "audit"}
+	pages := append([]string{"healthz"}, historyPages...)
 
 	// Warm up, then the baseline: every page and /healthz, no faults.
 	d.timePages(historyPages, 3)
-	before := d.timePages(append([]string{"healthz"}, historyPages...), 8)
+	before := d.timePages(pages, 8)
 	d.client.CloseIdleConnections()
-	time.Sleep(300 * time.Millisecond)
 	goroutinesBefore := runtime.NumGoroutine()
+	attemptsBefore := upstreamAttempts(t, metricsURL)
 
-	d.setFaults(`{"latency": "5s"}`)
+	d.setFaults(`{"latency": "1m"}`)
 	// People keep opening a run page (which needs Extend) while others use
 	// pages read from history.
 	const slowCallers = 6
@@ -233,51 +238,55 @@ func TestFaultsSlowExtend(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(500 * time.Millisecond) // the slow calls are under way
-	during := d.timePages(append([]string{"healthz"}, historyPages...), 8)
-	degradedShown := pageTestID(d.get("runs?ws=ws_demo").doc(t), "upstream-degraded").Length() > 0
+	// The slow calls are under way once their timeouts show.
+	degradedShown := false
+	for deadline := time.Now().Add(30 * time.Second); !degradedShown && time.Now().Before(deadline); {
+		degradedShown = pageTestID(d.get("runs?ws=ws_demo").doc(t), "upstream-degraded").Length() > 0
+		if !degradedShown {
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	attemptsMeasured := upstreamAttempts(t, metricsURL)
+	during := d.timePages(pages, 8)
+	// A page that waited on Extend would have called it; only the run
+	// pages' GetEditRun may be under way.
+	calledByHistory := upstreamCallsBesides(attemptsMeasured, upstreamAttempts(t, metricsURL), "GetEditRun")
 	close(measured)
 	slow.Wait()
+	attemptsAfter := upstreamAttempts(t, metricsURL)
 	d.setFaults(`{"latency": "0s"}`)
 
-	for _, p := range append([]string{"healthz"}, historyPages...) {
+	if !degradedShown {
+		t.Error("timeouts did not show as Extend degraded")
+	}
+	for _, p := range pages {
 		b, s := before[p], during[p]
 		t.Logf("%-22s p50 %6.1f ms → %6.1f ms with Extend slow (max %6.1f ms; ×%.1f of /healthz → ×%.1f)",
 			"/"+p, msOf(b.p50), msOf(s.p50), msOf(s.max), timeRatio(b.p50, before["healthz"].p50), timeRatio(s.p50, during["healthz"].p50))
 		if s.status != http.StatusOK {
 			t.Errorf("/%s answered %d with Extend slow", p, s.status)
 		}
-		if s.p50 > max(4*b.p50, b.p50+250*time.Millisecond) {
-			t.Errorf("/%s slowed down with Extend: p50 %v, before %v", p, s.p50, b.p50)
-		}
-		// A page waiting on Extend would take 4 tries of the 1 s timeout.
-		if s.max > 3*time.Second {
-			t.Errorf("/%s took %v with Extend slow", p, s.max)
-		}
 	}
-	// The run page needs Extend: 4 tries of 1 s plus backoff, then a 504
-	// with retry information; never the 5 s of each slow answer.
+	if len(calledByHistory) > 0 {
+		t.Errorf("pages read from history called Extend while it was slow: %v", calledByHistory)
+	}
+	// The run page needs Extend: its tries each stop at the 1 s timeout,
+	// then a 504 with retry information; never the minute of the answer.
 	slices.Sort(slowTimes)
 	t.Logf("run pages with Extend slow: %d loads %v, %v to %v", len(slowTimes), slowCodes, slowTimes[0], slowTimes[len(slowTimes)-1])
 	if slowCodes[http.StatusGatewayTimeout] != len(slowTimes) {
 		t.Errorf("run page with Extend slow: statuses %v, want 504 only", slowCodes)
 	}
-	if slowTimes[0] < time.Second || slowTimes[len(slowTimes)-1] > 12*time.Second {
-		t.Errorf("run pages with Extend slow took %v to %v; want the 4 tries of 1 s plus backoff", slowTimes[0], slowTimes[len(slowTimes)-1])
-	}
-	count, within := upstreamDurations(t, "http://"+metricsAddr+"/metrics", "GetEditRun", "2.5")
-	t.Logf("GetEditRun attempts: %d, %d of them within 2.5 s (timeout 1 s)", count, within)
-	if count < slowCallers || within != count {
-		t.Errorf("%d of %d GetEditRun attempts took longer than 2.5 s with --upstream-timeout 1s", count-within, count)
-	}
-	if !degradedShown {
-		t.Error("timeouts did not show as Extend degraded")
+	gets := upstreamCallsBesides(attemptsBefore, attemptsAfter, "")["GetEditRun"]
+	t.Logf("GetEditRun attempts with Extend slow, by status (0: no answer): %v", gets)
+	if total := sumCounts(gets); total < slowCallers || gets["0"] != total {
+		t.Errorf("GetEditRun attempts by status %v; want at least %d, each given up at the timeout (status 0)", gets, slowCallers)
 	}
 
 	// No pile-up: the goroutines come back to where they were, well
-	// before the 5 s answers they were waiting for would have come.
+	// before the answers they were waiting for would have come.
 	d.client.CloseIdleConnections()
-	deadline := time.Now().Add(3 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		after := runtime.NumGoroutine()
 		if after <= goroutinesBefore+10 {
@@ -286,7 +295,7 @@ func TestFaultsSlowExtend(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<20)
-			t.Fatalf("goroutines: %d before the slow calls, still %d 3 s after:\n%s", goroutinesBefore, after, buf[:runtime.Stack(buf, true)])
+			t.Fatalf("goroutines: %d before the slow calls, still %d 30 s after:\n%s", goroutinesBefore, after, buf[:runtime.Stack(buf, true)])
 		}
 		time.Sleep(200 * time.Millisecond)
 	}

@@ -93,12 +93,11 @@ func TestSlowClientsDoNotSlowOthers(t *testing.T) {
 	slices.Sort(durations)
 	p50, p95 := durations[probes/2-1], durations[(probes*95+99)/100-1]
 	t.Logf("GET /healthz among %d slow clients: p50 %v, p95 %v, max %v", slowClients, p50, p95, durations[probes-1])
-	if p95 >= time.Second {
-		t.Errorf("p95 %v among %d slow clients, want under 1s", p95, slowClients)
-	}
 
-	// The slow clients were really there: the server still holds them
-	// (ReadHeaderTimeout, 10 s, has not run out).
+	// Every probe was answered while the slow clients were really there:
+	// the server still holds them (ReadHeaderTimeout, 10 s, has not run
+	// out), so no probe waited for a slow client to be dropped. The
+	// timings above are figures, not a test: they follow the machine.
 	open := 0
 	for _, c := range conns {
 		_ = c.SetReadDeadline(time.Now().Add(time.Millisecond))
@@ -138,8 +137,9 @@ func TestTricklingHeadersAreDropped(t *testing.T) {
 	done := make(chan struct{})
 	defer close(done)
 	go func() {
-		// A byte every 100 ms: never idle long, never finished.
-		for i := 0; i < 50; i++ {
+		// A byte every 100 ms until dropped: never idle long, never
+		// finished.
+		for i := 0; ; i++ {
 			if _, err := c.Write([]byte{trickle[i%len(trickle)]}); err != nil {
 				return
 			}
@@ -150,15 +150,17 @@ func TestTricklingHeadersAreDropped(t *testing.T) {
 			}
 		}
 	}()
-	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	// The server's other timeouts are minutes long: a drop within this
+	// deadline, of a client that kept sending, is ReadHeaderTimeout's.
+	_ = c.SetReadDeadline(time.Now().Add(30 * time.Second))
 	n, err := io.Copy(io.Discard, c)
 	dropped := time.Since(start)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("the trickling client was still connected after 5s")
+		t.Fatalf("the trickling client was still connected after 30 s")
 	}
 	t.Logf("trickling client dropped after %v (ReadHeaderTimeout %v), %d bytes answered, %v", dropped, timeout, n, err)
-	if dropped < timeout*8/10 || dropped > timeout+time.Second {
-		t.Errorf("dropped after %v, want about %v", dropped, timeout)
+	if dropped < timeout*8/10 {
+		t.Errorf("dropped after %v, before the %v of ReadHeaderTimeout", dropped, timeout)
 	}
 
 	// A client that sends its headers at once is served by the same server.

@@ -221,11 +221,12 @@ func TestWebhookDelivery(t *testing.T) {
 		t.Fatal("a six-minute-old delivery verified")
 	}
 	// Every run has finished, and deliveries are logged when a run
-	// finishes: the log is complete.
-	if log := deliveries(t, ts, testKeyA, quietHook.ID); len(log) != 1 || log[0].EventType != extendapi.EventFormDetectionRunFailed {
+	// finishes: the log is complete once the sandbox has recorded the
+	// answers the receivers gave (a moment after they gave them).
+	if log := settledDeliveries(t, ts, quietHook.ID); len(log) != 1 || log[0].EventType != extendapi.EventFormDetectionRunFailed {
 		t.Fatalf("the quiet endpoint's deliveries: %+v, want its one event", log)
 	}
-	log := deliveries(t, ts, testKeyA, hook.ID)
+	log := settledDeliveries(t, ts, hook.ID)
 	if len(log) != 4 {
 		t.Fatalf("delivery log has %d entries, want 4", len(log))
 	}
@@ -248,6 +249,23 @@ func deliveries(t testing.TB, ts *testSandbox, key, endpointID string) []Webhook
 		t.Fatal(err)
 	}
 	return list.Data
+}
+
+// settledDeliveries polls the log of an endpoint until none of its
+// deliveries is pending.
+func settledDeliveries(t testing.TB, ts *testSandbox, endpointID string) []WebhookDelivery {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		log := deliveries(t, ts, testKeyA, endpointID)
+		if !slices.ContainsFunc(log, func(d WebhookDelivery) bool { return d.Status == DeliveryPending }) {
+			return log
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("deliveries still pending after 30 s: %+v", log)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // waitDelivery polls the log until the delivery settles.

@@ -14,17 +14,25 @@ import (
 // failures.
 const DefaultHealthWindow = time.Minute
 
-// When Extend counts as degraded: of its last attemptsKept attempts within
-// the window, at least degradedMinFailures failed, making up at least
-// degradedMinShare of them. Only the latest attempts count, so a burst of
-// good answers before the trouble (a history sync) does not hide it. A
-// run of recoveredAfter good answers clears the state before the failures
-// leave, so the banner goes as soon as Extend is back.
+// When Extend counts as degraded, counting a deployment's calls of the
+// window (5xx, timeouts and network errors fail; 429s are rate limits,
+// not failures): its latest degradedMinFailures calls all failed; or
+// degradedMinFailures failures came within degradedBurstSpan of one
+// another, however many calls succeeded around them; or at least
+// degradedMinFailures failed, making up degradedMinShare of the window's
+// calls. A run of recoveredAfter good answers clears the state before the
+// failures leave the window, so the banner goes as soon as Extend is back.
+// Neither a burst nor a run of failures depends on how many calls fitted
+// in the window (a fast machine makes many quick good calls while one
+// timeout runs out), so a few timeouts show whatever the machine's speed;
+// the share catches steady failures among sparse calls.
 const (
-	attemptsKept        = 20
 	degradedMinFailures = 3
+	degradedBurstSpan   = 10 * time.Second
 	degradedMinShare    = 0.25
 	recoveredAfter      = 5
+	// attemptsKept bounds the memory of a deployment's busiest minute.
+	attemptsKept = 1000
 )
 
 // defaultUpstreamRetry is when to try again after a failure that came
@@ -36,8 +44,8 @@ const defaultUpstreamRetry = 5 * time.Second
 const DefaultRetryAfter = defaultUpstreamRetry
 
 // Health remembers how Extend answered lately, so pages can say so
-// instead of failing: per deployment, which of the latest attempts failed
-// (5xx, timeouts, network errors) within a sliding window; per workspace, the last
+// instead of failing: per deployment, which attempts failed (5xx,
+// timeouts, network errors) within a sliding window; per workspace, the last
 // 429 and the wait it asked for. Every Extend client feeds it through an
 // observer (see Connector). It is safe for concurrent use.
 type Health struct {
@@ -92,6 +100,34 @@ func (d *deploymentHealth) prune(since time.Time) {
 	}
 }
 
+// judge counts the failed attempts of the window and applies the rule
+// stated with degradedMinFailures.
+func (d *deploymentHealth) judge() (failed int, degraded bool) {
+	var failures []time.Time
+	for _, a := range d.attempts {
+		if a.failed {
+			failures = append(failures, a.at)
+		}
+	}
+	failed = len(failures)
+	if d.streak >= recoveredAfter || failed < degradedMinFailures {
+		return failed, false
+	}
+	inARow := 0
+	for i := len(d.attempts) - 1; i >= 0 && d.attempts[i].failed; i-- {
+		inARow++
+	}
+	if inARow >= degradedMinFailures {
+		return failed, true
+	}
+	for i := degradedMinFailures - 1; i < len(failures); i++ {
+		if failures[i].Sub(failures[i-degradedMinFailures+1]) <= degradedBurstSpan {
+			return failed, true
+		}
+	}
+	return failed, float64(failed) >= degradedMinShare*float64(len(d.attempts))
+}
+
 type rateLimitState struct {
 	limitedAt  time.Time
 	until      time.Time // Extend asked for no request before then
@@ -100,8 +136,9 @@ type rateLimitState struct {
 
 // State is what the tracker knows about one workspace's Extend.
 type State struct {
-	// Degraded: Failed of the last Attempts attempts on the deployment
-	// (at most attemptsKept, within Window) failed.
+	// Failed of the Attempts on the deployment within Window (the
+	// latest attemptsKept) failed; Degraded says whether that is
+	// degradation by the rule stated with degradedMinFailures.
 	Degraded         bool
 	Failed, Attempts int
 	Window           time.Duration
@@ -199,13 +236,7 @@ func (h *Health) State(deployment, ref string) State {
 	if d := h.deployments[deployment]; d != nil {
 		d.prune(now.Add(-h.window))
 		st.Attempts = len(d.attempts)
-		for _, a := range d.attempts {
-			if a.failed {
-				st.Failed++
-			}
-		}
-		st.Degraded = st.Failed >= degradedMinFailures &&
-			float64(st.Failed) >= degradedMinShare*float64(st.Attempts) && d.streak < recoveredAfter
+		st.Failed, st.Degraded = d.judge()
 	}
 	if ref == "" {
 		return st

@@ -186,14 +186,15 @@ func TestBrowserBehaviour(t *testing.T) {
 		if got := eval(t, `document.activeElement.id`); got != "filter-q" || prevented != "true" {
 			t.Fatalf("after /, focus is on %q (default prevented: %s)", got, prevented)
 		}
+		// The page handles keys and swaps polled rows in its own time:
+		// wait for the selection rather than read it at once.
+		selected := func(id string) string {
+			return `(function(){var r=document.querySelector('tr.is-selected');return !!r && r.dataset.runId === '` + id + `';})()`
+		}
 		step(t, "escape, j, j", chromedp.KeyEvent(kb.Escape), chromedp.KeyEvent("j"), chromedp.KeyEvent("j"))
-		if got := eval(t, `document.querySelector('tr.is-selected').dataset.runId`); got != "edr_processed001" {
-			t.Errorf("after j j the selected row is %q", got)
-		}
+		waitFor(t, selected("edr_processed001"))
 		step(t, "k", chromedp.KeyEvent("k"))
-		if got := eval(t, `document.querySelector('tr.is-selected').dataset.runId`); got != "edr_processing01" {
-			t.Errorf("after k the selected row is %q", got)
-		}
+		waitFor(t, selected("edr_processing01"))
 		step(t, "arrow down, enter", chromedp.KeyEvent(kb.ArrowDown), chromedp.KeyEvent(kb.Enter))
 		waitFor(t, `location.pathname.endsWith('/runs/edr_processed001')`)
 		if got := eval(t, `location.search`); got != "?ws="+testWS {
@@ -202,7 +203,11 @@ func TestBrowserBehaviour(t *testing.T) {
 	})
 
 	t.Run("delete confirmation", func(t *testing.T) {
-		step(t, "open run", chromedp.Navigate(srv.URL+RunURL(testBasePath, testWS, "edr_confirm")), poll(`document.readyState === 'complete'`))
+		// The run opened by Enter above may still be loading; a Poll
+		// started in it would lose its context, waitFor does not.
+		waitFor(t, `document.readyState === 'complete'`)
+		step(t, "open run", chromedp.Navigate(srv.URL+RunURL(testBasePath, testWS, "edr_confirm")))
+		waitFor(t, `document.readyState === 'complete' && location.pathname.endsWith('/runs/edr_confirm')`)
 		step(t, "cancel", jsClick(`[data-testid="action-delete"]`), poll(`document.getElementById('confirm-dialog').open`))
 		if msg := eval(t, `document.querySelector('[data-confirm-message]').textContent`); !strings.Contains(msg, "edr_confirm") {
 			t.Errorf("dialog does not name the run: %q", msg)
@@ -241,9 +246,13 @@ func TestBrowserBehaviour(t *testing.T) {
 		if got := eval(t, `document.querySelector('[data-live-toggle]').getAttribute('aria-pressed') + '|' + localStorage.getItem('editwatch-live-paused')`); got != "true|1" {
 			t.Errorf("pause state = %q", got)
 		}
-		time.Sleep(300 * time.Millisecond) // a request already in flight may land
+		// A request already in flight may land: htmx marks its element
+		// htmx-request until the answer came, so the server counted it.
+		waitFor(t, `document.querySelectorAll('.htmx-request').length === 0`)
 		paused := fixture.rowPolls.Load()
-		time.Sleep(2500 * time.Millisecond) // two and a half poll intervals
+		// Nothing may happen for two and a half poll intervals: a slow
+		// machine polls less, never more, so this cannot fail for speed.
+		time.Sleep(2500 * time.Millisecond)
 		if after := fixture.rowPolls.Load(); after != paused {
 			t.Errorf("polling went on while paused: %d -> %d", paused, after)
 		}
