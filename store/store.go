@@ -107,7 +107,7 @@ func isPostgresDSN(dsn string) bool {
 }
 
 func (s *Store) openPostgres(ctx context.Context, dsn string) error {
-	db, err := sql.Open("pgx", dsn)
+	db, err := openClassified("pgx", dsn)
 	if err != nil {
 		return fmt.Errorf("store: open postgres: %w", err)
 	}
@@ -147,7 +147,7 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	// tails) in every transaction; checkpointing every 10,000 frames
 	// instead of SQLite's 1,000 copies each of them back a tenth as often
 	// (the log may reach about 40 MiB between checkpoints).
-	write, err := sql.Open("sqlite", path+common+"&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate")
+	write, err := openClassified("sqlite", path+common+"&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate")
 	if err != nil {
 		return fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
@@ -159,7 +159,7 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		write.Close()
 		return fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", path+common+"&_query_only=1")
+	read, err := openClassified("sqlite", path+common+"&_query_only=1")
 	if err != nil {
 		write.Close()
 		return fmt.Errorf("store: open sqlite %s for reading: %w", path, err)
