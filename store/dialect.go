@@ -28,6 +28,10 @@ type dialect struct {
 	// rewritten is locked (FOR UPDATE). SQLite has one writer connection,
 	// which holds the whole database for its transaction.
 	lockRows bool
+	// replicas: several processes share the database, so work only one
+	// of them may do takes a lease (TryLease) and they hear each other
+	// through LISTEN/NOTIFY (Listen). One process owns a SQLite file.
+	replicas bool
 	// plannerHints: the query planner takes hints in the SQL (SQLite's
 	// INDEXED BY and unary +), which the search queries use to pick the
 	// index that bounds their work.
@@ -58,7 +62,7 @@ var (
 		names:    sqliteNameSearch{},
 	}
 	postgresDialect = &dialect{
-		name: DialectPostgres, numbered: true, lockRows: true, like: "ILIKE",
+		name: DialectPostgres, numbered: true, lockRows: true, replicas: true, like: "ILIKE",
 		optimize: []string{`ANALYZE run_snapshots, run_rollups, webhook_events`},
 		goose:    goose.DialectPostgres,
 		names:    postgresNameSearch{},

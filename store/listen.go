@@ -56,7 +56,7 @@ type ListenOptions struct {
 // (ErrNotifyUnsupported on SQLite). Close stops it. Ready is closed once
 // the first LISTEN is in place.
 func (s *Store) Listen(ctx context.Context, opts ListenOptions) (*Listener, error) {
-	if s.d.name != DialectPostgres {
+	if !s.d.replicas {
 		return nil, ErrNotifyUnsupported
 	}
 	logger := opts.Logger
