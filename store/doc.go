@@ -13,7 +13,12 @@
 // the nameSearch interface (search_sqlite.go, search_postgres.go); the
 // queries of the runs list are rendered whole by one function, runSQL
 // (runquery.go). A database that does not answer is reported as
-// ErrUnavailable (unavailable.go). Times are stored as Unix milliseconds (UTC) in both
-// dialects so the same SQL compares and buckets them; the schema of each
-// dialect lives in migrations/<dialect>/ and is applied by goose.
+// ErrUnavailable (unavailable.go). Replicas sharing a PostgreSQL database
+// hear each other through a Listener (LISTEN/NOTIFY, listen.go) and agree
+// on which of them does a piece of work with a lease (lease.go); the
+// store is the only package that imports the database drivers.
+//
+// Times are stored as Unix milliseconds (UTC) in both dialects so the
+// same SQL compares and buckets them; the schema of each dialect lives in
+// migrations/<dialect>/ and is applied by goose.
 package store
