@@ -42,9 +42,14 @@ type liveParts struct {
 func startLive(ctx context.Context, cfg config.Serve, st *store.Store, connector *upstream.Connector, logger *slog.Logger) (parts liveParts, stop func(), err error) {
 	var broker closingBroker = monitor.NewMemoryBroker()
 	if config.IsPostgresDSN(cfg.DB) {
-		pg, err := monitor.NewPGBroker(ctx, cfg.DB, monitor.PGBrokerOptions{Logger: logger.With("component", "broker")})
+		listener, err := st.Listen(ctx, store.ListenOptions{Logger: logger.With("component", "broker")})
 		if err != nil {
 			return parts, nil, err
+		}
+		pg, err := monitor.NewPGBroker(listener, monitor.PGBrokerOptions{Logger: logger.With("component", "broker")})
+		if err != nil {
+			listener.Close()
+			return nil, err
 		}
 		broker = pgBroker{pg}
 	}

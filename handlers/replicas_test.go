@@ -57,7 +57,11 @@ func newReplica(t *testing.T, dsn string, sealKey, sessKey []byte, extendURL str
 	jar, _ := cookiejar.New(nil)
 	env.client = &http.Client{Jar: jar, Timeout: 60 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	broker, err := monitor.NewPGBroker(ctx, dsn, monitor.PGBrokerOptions{})
+	listener, err := st.Listen(ctx, store.ListenOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	broker, err := monitor.NewPGBroker(listener, monitor.PGBrokerOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

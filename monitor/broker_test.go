@@ -81,15 +81,21 @@ func TestPGBrokerAcrossReplicas(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	st := openStore(t, dsn)
-	one, err := NewPGBroker(ctx, dsn, PGBrokerOptions{})
-	if err != nil {
-		t.Fatal(err)
+	newBroker := func() *PGBroker {
+		l, err := st.Listen(ctx, store.ListenOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := NewPGBroker(l, PGBrokerOptions{})
+		if err != nil {
+			l.Close()
+			t.Fatal(err)
+		}
+		return b
 	}
+	one := newBroker()
 	defer one.Close()
-	two, err := NewPGBroker(ctx, dsn, PGBrokerOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	two := newBroker()
 	defer two.Close()
 	for _, b := range []*PGBroker{one, two} {
 		select {

@@ -85,7 +85,7 @@ func (s *Store) AppendAudit(ctx context.Context, e AuditEntry) (int64, error) {
 	q := `INSERT INTO audit_log (at, actor, session_ref, action, tenant, target, detail, request_id)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`
 	var id int64
-	err := s.write.QueryRowContext(ctx, s.rebind(q),
+	err := s.write.QueryRowContext(ctx, s.d.rebind(q),
 		millis(e.At), e.Actor, ref, e.Action, e.Tenant, e.Target, e.Detail, e.RequestID).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("store: append audit %s: %w", e.Action, err)

@@ -16,7 +16,7 @@ var ErrBackupUnsupported = errors.New("store: backup copies SQLite stores only; 
 // view, compacted. It writes to a temporary file beside path and links it
 // into place, so path never holds half a copy; an existing path is an error.
 func (s *Store) Backup(ctx context.Context, path string) error {
-	if s.dialect != DialectSQLite {
+	if s.d.name != DialectSQLite {
 		return ErrBackupUnsupported
 	}
 	if path == "" {

@@ -42,15 +42,15 @@ func (s *Store) InsertSyntheticRuns(ctx context.Context, tenant string, runs []R
 		if err := s.ensureTenant(ctx, tx, tenant, false, true); err != nil {
 			return err
 		}
-		var nextID int64
-		if s.dialect == DialectSQLite {
-			// Inserting at random places of the run-ID index wants its pages
-			// in memory; SQLite's default cache is 2 MB.
-			if _, err := tx.ExecContext(ctx, `PRAGMA cache_size = -262144`); err != nil {
+		for _, q := range s.d.bulkLoad {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
 				return err
 			}
-			// One writer: IDs can be assigned here, which lets the file
-			// names go into the trigram index by multi-row insert too.
+		}
+		var nextID int64
+		if s.d.assignsIDs {
+			// IDs assigned here let the file names go into their index by
+			// multi-row insert too.
 			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(id), 0) + 1 FROM run_snapshots`).Scan(&nextID); err != nil {
 				return err
 			}
@@ -60,8 +60,8 @@ func (s *Store) InsertSyntheticRuns(ctx context.Context, tenant string, runs []R
 			if err := s.insertSnapshotRows(ctx, tx, part, nextID); err != nil {
 				return err
 			}
-			if s.dialect == DialectSQLite {
-				if err := insertNameRows(ctx, tx, part, nextID); err != nil {
+			if nextID > 0 {
+				if err := s.d.names.indexNew(ctx, tx, part, nextID); err != nil {
 					return err
 				}
 				nextID += int64(len(part))
@@ -95,31 +95,8 @@ func (s *Store) insertSnapshotRows(ctx context.Context, tx *sql.Tx, runs []RunSn
 		}
 		args = append(args, snapshotArgs(r)...)
 	}
-	if _, err := tx.ExecContext(ctx, s.rebind(b.String()), args...); err != nil {
+	if _, err := tx.ExecContext(ctx, s.d.rebind(b.String()), args...); err != nil {
 		return fmt.Errorf("insert runs: %w", err)
-	}
-	return nil
-}
-
-func insertNameRows(ctx context.Context, tx *sql.Tx, runs []RunSnapshot, firstID int64) error {
-	var b strings.Builder
-	b.WriteString("INSERT INTO run_snapshot_names (rowid, file_name) VALUES ")
-	args := make([]any, 0, 2*len(runs))
-	for i, r := range runs {
-		if r.FileName == "" {
-			continue
-		}
-		if len(args) > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString("(?, ?)")
-		args = append(args, firstID+int64(i), r.FileName)
-	}
-	if len(args) == 0 {
-		return nil
-	}
-	if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-		return fmt.Errorf("index file names: %w", err)
 	}
 	return nil
 }

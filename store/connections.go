@@ -65,7 +65,7 @@ func (s *Store) AddConnection(ctx context.Context, c NewConnection) (Connection,
 	}
 	err = s.inWriteTx(ctx, func(tx *sql.Tx) error {
 		var live int
-		err := tx.QueryRowContext(ctx, s.rebind(`SELECT COUNT(*) FROM sessions WHERE id = ? AND expires_at > ?`),
+		err := tx.QueryRowContext(ctx, s.d.rebind(`SELECT COUNT(*) FROM sessions WHERE id = ? AND expires_at > ?`),
 			c.SessionID, millis(s.now())).Scan(&live)
 		if err != nil {
 			return err
@@ -73,11 +73,11 @@ func (s *Store) AddConnection(ctx context.Context, c NewConnection) (Connection,
 		if live == 0 {
 			return ErrNotFound
 		}
-		if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM connections WHERE session_id = ? AND tenant = ?`),
+		if _, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM connections WHERE session_id = ? AND tenant = ?`),
 			c.SessionID, c.Tenant); err != nil {
 			return err
 		}
-		_, err = tx.ExecContext(ctx, s.rebind(`INSERT INTO connections
+		_, err = tx.ExecContext(ctx, s.d.rebind(`INSERT INTO connections
 			(id, session_id, deployment, base_url, workspace_id, tenant, key_sealed, key_last4, created_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
 			conn.ID, conn.SessionID, conn.Deployment, conn.BaseURL, conn.WorkspaceID, conn.Tenant,

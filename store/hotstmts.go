@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
+	"slices"
 	"sync"
 )
 
@@ -18,44 +18,42 @@ type hotStatements struct {
 	stmts map[string]*sql.Stmt
 }
 
-// hotQueries are prepared by prepareHot; any other query runs unprepared.
+// hotQueries are prepared by prepareHot, with the file-name search's own
+// (nameSearch.hotQueries); any other query runs unprepared.
 var hotQueries = [...]string{
-	snapshotSelectOne,
-	snapshotSelectOneForUpdate,
 	snapshotInsert,
 	snapshotUpdate,
-	hourRollups.selectOne,
-	hourRollups.selectForUpdate,
 	hourRollups.insertOne,
 	hourRollups.update,
-	dayRollups.selectOne,
-	dayRollups.selectForUpdate,
 	dayRollups.insertOne,
 	dayRollups.update,
 	webhookEventInsert,
 	webhookEndpointTouch,
 	webhookEventMarkApplied,
 	tenantUpsert,
-	nameIndexInsert,
-	nameIndexDelete,
 }
 
-// prepareHot prepares hotQueries for the store's dialect. A statement the
-// dialect cannot prepare (FOR UPDATE on SQLite) is skipped.
+// hotLockingReads are hot reads of rows about to be rewritten, prepared in
+// their locking form (dialect.forUpdate), the one their callers run.
+var hotLockingReads = [...]string{
+	snapshotSelectOne,
+	hourRollups.selectOne,
+	dayRollups.selectOne,
+}
+
+// prepareHot prepares the hot statements of the store's dialect.
 func (s *Store) prepareHot(ctx context.Context) error {
 	s.hot.mu.Lock()
 	defer s.hot.mu.Unlock()
 	if s.hot.stmts == nil {
 		s.hot.stmts = map[string]*sql.Stmt{}
 	}
-	for _, q := range hotQueries {
-		if s.dialect == DialectSQLite && strings.HasSuffix(q, "FOR UPDATE") {
-			continue
-		}
-		if s.dialect == DialectPostgres && (q == nameIndexInsert || q == nameIndexDelete) {
-			continue
-		}
-		bound := s.rebind(q)
+	queries := slices.Concat(hotQueries[:], s.d.names.hotQueries())
+	for _, q := range hotLockingReads {
+		queries = append(queries, s.d.forUpdate(q))
+	}
+	for _, q := range queries {
+		bound := s.d.rebind(q)
 		if _, ok := s.hot.stmts[bound]; ok {
 			continue
 		}
@@ -69,7 +67,7 @@ func (s *Store) prepareHot(ctx context.Context) error {
 }
 
 func (s *Store) hotStmt(ctx context.Context, tx *sql.Tx, query string) (*sql.Stmt, string) {
-	bound := s.rebind(query)
+	bound := s.d.rebind(query)
 	s.hot.mu.RLock()
 	stmt := s.hot.stmts[bound]
 	s.hot.mu.RUnlock()
@@ -84,7 +82,7 @@ func (s *Store) txExec(ctx context.Context, tx *sql.Tx, query string, args ...an
 	if stmt, _ := s.hotStmt(ctx, tx, query); stmt != nil {
 		return stmt.ExecContext(ctx, args...)
 	}
-	return tx.ExecContext(ctx, s.rebind(query), args...)
+	return tx.ExecContext(ctx, s.d.rebind(query), args...)
 }
 
 // txQueryRow runs query in tx, prepared when it is a hot one.
@@ -92,5 +90,5 @@ func (s *Store) txQueryRow(ctx context.Context, tx *sql.Tx, query string, args .
 	if stmt, _ := s.hotStmt(ctx, tx, query); stmt != nil {
 		return stmt.QueryRowContext(ctx, args...)
 	}
-	return tx.QueryRowContext(ctx, s.rebind(query), args...)
+	return tx.QueryRowContext(ctx, s.d.rebind(query), args...)
 }

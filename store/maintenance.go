@@ -12,13 +12,7 @@ import (
 // statistics the planner can pick a poor index on a large history, and a
 // long write-ahead log makes every page read look it up first.
 func (s *Store) Optimize(ctx context.Context) error {
-	var stmts []string
-	if s.dialect == DialectSQLite {
-		stmts = []string{`PRAGMA analysis_limit = 1000`, `PRAGMA optimize = 0x10002`, `PRAGMA wal_checkpoint(TRUNCATE)`}
-	} else {
-		stmts = []string{`ANALYZE run_snapshots, run_rollups, webhook_events`}
-	}
-	for _, q := range stmts {
+	for _, q := range s.d.optimize {
 		if _, err := s.write.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("store: optimize: %s: %w", q, err)
 		}

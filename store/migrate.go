@@ -26,13 +26,13 @@ func (s *Store) Migrate(ctx context.Context) error {
 	// provider.Close would close the Store's pool, so it is not called.
 	results, err := provider.Up(ctx)
 	if err != nil {
-		return fmt.Errorf("store: migrate %s: %w", s.dialect, err)
+		return fmt.Errorf("store: migrate %s: %w", s.d.name, err)
 	}
 	for _, r := range results {
 		s.logger.InfoContext(ctx, "store: applied migration",
-			"dialect", string(s.dialect), "version", r.Source.Version, "duration", r.Duration)
+			"dialect", string(s.d.name), "version", r.Source.Version, "duration", r.Duration)
 	}
-	if err := s.ensureTrigramIndex(ctx); err != nil {
+	if err := s.d.names.migrate(ctx, s); err != nil {
 		return err
 	}
 	return s.prepareHot(ctx)
@@ -53,16 +53,14 @@ func (s *Store) SchemaVersion(ctx context.Context) (current, latest int64, err e
 }
 
 func (s *Store) migrationProvider(ctx context.Context) (*goose.Provider, error) {
-	files, err := fs.Sub(migrationFiles, "migrations/"+string(s.dialect))
+	files, err := fs.Sub(migrationFiles, "migrations/"+string(s.d.name))
 	if err != nil {
-		return nil, fmt.Errorf("store: migrations for %s: %w", s.dialect, err)
+		return nil, fmt.Errorf("store: migrations for %s: %w", s.d.name, err)
 	}
 	opts := []goose.ProviderOption{
 		goose.WithDisableGlobalRegistry(true),
 	}
-	gooseDialect := goose.DialectSQLite3
-	if s.dialect == DialectPostgres {
-		gooseDialect = goose.DialectPostgres
+	if s.d.name == DialectPostgres {
 		lockID, err := s.migrationLockID(ctx)
 		if err != nil {
 			return nil, err
@@ -78,7 +76,7 @@ func (s *Store) migrationProvider(ctx context.Context) (*goose.Provider, error) 
 		}
 		opts = append(opts, goose.WithSessionLocker(locker))
 	}
-	provider, err := goose.NewProvider(gooseDialect, s.write, files, opts...)
+	provider, err := goose.NewProvider(s.d.goose, s.write, files, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("store: migration provider: %w", err)
 	}

@@ -35,7 +35,7 @@ func (s *Store) PurgeHistoryBefore(ctx context.Context, cutoff time.Time) (int64
 		}
 		err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
 			for _, table := range []rollupTable{hourRollups, dayRollups} {
-				if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM `+table.name+` WHERE tenant = ? AND bucket < ?`), tenant, hour); err != nil {
+				if _, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM `+table.name+` WHERE tenant = ? AND bucket < ?`), tenant, hour); err != nil {
 					return err
 				}
 			}
@@ -73,7 +73,7 @@ func (s *Store) queryStrings(ctx context.Context, query string, args ...any) ([]
 func (s *Store) purgeRunsChunk(ctx context.Context, tenant string, before int64) (int64, error) {
 	var n int64
 	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		rows, err := tx.QueryContext(ctx, s.rebind(`SELECT id FROM run_snapshots WHERE tenant = ? AND at < ? ORDER BY at LIMIT ?`),
+		rows, err := tx.QueryContext(ctx, s.d.rebind(`SELECT id FROM run_snapshots WHERE tenant = ? AND at < ? ORDER BY at LIMIT ?`),
 			tenant, before, purgeChunk)
 		if err != nil {
 			return err
@@ -93,12 +93,10 @@ func (s *Store) purgeRunsChunk(ctx context.Context, tenant string, before int64)
 		n = int64(len(ids))
 		for start := 0; start < len(ids); start += 500 {
 			part := ids[start:min(start+500, len(ids))]
-			if s.dialect == DialectSQLite {
-				if _, err := tx.ExecContext(ctx, `DELETE FROM run_snapshot_names WHERE rowid IN (`+placeholders(len(part))+`)`, part...); err != nil {
-					return err
-				}
+			if err := s.d.names.forget(ctx, tx, part); err != nil {
+				return err
 			}
-			if _, err := tx.ExecContext(ctx, s.rebind(`DELETE FROM run_snapshots WHERE id IN (`+placeholders(len(part))+`)`), part...); err != nil {
+			if _, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM run_snapshots WHERE id IN (`+placeholders(len(part))+`)`), part...); err != nil {
 				return err
 			}
 		}

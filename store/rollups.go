@@ -319,16 +319,16 @@ const rollupColumns = `bucket, processed, failed, credits, pages, fields_filled,
 
 // rollupTable names one rollup table and its statements.
 type rollupTable struct {
-	name                                          string
-	size                                          int64 // bucket size, ms
-	selectOne, selectForUpdate, insertOne, update string
+	name                         string
+	size                         int64 // bucket size, ms
+	selectOne, insertOne, update string
 }
 
 func newRollupTable(name string, size time.Duration) rollupTable {
 	sel := `SELECT ` + rollupColumns + ` FROM ` + name + ` WHERE tenant = ? AND bucket = ?`
 	return rollupTable{
 		name: name, size: size.Milliseconds(),
-		selectOne: sel, selectForUpdate: sel + ` FOR UPDATE`,
+		selectOne: sel,
 		insertOne: `INSERT INTO ` + name + ` (tenant, ` + rollupColumns + `)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, bucket) DO NOTHING RETURNING bucket`,
 		update: `UPDATE ` + name + ` SET processed = ?, failed = ?, credits = ?, pages = ?,
@@ -399,10 +399,7 @@ func (s *Store) applyRollupRows(ctx context.Context, tx *sql.Tx, tenant string, 
 		}
 	}
 	slices.Sort(buckets)
-	selectQ := table.selectOne
-	if s.dialect == DialectPostgres {
-		selectQ = table.selectForUpdate
-	}
+	selectQ := s.d.forUpdate(table.selectOne)
 	for _, b := range buckets {
 		delta := deltas[b]
 		for attempt := 0; ; attempt++ {

@@ -53,7 +53,7 @@ func storedRollups(t *testing.T, s *Store, tenant string) map[string]rollupRow {
 // incrementally kept rollups must equal.
 func recomputedRollups(t *testing.T, s *Store, tenant string) map[string]rollupRow {
 	t.Helper()
-	runs, err := s.selectRuns(context.Background(), `SELECT `+snapshotColumns+` FROM run_snapshots WHERE tenant = ?`, tenant)
+	runs, err := s.scanRuns(context.Background(), `SELECT `+snapshotColumns+` FROM run_snapshots WHERE tenant = ?`, tenant)
 	if err != nil {
 		t.Fatal(err)
 	}

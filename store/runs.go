@@ -414,17 +414,14 @@ const snapshotInsertColumns = `tenant, run_id, at, status, failure_reason, failu
 const snapshotInsertArity = 27
 
 const (
-	snapshotSelectOne          = `SELECT ` + snapshotColumns + ` FROM run_snapshots WHERE tenant = ? AND run_id = ?`
-	snapshotSelectOneForUpdate = snapshotSelectOne + ` FOR UPDATE`
-	snapshotInsert             = `INSERT INTO run_snapshots (` + snapshotInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	snapshotSelectOne = `SELECT ` + snapshotColumns + ` FROM run_snapshots WHERE tenant = ? AND run_id = ?`
+	snapshotInsert    = `INSERT INTO run_snapshots (` + snapshotInsertColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (tenant, run_id) DO NOTHING RETURNING id`
 	snapshotUpdate = `UPDATE run_snapshots SET at = ?, status = ?, failure_reason = ?, failure_message = ?, file_id = ?, file_name = ?, source = ?,
 		page_count = ?, field_count = ?, fields_detected = ?, fields_annotated = ?, fields_filled = ?,
 		processing_ms = ?, detection_ms = ?, annotation_ms = ?, filling_ms = ?, credits = ?,
 		created_at = ?, updated_at = ?, first_seen_at = ?, last_seen_at = ?, finished_at = ?, seen_via = ?, synthetic = ?, deleted_at = ?
 		WHERE id = ?`
-	nameIndexInsert = `INSERT INTO run_snapshot_names (rowid, file_name) VALUES (?, ?)`
-	nameIndexDelete = `DELETE FROM run_snapshot_names WHERE rowid = ?`
 )
 
 func snapshotArgs(r RunSnapshot) []any {
@@ -488,11 +485,7 @@ func nullFloat(v sql.NullFloat64) *float64 {
 func (s *Store) lockSnapshots(ctx context.Context, tx *sql.Tx, tenant string, runIDs []string) (map[string]RunSnapshot, error) {
 	found := make(map[string]RunSnapshot, len(runIDs))
 	if len(runIDs) == 1 {
-		q := snapshotSelectOne
-		if s.dialect == DialectPostgres {
-			q = snapshotSelectOneForUpdate
-		}
-		r, err := scanSnapshot(s.txQueryRow(ctx, tx, q, tenant, runIDs[0]))
+		r, err := scanSnapshot(s.txQueryRow(ctx, tx, s.d.forUpdate(snapshotSelectOne), tenant, runIDs[0]))
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 		case err != nil:
@@ -511,10 +504,10 @@ func (s *Store) lockSnapshots(ctx context.Context, tx *sql.Tx, tenant string, ru
 			args = append(args, id)
 		}
 		q := `SELECT ` + snapshotColumns + ` FROM run_snapshots WHERE tenant = ? AND run_id IN (` + placeholders(len(ids)) + `)`
-		if s.dialect == DialectPostgres {
-			q += ` ORDER BY run_id FOR UPDATE`
+		if s.d.lockRows {
+			q += ` ORDER BY run_id` // every writer locks in one order, so none waits on another in a circle
 		}
-		rows, err := tx.QueryContext(ctx, s.rebind(q), args...)
+		rows, err := tx.QueryContext(ctx, s.d.rebind(s.d.forUpdate(q)), args...)
 		if err != nil {
 			return nil, fmt.Errorf("read snapshots: %w", err)
 		}
@@ -553,7 +546,7 @@ func (s *Store) insertSnapshot(ctx context.Context, tx *sql.Tx, r RunSnapshot) (
 	if err != nil {
 		return 0, false, fmt.Errorf("insert run %s: %w", r.RunID, err)
 	}
-	if err := s.indexName(ctx, tx, id, "", r.FileName); err != nil {
+	if err := s.d.names.reindex(ctx, s, tx, id, "", r.FileName); err != nil {
 		return 0, false, err
 	}
 	return id, true, nil
@@ -564,26 +557,7 @@ func (s *Store) updateSnapshot(ctx context.Context, tx *sql.Tx, before, r RunSna
 	if _, err := s.txExec(ctx, tx, snapshotUpdate, args...); err != nil {
 		return fmt.Errorf("update run %s: %w", r.RunID, err)
 	}
-	return s.indexName(ctx, tx, r.ID, before.FileName, r.FileName)
-}
-
-// indexName keeps SQLite's trigram index of file names in step with the
-// snapshot row (PostgreSQL indexes the column itself).
-func (s *Store) indexName(ctx context.Context, tx *sql.Tx, id int64, oldName, newName string) error {
-	if s.dialect != DialectSQLite || oldName == newName {
-		return nil
-	}
-	if oldName != "" {
-		if _, err := s.txExec(ctx, tx, nameIndexDelete, id); err != nil {
-			return fmt.Errorf("unindex file name: %w", err)
-		}
-	}
-	if newName != "" {
-		if _, err := s.txExec(ctx, tx, nameIndexInsert, id, newName); err != nil {
-			return fmt.Errorf("index file name: %w", err)
-		}
-	}
-	return nil
+	return s.d.names.reindex(ctx, s, tx, r.ID, before.FileName, r.FileName)
 }
 
 // GetRun returns a run's snapshot in a tenant's history (a tombstone too:

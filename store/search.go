@@ -66,71 +66,44 @@ func decodeCursor(c string) (at, id int64, err error) {
 	return at, id, nil
 }
 
-// runConditions renders the filters other than the two searches. With
-// unindexed, SQLite is told not to use an index for them (a unary +), so
-// it drives the query from the search index instead.
-func (s *Store) runConditions(f RunFilter, unindexed bool) ([]string, []any, error) {
-	col := func(name string) string {
-		if unindexed && s.dialect == DialectSQLite {
-			return "+" + name
-		}
-		return name
-	}
-	where := []string{col("tenant") + " = ?", "deleted_at IS NULL"}
-	args := []any{f.Tenant}
-	add := func(cond string, arg ...any) {
-		where = append(where, cond)
-		args = append(args, arg...)
-	}
-	if f.Status != "" {
-		add(col("status")+" = ?", f.Status)
-	}
-	if f.FailureReason != "" {
-		add(col("failure_reason")+" = ?", f.FailureReason)
-	}
-	if !f.From.IsZero() {
-		add(col("at")+" >= ?", millis(f.From))
-	}
-	if !f.To.IsZero() {
-		add(col("at")+" < ?", millis(f.To))
-	}
-	if f.Source != "" {
-		add("source = ?", f.Source)
-	}
-	if f.Cursor != "" {
-		at, id, err := decodeCursor(f.Cursor)
-		if err != nil {
-			return nil, nil, err
-		}
-		add("("+col("at")+" < ? OR ("+col("at")+" = ? AND id < ?))", at, at, id)
-	}
-	return where, args, nil
+// nameSearch is how a dialect finds runs by a substring of their file
+// name: SQLite's FTS5 trigram table beside run_snapshots
+// (search_sqlite.go) or PostgreSQL's pg_trgm index on the column itself
+// (search_postgres.go). Terms shorter than three characters have no
+// trigram: they never reach probe or restrict.
+type nameSearch interface {
+	// migrate builds what the search needs once the schema is migrated.
+	migrate(ctx context.Context, s *Store) error
+	// indexed reports whether an index serves the search.
+	indexed(ctx context.Context, s *Store) (bool, error)
+	// probe selects rows of the term's matches straight from the index,
+	// so that a LIMIT bounds the count; "" when the index cannot stop
+	// early.
+	probe(term string) (query string, args []any)
+	// restrict is a condition on run_snapshots that makes the index drive
+	// a query for the term, with the other filters hidden from the
+	// planner; "" when the name condition itself reads the index.
+	restrict(term string) (cond string, args []any)
+	// reindex, indexNew and forget keep the index in step with the rows
+	// of run_snapshots a transaction writes, bulk-loads (with IDs from
+	// firstID) or deletes.
+	reindex(ctx context.Context, s *Store, tx *sql.Tx, id int64, oldName, newName string) error
+	indexNew(ctx context.Context, tx *sql.Tx, runs []RunSnapshot, firstID int64) error
+	forget(ctx context.Context, tx *sql.Tx, ids []any) error
+	// hotQueries are the statements reindex runs, prepared with the
+	// store's other hot statements.
+	hotQueries() []string
 }
 
-// searchConditions renders the file-name and run-ID searches.
-func (s *Store) searchConditions(f RunFilter) ([]string, []any) {
-	var (
-		where []string
-		args  []any
-	)
-	if f.FileName != "" {
-		op := "LIKE"
-		if s.dialect == DialectPostgres {
-			op = "ILIKE"
-		}
-		where = append(where, "file_name "+op+` ? ESCAPE '\'`)
-		args = append(args, "%"+escapeLike(f.FileName)+"%")
-	}
-	if f.RunIDPrefix != "" {
-		where = append(where, "run_id >= ?")
-		args = append(args, f.RunIDPrefix)
-		if upper, ok := prefixUpperBound(f.RunIDPrefix); ok {
-			where = append(where, "run_id < ?")
-			args = append(args, upper)
-		}
-	}
-	return where, args
+// SearchIndexed reports whether file-name search is served by an index
+// (always on SQLite; on PostgreSQL when pg_trgm could be installed).
+func (s *Store) SearchIndexed(ctx context.Context) (bool, error) {
+	return s.d.names.indexed(ctx, s)
 }
+
+// hasTrigram reports whether a file-name term is long enough for a
+// trigram index.
+func hasTrigram(term string) bool { return utf8.RuneCountInString(term) >= 3 }
 
 func escapeLike(s string) string {
 	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
@@ -151,8 +124,6 @@ func prefixUpperBound(p string) (string, bool) {
 	}
 	return "", false
 }
-
-const runOrder = ` ORDER BY at DESC, id DESC`
 
 // ListRuns returns a page of a tenant's runs, newest first (keyset
 // pagination on At and ID, so a page costs the same deep in history).
@@ -189,14 +160,8 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) (RunPage, error) {
 }
 
 func (s *Store) listRuns(ctx context.Context, f RunFilter, n int) ([]RunSnapshot, error) {
-	where, args, err := s.runConditions(f, false)
-	if err != nil {
-		return nil, err
-	}
-	search, searchArgs := s.searchConditions(f)
-	if len(search) == 0 {
-		return s.selectRuns(ctx, `SELECT `+snapshotColumns+` FROM run_snapshots WHERE `+strings.Join(where, " AND ")+runOrder+` LIMIT ?`,
-			append(args, n)...)
+	if f.FileName == "" && f.RunIDPrefix == "" {
+		return s.selectRuns(ctx, runQuery{filter: f, limit: n})
 	}
 	// A search whose term is rare goes straight to its index, reading
 	// only the matches.
@@ -205,101 +170,38 @@ func (s *Store) listRuns(ctx context.Context, f RunFilter, n int) ([]RunSnapshot
 		return nil, err
 	}
 	if rare {
-		return s.searchIndexed(ctx, f, search, searchArgs, n)
+		return s.selectRuns(ctx, runQuery{filter: f, limit: n, byIndex: true})
 	}
 	// A common term: the newest rows of the window, filtered by the search,
 	// fill the page.
-	windowed := `SELECT ` + snapshotColumns + ` FROM (SELECT ` + snapshotColumns + ` FROM run_snapshots WHERE ` +
-		strings.Join(where, " AND ") + runOrder + ` LIMIT ?) w WHERE ` + strings.Join(search, " AND ") + runOrder + ` LIMIT ?`
-	wargs := append(append(append([]any{}, args...), searchWindow), searchArgs...)
-	runs, err := s.selectRuns(ctx, windowed, append(wargs, n)...)
+	runs, err := s.selectRuns(ctx, runQuery{filter: f, limit: n, window: searchWindow})
 	if err != nil || len(runs) >= n {
 		return runs, err
 	}
+	q, args, err := s.runSQL(runQuery{filter: f, window: searchWindow, countWindow: true})
+	if err != nil {
+		return nil, err
+	}
 	var inWindow int
-	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM run_snapshots WHERE `+strings.Join(where, " AND ")+` LIMIT ?) w`,
-		append(append([]any{}, args...), searchWindow)...).Scan(&inWindow); err != nil {
+	if err := s.queryRow(ctx, q, args...).Scan(&inWindow); err != nil {
 		return nil, err
 	}
 	if inWindow < searchWindow {
 		return runs, nil // the window held every candidate
 	}
-	return s.searchIndexed(ctx, f, search, searchArgs, n)
+	return s.selectRuns(ctx, runQuery{filter: f, limit: n, byIndex: true})
 }
 
-// searchIsRare reports whether the search term matches fewer than
-// searchWindow runs, asking its index with a bounded probe: a count that
-// stops at the window size.
-func (s *Store) searchIsRare(ctx context.Context, f RunFilter) (bool, error) {
-	var (
-		q    string
-		args []any
-	)
-	switch {
-	case f.RunIDPrefix != "":
-		q = `SELECT 1 FROM run_snapshots WHERE tenant = ? AND run_id >= ?`
-		if s.dialect == DialectSQLite {
-			q = `SELECT 1 FROM run_snapshots INDEXED BY run_snapshots_run WHERE tenant = ? AND run_id >= ?`
-		}
-		args = []any{f.Tenant, f.RunIDPrefix}
-		if upper, ok := prefixUpperBound(f.RunIDPrefix); ok {
-			q += ` AND run_id < ?`
-			args = append(args, upper)
-		}
-	case utf8.RuneCountInString(f.FileName) < 3:
-		return false, nil
-	case s.dialect == DialectSQLite:
-		// Matches of every tenant: an upper bound of this tenant's. FTS5
-		// reads its doclists lazily, so the LIMIT bounds the probe.
-		q = `SELECT rowid FROM run_snapshot_names WHERE run_snapshot_names MATCH ?`
-		args = []any{`"` + strings.ReplaceAll(f.FileName, `"`, `""`) + `"`}
-	default:
-		// A pg_trgm GIN index answers with a bitmap of every match before
-		// any LIMIT applies, so a probe would cost as much as a common
-		// term's matches: PostgreSQL goes to the window first.
-		return false, nil
-	}
-	var matches int
-	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM (`+q+` LIMIT ?) probe`, append(args, searchWindow)...).Scan(&matches); err != nil {
-		return false, err
-	}
-	return matches < searchWindow, nil
-}
-
-// searchIndexed answers a search from an index: what it reads grows with
-// the number of matches, not with history.
-func (s *Store) searchIndexed(ctx context.Context, f RunFilter, search []string, searchArgs []any, n int) ([]RunSnapshot, error) {
-	if s.dialect == DialectSQLite {
-		if f.RunIDPrefix != "" {
-			where, args, err := s.runConditions(f, false)
-			if err != nil {
-				return nil, err
-			}
-			q := `SELECT ` + snapshotColumns + ` FROM run_snapshots INDEXED BY run_snapshots_run WHERE ` +
-				strings.Join(append(where, search...), " AND ") + runOrder + ` LIMIT ?`
-			return s.selectRuns(ctx, q, append(append(args, searchArgs...), n)...)
-		}
-		if utf8.RuneCountInString(f.FileName) >= 3 {
-			where, args, err := s.runConditions(f, true)
-			if err != nil {
-				return nil, err
-			}
-			q := `SELECT ` + snapshotColumns + ` FROM run_snapshots WHERE id IN
-				(SELECT rowid FROM run_snapshot_names WHERE run_snapshot_names MATCH ?) AND ` +
-				strings.Join(append(where, search...), " AND ") + runOrder + ` LIMIT ?`
-			phrase := `"` + strings.ReplaceAll(f.FileName, `"`, `""`) + `"`
-			return s.selectRuns(ctx, q, append(append(append([]any{phrase}, args...), searchArgs...), n)...)
-		}
-	}
-	where, args, err := s.runConditions(f, false)
+func (s *Store) selectRuns(ctx context.Context, rq runQuery) ([]RunSnapshot, error) {
+	q, args, err := s.runSQL(rq)
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT ` + snapshotColumns + ` FROM run_snapshots WHERE ` + strings.Join(append(where, search...), " AND ") + runOrder + ` LIMIT ?`
-	return s.selectRuns(ctx, q, append(append(args, searchArgs...), n)...)
+	return s.scanRuns(ctx, q, args...)
 }
 
-func (s *Store) selectRuns(ctx context.Context, q string, args ...any) ([]RunSnapshot, error) {
+// scanRuns runs a query of snapshotColumns and reads every run it returns.
+func (s *Store) scanRuns(ctx context.Context, q string, args ...any) ([]RunSnapshot, error) {
 	rows, err := s.query(ctx, q, args...)
 	if err != nil {
 		return nil, err

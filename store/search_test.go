@@ -47,7 +47,7 @@ func searchFixture(t *testing.T, s *Store) []RunSnapshot {
 	if err := s.InsertSyntheticRuns(ctx, tenantB, bulk); err != nil {
 		t.Fatal(err)
 	}
-	all, err := s.selectRuns(ctx, `SELECT `+snapshotColumns+` FROM run_snapshots WHERE tenant = ? ORDER BY at DESC, id DESC`, tenantA)
+	all, err := s.scanRuns(ctx, `SELECT `+snapshotColumns+` FROM run_snapshots WHERE tenant = ? ORDER BY at DESC, id DESC`, tenantA)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,7 +39,7 @@ func (s *Store) SetServiceKey(ctx context.Context, tenant, key, setBy string) (s
 		if err := s.ensureTenant(ctx, tx, tenant, false, false); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.rebind(`UPDATE tenants SET service_key_sealed = ?, service_key_fingerprint = ?,
+		_, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE tenants SET service_key_sealed = ?, service_key_fingerprint = ?,
 			service_key_set_by = ?, service_key_set_at = ? WHERE tenant = ?`), sealed, fp, setBy, millis(s.now()), tenant)
 		return err
 	})

@@ -19,15 +19,6 @@ import (
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
 )
 
-// Dialect names the SQL database behind a Store.
-type Dialect string
-
-// The dialects a Store speaks.
-const (
-	DialectSQLite   Dialect = "sqlite"
-	DialectPostgres Dialect = "postgres"
-)
-
 // Sentinel errors callers branch on.
 var (
 	// ErrNotFound reports a row that does not exist, has expired, or belongs
@@ -45,7 +36,10 @@ const sqliteBusyTimeout = 5 * time.Second
 // Store is the database handle shared by the whole process. It is safe for
 // concurrent use.
 type Store struct {
-	dialect Dialect
+	// d is what differs between SQLite and PostgreSQL (dialect.go).
+	d *dialect
+	// dsn is the PostgreSQL URL Listen opens its own connection with.
+	dsn string
 	// write takes every statement that changes data. On SQLite it holds a
 	// single connection, so writers queue in Go instead of failing with
 	// SQLITE_BUSY; on PostgreSQL it is the same pool as read.
@@ -107,7 +101,7 @@ func isPostgresDSN(dsn string) bool {
 }
 
 func (s *Store) openPostgres(ctx context.Context, dsn string) error {
-	db, err := sql.Open("pgx", dsn)
+	db, err := openClassified("pgx", dsn)
 	if err != nil {
 		return fmt.Errorf("store: open postgres: %w", err)
 	}
@@ -118,7 +112,7 @@ func (s *Store) openPostgres(ctx context.Context, dsn string) error {
 		db.Close()
 		return fmt.Errorf("store: connect to postgres: %w", err)
 	}
-	s.dialect = DialectPostgres
+	s.d, s.dsn = postgresDialect, dsn
 	s.write, s.read = db, db
 	return nil
 }
@@ -150,7 +144,7 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 	// tails) in every transaction; checkpointing every 10,000 frames
 	// instead of SQLite's 1,000 copies each of them back a tenth as often
 	// (the log may reach about 40 MiB between checkpoints).
-	write, err := sql.Open("sqlite", path+common+"&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate")
+	write, err := openClassified("sqlite", path+common+"&_pragma=journal_mode(WAL)&_pragma=wal_autocheckpoint(10000)&_txlock=immediate")
 	if err != nil {
 		return fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
@@ -162,7 +156,7 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		write.Close()
 		return fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	read, err := sql.Open("sqlite", path+common+"&_query_only=1")
+	read, err := openClassified("sqlite", path+common+"&_query_only=1")
 	if err != nil {
 		write.Close()
 		return fmt.Errorf("store: open sqlite %s for reading: %w", path, err)
@@ -175,13 +169,13 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 		read.Close()
 		return fmt.Errorf("store: open sqlite %s for reading: %w", path, err)
 	}
-	s.dialect = DialectSQLite
+	s.d = sqliteDialect
 	s.write, s.read = write, read
 	return nil
 }
 
 // Dialect reports which database the Store talks to.
-func (s *Store) Dialect() Dialect { return s.dialect }
+func (s *Store) Dialect() Dialect { return s.d.name }
 
 // Now is the Store's clock, the one that decides session expiry.
 func (s *Store) Now() time.Time { return s.now() }
@@ -211,37 +205,16 @@ func (s *Store) Close() error {
 	return nil
 }
 
-// rebind turns the "?" placeholders of a query into PostgreSQL's "$n". The
-// queries of this package never hold a literal '?'.
-func (s *Store) rebind(query string) string {
-	if s.dialect != DialectPostgres {
-		return query
-	}
-	var b strings.Builder
-	b.Grow(len(query) + 8)
-	n := 0
-	for i := 0; i < len(query); i++ {
-		if query[i] != '?' {
-			b.WriteByte(query[i])
-			continue
-		}
-		n++
-		b.WriteByte('$')
-		b.WriteString(strconv.Itoa(n))
-	}
-	return b.String()
-}
-
 func (s *Store) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return s.write.ExecContext(ctx, s.rebind(query), args...)
+	return s.write.ExecContext(ctx, s.d.rebind(query), args...)
 }
 
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return s.read.QueryContext(ctx, s.rebind(query), args...)
+	return s.read.QueryContext(ctx, s.d.rebind(query), args...)
 }
 
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return s.read.QueryRowContext(ctx, s.rebind(query), args...)
+	return s.read.QueryRowContext(ctx, s.d.rebind(query), args...)
 }
 
 // inWriteTx runs fn in a transaction on the writer pool, committing when fn

@@ -12,19 +12,18 @@ import (
 
 func TestRebind(t *testing.T) {
 	tests := []struct {
-		dialect Dialect
+		dialect *dialect
 		in      string
 		want    string
 	}{
-		{DialectSQLite, "SELECT a FROM t WHERE b = ? AND c > ?", "SELECT a FROM t WHERE b = ? AND c > ?"},
-		{DialectPostgres, "SELECT a FROM t WHERE b = ? AND c > ?", "SELECT a FROM t WHERE b = $1 AND c > $2"},
-		{DialectPostgres, "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"},
-		{DialectPostgres, "SELECT 1", "SELECT 1"},
+		{sqliteDialect, "SELECT a FROM t WHERE b = ? AND c > ?", "SELECT a FROM t WHERE b = ? AND c > ?"},
+		{postgresDialect, "SELECT a FROM t WHERE b = ? AND c > ?", "SELECT a FROM t WHERE b = $1 AND c > $2"},
+		{postgresDialect, "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"},
+		{postgresDialect, "SELECT 1", "SELECT 1"},
 	}
 	for _, tt := range tests {
-		s := &Store{dialect: tt.dialect}
-		if got := s.rebind(tt.in); got != tt.want {
-			t.Errorf("%s rebind(%q) = %q, want %q", tt.dialect, tt.in, got, tt.want)
+		if got := tt.dialect.rebind(tt.in); got != tt.want {
+			t.Errorf("%s rebind(%q) = %q, want %q", tt.dialect.name, tt.in, got, tt.want)
 		}
 	}
 }

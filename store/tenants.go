@@ -231,7 +231,7 @@ func (s *Store) MarkTenantSynced(ctx context.Context, tenant string, t time.Time
 		if err := s.ensureTenant(ctx, tx, tenant, false, false); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, s.rebind(`UPDATE tenants SET synced_at = ? WHERE tenant = ?`), millis(t), tenant)
+		_, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE tenants SET synced_at = ? WHERE tenant = ?`), millis(t), tenant)
 		return err
 	})
 	if err != nil {

@@ -25,14 +25,11 @@ func (s *Store) ApplyWebhookEventRuns(ctx context.Context, tenant string, obs []
 	if err != nil {
 		return nil, false, fmt.Errorf("store: apply webhook event %d: %w", eventRowID, err)
 	}
-	lock := `SELECT applied_at FROM webhook_events WHERE id = ?`
-	if s.dialect == DialectPostgres {
-		lock += ` FOR UPDATE`
-	}
+	lock := s.d.rebind(s.d.forUpdate(`SELECT applied_at FROM webhook_events WHERE id = ?`))
 	err = s.inWriteTx(ctx, func(tx *sql.Tx) error {
 		changes, applied = nil, false
 		var appliedAt sql.NullInt64
-		err := tx.QueryRowContext(ctx, s.rebind(lock), eventRowID).Scan(&appliedAt)
+		err := tx.QueryRowContext(ctx, lock, eventRowID).Scan(&appliedAt)
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			return fmt.Errorf("webhook event %d: %w", eventRowID, ErrNotFound)

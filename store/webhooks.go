@@ -307,7 +307,7 @@ func (s *Store) StoreAndApplyWebhookEvent(ctx context.Context, e WebhookEvent, t
 		switch {
 		case errors.Is(err, sql.ErrNoRows):
 			duplicate = true
-			if _, err := tx.ExecContext(ctx, s.rebind(`UPDATE webhook_events SET deliveries = deliveries + 1
+			if _, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE webhook_events SET deliveries = deliveries + 1
 				WHERE endpoint_id = ? AND event_id = ?`), e.EndpointID, e.EventID); err != nil {
 				return err
 			}
@@ -319,7 +319,7 @@ func (s *Store) StoreAndApplyWebhookEvent(ctx context.Context, e WebhookEvent, t
 			return err
 		}
 		if duplicate {
-			stored, err = scanWebhookEvent(tx.QueryRowContext(ctx, s.rebind(`SELECT `+webhookEventColumns+`
+			stored, err = scanWebhookEvent(tx.QueryRowContext(ctx, s.d.rebind(`SELECT `+webhookEventColumns+`
 				FROM webhook_events WHERE endpoint_id = ? AND event_id = ?`), e.EndpointID, e.EventID))
 			return err
 		}

@@ -7,15 +7,35 @@ import (
 	"fmt"
 )
 
-// ensureTrigramIndex gives PostgreSQL's run_snapshots the pg_trgm index
-// that serves file-name substring search. Installing pg_trgm may need a
-// superuser: without it the index is missing, search still answers
-// (scanning, see ListRuns) and a warning says how to fix it; the next
-// Migrate after someone ran CREATE EXTENSION builds the index.
-func (s *Store) ensureTrigramIndex(ctx context.Context) error {
-	if s.dialect != DialectPostgres {
-		return nil
-	}
+// postgresNameSearch finds file names with the ILIKE condition itself,
+// which a pg_trgm GIN index on run_snapshots.file_name serves: PostgreSQL
+// keeps the index in step with the column, so writes have nothing to do.
+type postgresNameSearch struct{}
+
+// A pg_trgm GIN index answers with a bitmap of every match before any
+// LIMIT applies, so a probe would cost as much as a common term's
+// matches: PostgreSQL goes to the window first (see ListRuns).
+func (postgresNameSearch) probe(string) (string, []any) { return "", nil }
+
+// restrict adds nothing: the name condition is what reads the index.
+func (postgresNameSearch) restrict(string) (string, []any) { return "", nil }
+
+func (postgresNameSearch) reindex(context.Context, *Store, *sql.Tx, int64, string, string) error {
+	return nil
+}
+
+func (postgresNameSearch) indexNew(context.Context, *sql.Tx, []RunSnapshot, int64) error { return nil }
+
+func (postgresNameSearch) forget(context.Context, *sql.Tx, []any) error { return nil }
+
+func (postgresNameSearch) hotQueries() []string { return nil }
+
+// migrate gives run_snapshots the pg_trgm index that serves file-name
+// substring search. Installing pg_trgm may need a superuser: without it
+// the index is missing, search still answers (scanning, see ListRuns) and
+// a warning says how to fix it; the next Migrate after someone ran CREATE
+// EXTENSION builds the index.
+func (postgresNameSearch) migrate(ctx context.Context, s *Store) error {
 	var exists bool
 	if err := s.queryRow(ctx, `SELECT to_regclass('run_snapshots_file_name_trgm') IS NOT NULL`).Scan(&exists); err != nil {
 		return fmt.Errorf("store: trigram index: %w", err)
@@ -73,12 +93,8 @@ func (s *Store) trigramSchema(ctx context.Context) (string, error) {
 	return schema.String, nil
 }
 
-// SearchIndexed reports whether file-name search is served by an index
-// (always on SQLite; on PostgreSQL when pg_trgm could be installed).
-func (s *Store) SearchIndexed(ctx context.Context) (bool, error) {
-	if s.dialect != DialectPostgres {
-		return true, nil
-	}
+// indexed reports whether pg_trgm could be installed and the index built.
+func (postgresNameSearch) indexed(ctx context.Context, s *Store) (bool, error) {
 	var exists bool
 	if err := s.queryRow(ctx, `SELECT to_regclass('run_snapshots_file_name_trgm') IS NOT NULL`).Scan(&exists); err != nil {
 		return false, fmt.Errorf("store: search index: %w", err)

@@ -1,0 +1,139 @@
+package store
+
+import (
+	"context"
+	"slices"
+	"strings"
+)
+
+// runQuery is one read of a tenant's runs, newest first; runSQL renders
+// it whole.
+type runQuery struct {
+	filter RunFilter
+	limit  int
+	// window > 0 looks for the search's matches only among the newest
+	// window rows that pass the other filters.
+	window int
+	// countWindow counts the rows of the window instead (up to window).
+	countWindow bool
+	// byIndex reads the search's matches through its index: the run-ID
+	// index for a prefix, the file-name index for a name.
+	byIndex bool
+}
+
+// runSQL renders q: every query ListRuns runs has its shape here.
+func (s *Store) runSQL(q runQuery) (string, []any, error) {
+	const order = ` ORDER BY at DESC, id DESC`
+	f := q.filter
+	table, hidden := "run_snapshots", false
+	var where []string
+	var args []any
+	add := func(cond string, arg ...any) {
+		where = append(where, cond)
+		args = append(args, arg...)
+	}
+	if q.byIndex {
+		switch {
+		case f.RunIDPrefix != "":
+			table = s.d.indexedBy("run_snapshots", "run_snapshots_run")
+		case hasTrigram(f.FileName):
+			if cond, condArgs := s.d.names.restrict(f.FileName); cond != "" {
+				add(cond, condArgs...)
+				hidden = true
+			}
+		}
+	}
+
+	// The filters other than the search. Hidden, they leave the choice
+	// of index to the search (SQLite's unary +).
+	col := func(name string) string {
+		if hidden {
+			return s.d.unindexed(name)
+		}
+		return name
+	}
+	add(col("tenant")+" = ?", f.Tenant)
+	add("deleted_at IS NULL")
+	if f.Status != "" {
+		add(col("status")+" = ?", f.Status)
+	}
+	if f.FailureReason != "" {
+		add(col("failure_reason")+" = ?", f.FailureReason)
+	}
+	if !f.From.IsZero() {
+		add(col("at")+" >= ?", millis(f.From))
+	}
+	if !f.To.IsZero() {
+		add(col("at")+" < ?", millis(f.To))
+	}
+	if f.Source != "" {
+		add("source = ?", f.Source)
+	}
+	if f.Cursor != "" {
+		at, id, err := decodeCursor(f.Cursor)
+		if err != nil {
+			return "", nil, err
+		}
+		add("("+col("at")+" < ? OR ("+col("at")+" = ? AND id < ?))", at, at, id)
+	}
+	filters, filterArgs := strings.Join(where, " AND "), args
+
+	// The search.
+	where, args = nil, nil
+	if f.FileName != "" {
+		add("file_name "+s.d.like+` ? ESCAPE '\'`, "%"+escapeLike(f.FileName)+"%")
+	}
+	if f.RunIDPrefix != "" {
+		add("run_id >= ?", f.RunIDPrefix)
+		if upper, ok := prefixUpperBound(f.RunIDPrefix); ok {
+			add("run_id < ?", upper)
+		}
+	}
+	search, searchArgs := strings.Join(where, " AND "), args
+
+	switch {
+	case q.countWindow:
+		return `SELECT COUNT(*) FROM (SELECT 1 FROM run_snapshots WHERE ` + filters + ` LIMIT ?) w`,
+			slices.Concat(filterArgs, []any{q.window}), nil
+	case q.window > 0:
+		return `SELECT ` + snapshotColumns + ` FROM (SELECT ` + snapshotColumns + ` FROM run_snapshots WHERE ` + filters + order + ` LIMIT ?) w` +
+				` WHERE ` + search + order + ` LIMIT ?`,
+			slices.Concat(filterArgs, []any{q.window}, searchArgs, []any{q.limit}), nil
+	case search == "":
+		return `SELECT ` + snapshotColumns + ` FROM ` + table + ` WHERE ` + filters + order + ` LIMIT ?`,
+			slices.Concat(filterArgs, []any{q.limit}), nil
+	default:
+		return `SELECT ` + snapshotColumns + ` FROM ` + table + ` WHERE ` + filters + ` AND ` + search + order + ` LIMIT ?`,
+			slices.Concat(filterArgs, searchArgs, []any{q.limit}), nil
+	}
+}
+
+// searchIsRare reports whether the search term matches fewer than
+// searchWindow runs, asking its index with a bounded probe: a count that
+// stops at the window size.
+func (s *Store) searchIsRare(ctx context.Context, f RunFilter) (bool, error) {
+	var (
+		probe string
+		args  []any
+	)
+	switch {
+	case f.RunIDPrefix != "":
+		probe = `SELECT 1 FROM ` + s.d.indexedBy("run_snapshots", "run_snapshots_run") + ` WHERE tenant = ? AND run_id >= ?`
+		args = []any{f.Tenant, f.RunIDPrefix}
+		if upper, ok := prefixUpperBound(f.RunIDPrefix); ok {
+			probe += ` AND run_id < ?`
+			args = append(args, upper)
+		}
+	case hasTrigram(f.FileName):
+		if probe, args = s.d.names.probe(f.FileName); probe == "" {
+			return false, nil
+		}
+	default:
+		return false, nil
+	}
+	var matches int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM (`+probe+` LIMIT ?) probe`, append(args, searchWindow)...).Scan(&matches); err != nil {
+		return false, err
+	}
+	return matches < searchWindow, nil
+}
