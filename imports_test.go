@@ -74,6 +74,48 @@ func TestImportRule(t *testing.T) {
 	}
 }
 
+// databaseDrivers are the module paths of the SQL drivers: only store
+// talks to a database (and the bench harness sets up its PostgreSQL
+// schema itself).
+var databaseDrivers = []string{"github.com/jackc/pgx", "modernc.org/sqlite", "github.com/lib/pq", "github.com/mattn/go-sqlite3"}
+
+// TestOnlyStoreImportsADatabaseDriver keeps the dialect in one place.
+func TestOnlyStoreImportsADatabaseDriver(t *testing.T) {
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if path != "." && (strings.HasPrefix(d.Name(), ".") || d.Name() == "node_modules" || d.Name() == "testdata") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		dir := filepath.ToSlash(filepath.Dir(path))
+		if !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") ||
+			dir == "store" || strings.HasPrefix(dir, "store/") || path == filepath.FromSlash("bench/postgres.go") {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, path, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		for _, spec := range f.Imports {
+			p, _ := strconv.Unquote(spec.Path.Value)
+			for _, drv := range databaseDrivers {
+				if strings.HasPrefix(p, drv) {
+					t.Errorf("%s imports the database driver %s: only store may", path, p)
+				}
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
 // packageImports maps each package directory of the module ("" for the
 // root) to the module's packages its non-test Go files import.
 func packageImports(t *testing.T) map[string][]string {

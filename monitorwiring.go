@@ -48,8 +48,8 @@ func startLive(ctx context.Context, cfg config.Serve, st *store.Store, connector
 		}
 		pg, err := monitor.NewPGBroker(listener, monitor.PGBrokerOptions{Logger: logger.With("component", "broker")})
 		if err != nil {
-			listener.Close()
-			return nil, err
+			_ = listener.Close()
+			return parts, nil, err
 		}
 		broker = pgBroker{pg}
 	}

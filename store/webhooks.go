@@ -360,7 +360,7 @@ const (
 // further refusals on.
 func (s *Store) RecordRejectedWebhook(ctx context.Context, endpointID, reason string) (int64, error) {
 	var id int64
-	err := s.write.QueryRowContext(ctx, s.rebind(`INSERT INTO webhook_events (endpoint_id, received_at, verified, error)
+	err := s.write.QueryRowContext(ctx, s.d.rebind(`INSERT INTO webhook_events (endpoint_id, received_at, verified, error)
 		VALUES (?, ?, 0, ?) RETURNING id`), endpointID, millis(s.now()), reason).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("store: record rejected webhook: %w", err)
