@@ -67,7 +67,7 @@ type Options struct {
 	// RateLimits per identity; zero fields take middleware.DefaultRateLimits.
 	RateLimits middleware.RateLimits
 	// StreamsPerSession and StreamsPerIdentity cap the live-update event
-	// streams (DefaultStreamsPerSession, DefaultStreamsPerIdentity).
+	// streams (defaultStreamsPerSession, defaultStreamsPerIdentity).
 	StreamsPerSession, StreamsPerIdentity int
 	// Live is history and live updates (webhooks, event streams,
 	// refresher); nil leaves all of it unwired.

@@ -44,7 +44,7 @@ func parseAuditQuery(q url.Values) auditQuery {
 		}
 	}
 	aq.Cursor, _ = strconv.ParseInt(q.Get(views.ParamCursor), 10, 64)
-	for _, p := range q[ParamPrev] {
+	for _, p := range q[paramPrev] {
 		if n, err := strconv.ParseInt(p, 10, 64); err == nil && n > 0 {
 			aq.Prev = append(aq.Prev, n)
 		}
@@ -83,7 +83,7 @@ func auditPageURL(basePath string, f views.AuditFilter, cursor int64, prev []int
 	}
 	q := url.Values{}
 	for _, p := range prev {
-		q.Add(ParamPrev, strconv.FormatInt(p, 10))
+		q.Add(paramPrev, strconv.FormatInt(p, 10))
 	}
 	sep := "?"
 	if strings.Contains(u, "?") {

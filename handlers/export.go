@@ -145,10 +145,10 @@ func safeFileToken(s string) string {
 	}, s)
 }
 
-// CSVCell guards a text cell against spreadsheet formula injection: a
+// csvCell guards a text cell against spreadsheet formula injection: a
 // cell that starts with =, +, -, @, a tab or a carriage return is
 // prefixed with an apostrophe, which spreadsheets show as text.
-func CSVCell(s string) string {
+func csvCell(s string) string {
 	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
 		return "'" + s
 	}
@@ -208,8 +208,8 @@ func (e exportRecord) cells() []string {
 		return *p
 	}
 	return []string{
-		CSVCell(e.RunID), CSVCell(e.FileName), CSVCell(e.Status), CSVCell(e.FailureReason), CSVCell(e.FailureMessage),
-		CSVCell(e.Source), num(e.Pages), num(e.FieldsFilled), num(e.FieldsDetected), flt(e.ProcessingMs), flt(e.Credits),
+		csvCell(e.RunID), csvCell(e.FileName), csvCell(e.Status), csvCell(e.FailureReason), csvCell(e.FailureMessage),
+		csvCell(e.Source), num(e.Pages), num(e.FieldsFilled), num(e.FieldsDetected), flt(e.ProcessingMs), flt(e.Credits),
 		str(e.CreatedAt), str(e.UpdatedAt),
 	}
 }

@@ -24,8 +24,8 @@ func TestCSVCell(t *testing.T) {
 		"invoice.pdf": "invoice.pdf", "": "", "a=b": "a=b", "📄 résumé.pdf": "📄 résumé.pdf",
 	}
 	for in, want := range tests {
-		if got := CSVCell(in); got != want {
-			t.Errorf("CSVCell(%q) = %q, want %q", in, got, want)
+		if got := csvCell(in); got != want {
+			t.Errorf("csvCell(%q) = %q, want %q", in, got, want)
 		}
 	}
 }
@@ -36,15 +36,15 @@ func FuzzCSVCell(f *testing.F) {
 	f.Add("=HYPERLINK(\"http://x\")")
 	f.Add("plain")
 	f.Fuzz(func(t *testing.T, s string) {
-		got := CSVCell(s)
+		got := csvCell(s)
 		if got != "" && strings.ContainsRune("=+-@\t\r", rune(got[0])) {
-			t.Fatalf("CSVCell(%q) = %q starts a formula", s, got)
+			t.Fatalf("csvCell(%q) = %q starts a formula", s, got)
 		}
 		if got != s && got != "'"+s {
-			t.Fatalf("CSVCell(%q) = %q changed more than a prefix", s, got)
+			t.Fatalf("csvCell(%q) = %q changed more than a prefix", s, got)
 		}
 		if s != "" && !strings.ContainsRune("=+-@\t\r", rune(s[0])) && got != s {
-			t.Fatalf("CSVCell(%q) = %q changed a safe cell", s, got)
+			t.Fatalf("csvCell(%q) = %q changed a safe cell", s, got)
 		}
 		if strings.ContainsRune(s, '\r') || !utf8Valid(s) {
 			return // encoding/csv normalizes \r\n inside quotes

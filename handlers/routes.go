@@ -20,7 +20,7 @@ import (
 const uploadSlack = 2 << 20
 
 // Request body limits of the form routes. The webhook receiver's own
-// limit is WebhookBodyLimit (webhook.go); routes not listed get
+// limit is webhookBodyLimit (webhook.go); routes not listed get
 // middleware.DefaultFormLimit.
 const (
 	// connectBodyLimit: the key, the workspace ID, the deployment, the

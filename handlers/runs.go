@@ -17,10 +17,10 @@ import (
 	"github.com/editwatch/editwatch/views"
 )
 
-// ParamPrev holds the cursors of the pages before the current one (not
+// paramPrev holds the cursors of the pages before the current one (not
 // counting the first page), oldest first: Extend's cursors only go
 // forward, so "Previous" pops this stack.
-const ParamPrev = "prev"
+const paramPrev = "prev"
 
 // Bounds of the runs list's URL state.
 const (
@@ -65,7 +65,7 @@ func parseRunsQuery(q url.Values) runsQuery {
 	if c := q.Get(views.ParamCursor); len(c) <= maxCursorLength {
 		rq.Cursor = c
 	}
-	for _, p := range q[ParamPrev] {
+	for _, p := range q[paramPrev] {
 		if p != "" && len(p) <= maxCursorLength {
 			rq.Prev = append(rq.Prev, p)
 		}
@@ -117,7 +117,7 @@ func runsPageURL(basePath, ws string, f views.RunsFilter, cursor string, prev []
 	if strings.Contains(u, "?") {
 		sep = "&"
 	}
-	q := url.Values{ParamPrev: prev}
+	q := url.Values{paramPrev: prev}
 	return u + sep + q.Encode()
 }
 

@@ -11,8 +11,8 @@ import (
 // tabs open; the caps bound what one session or one person can hold
 // (each stream is a goroutine and a broker subscription).
 const (
-	DefaultStreamsPerSession  = 16
-	DefaultStreamsPerIdentity = 64
+	defaultStreamsPerSession  = 16
+	defaultStreamsPerIdentity = 64
 )
 
 // identityStreamRetry is how long a person over the identity cap is asked
@@ -41,10 +41,10 @@ type openStream struct {
 
 func newStreamRegistry(perSession, perIdentity int) *streamRegistry {
 	if perSession <= 0 {
-		perSession = DefaultStreamsPerSession
+		perSession = defaultStreamsPerSession
 	}
 	if perIdentity <= 0 {
-		perIdentity = DefaultStreamsPerIdentity
+		perIdentity = defaultStreamsPerIdentity
 	}
 	return &streamRegistry{perSession: perSession, perIdentity: perIdentity,
 		sessions: map[string][]*openStream{}, identities: map[string]int{}}

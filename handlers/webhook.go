@@ -15,9 +15,9 @@ import (
 	"github.com/editwatch/editwatch/store"
 )
 
-// WebhookBodyLimit bounds a delivery's body. Edit-run events are a few
+// webhookBodyLimit bounds a delivery's body. Edit-run events are a few
 // kilobytes; Extend switches to signed_data_url payloads for large ones.
-const WebhookBodyLimit = 5 << 20
+const webhookBodyLimit = 5 << 20
 
 // webhookApplyTimeout bounds applying one stored event after answering
 // (fetching a signed payload included).
@@ -50,10 +50,10 @@ func (a *dashboard) receiveWebhook(c echo.Context) error {
 		return webhookError(c, http.StatusNotFound, "unknown webhook endpoint")
 	}
 	r := c.Request()
-	if r.ContentLength > WebhookBodyLimit {
+	if r.ContentLength > webhookBodyLimit {
 		return webhookError(c, http.StatusRequestEntityTooLarge, "body too large")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, WebhookBodyLimit))
+	body, err := io.ReadAll(http.MaxBytesReader(c.Response(), r.Body, webhookBodyLimit))
 	var tooLarge *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooLarge):

@@ -109,7 +109,7 @@ func TestWebhookPastTheProxy(t *testing.T) {
 func TestWebhookBodyLimit(t *testing.T) {
 	env := newLiveEnv(t, envOptions{})
 	endpoint := addEndpoint(t, env.st, "test/"+demoWS)
-	body := []byte(`{"eventId":"evt_big","eventType":"edit_run.processed","payload":{"pad":"` + strings.Repeat("x", WebhookBodyLimit) + `"}}`)
+	body := []byte(`{"eventId":"evt_big","eventType":"edit_run.processed","payload":{"pad":"` + strings.Repeat("x", webhookBodyLimit) + `"}}`)
 	status, _ := deliver(t, env.srv.URL+env.app.BasePath, endpoint, testWebhookSecret, body, time.Now())
 	if status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("status %d, want 413", status)
