@@ -3,6 +3,7 @@ module github.com/editwatch/editwatch
 go 1.26.8
 
 require (
+	github.com/CAFxX/httpcompression v0.0.9
 	github.com/PuerkitoBio/goquery v1.13.0
 	github.com/a-h/templ v0.3.1118
 	github.com/andybalholm/brotli v1.3.0

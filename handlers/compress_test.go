@@ -46,9 +46,8 @@ func (env *testEnv) rawGet(t *testing.T, p, acceptEncoding string, header http.H
 }
 
 // What a browser gets, by kind of response and Accept-Encoding: static
-// files in brotli or gzip as offered; pages, fragments and the export in
-// gzip (the on-the-fly compressor speaks gzip only); event streams and
-// PDFs never compressed.
+// files, pages, fragments and the export in brotli or gzip as offered;
+// event streams and PDFs never compressed.
 func TestResponsesAreCompressedByKind(t *testing.T) {
 	env := seededEnv(t, envOptions{sandboxMode: true})
 	attachLive(t, env, nil)
@@ -74,13 +73,13 @@ func TestResponsesAreCompressedByKind(t *testing.T) {
 		{"asset", env.app.Assets.URL("htmx.min.js"), nil, brGzip, "br"},
 		{"asset", env.app.Assets.URL("htmx.min.js"), nil, gzip, "gzip"},
 		{"asset", env.app.Assets.URL("htmx.min.js"), nil, none, ""},
-		{"page", "runs?ws=" + demoWS, nil, brGzip, "gzip"},
+		{"page", "runs?ws=" + demoWS, nil, brGzip, "br"},
 		{"page", "runs?ws=" + demoWS, nil, gzip, "gzip"},
 		{"page", "runs?ws=" + demoWS, nil, none, ""},
-		{"overview", "?ws=" + demoWS, nil, brGzip, "gzip"},
-		{"htmx swap of the list", "runs?ws=" + demoWS, http.Header{"HX-Request": {"true"}}, brGzip, "gzip"},
+		{"overview", "?ws=" + demoWS, nil, brGzip, "br"},
+		{"htmx swap of the list", "runs?ws=" + demoWS, http.Header{"HX-Request": {"true"}}, brGzip, "br"},
 		{"small fragment (under 1 KB)", "runs/" + run.ID + "/status?ws=" + demoWS, http.Header{"HX-Request": {"true"}}, brGzip, ""},
-		{"export", views.RouteExportCSV + "?ws=" + demoWS, nil, brGzip, "gzip"},
+		{"export", views.RouteExportCSV + "?ws=" + demoWS, nil, brGzip, "br"},
 		{"export", views.RouteExportNDJSON + "?ws=" + demoWS, nil, gzip, "gzip"},
 		{"export", views.RouteExportCSV + "?ws=" + demoWS, nil, none, ""},
 		{"event stream", views.RouteEvents + "?ws=" + demoWS, sse, brGzip, ""},

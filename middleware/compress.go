@@ -5,12 +5,12 @@ import (
 	"net/http"
 	"strings"
 
-	"github.com/klauspost/compress/gzhttp"
+	"github.com/CAFxX/httpcompression"
 	"github.com/labstack/echo/v4"
 )
 
-// compressMinSize is the smallest body worth compressing: below it gzip's
-// header and a decoder's start cost more than the bytes saved. Smaller
+// compressMinSize is the smallest body worth compressing: below it the
+// encoder's framing and a decoder's start cost more than the bytes saved. Smaller
 // bodies are held back until it is reached (or the handler flushes).
 const compressMinSize = 1024
 
@@ -35,8 +35,17 @@ func compressible(ct string) bool {
 	return err == nil && compressibleTypes[mediaType]
 }
 
-// Compress gzips dynamic responses of a compressible type above a small
-// size for clients that accept gzip, streaming: a flush by the handler
+// Encoder settings for dynamic responses: fast enough to compress a page
+// while it is written, a good deal smaller than gzip for brotli.
+const (
+	dynamicBrotliQuality = 5
+	dynamicGzipLevel     = 6
+)
+
+// Compress compresses dynamic responses of a compressible type above a
+// small size, with brotli for clients that accept it and gzip for the
+// others (CAFxX/httpcompression, which picks by Accept-Encoding and its
+// q-values), streaming: a flush by the handler
 // flushes the compressor too, so a long export stays constant-memory. It
 // passes through, untouched:
 //   - requests whose route (as registered, e.g. "/runs/:id/download") is
@@ -50,17 +59,21 @@ func compressible(ct string) bool {
 //   - responses that set Content-Encoding or Content-Range themselves, or
 //     whose type is not compressible (application/pdf, images, archives).
 //
-// Dynamic responses get gzip only, also from browsers that offer brotli:
-// gzhttp speaks gzip (and zstd, left off for now), and the static files,
-// most of a first load, are served as brotli by package static.
+// zstd and deflate stay off: browsers that offer them offer brotli or gzip
+// too, and fewer encodings keep the behaviour easy to predict.
 func Compress(skipRoutes ...string) echo.MiddlewareFunc {
-	wrap, err := gzhttp.NewWrapper(
-		gzhttp.MinSize(compressMinSize),
-		gzhttp.ContentTypeFilter(compressible),
-		gzhttp.EnableZstd(false),
+	types := make([]string, 0, len(compressibleTypes))
+	for t := range compressibleTypes {
+		types = append(types, t)
+	}
+	wrap, err := httpcompression.Adapter(
+		httpcompression.BrotliCompressionLevel(dynamicBrotliQuality),
+		httpcompression.GzipCompressionLevel(dynamicGzipLevel),
+		httpcompression.MinSize(compressMinSize),
+		httpcompression.ContentTypes(types, false),
 	)
 	if err != nil {
-		panic("middleware: gzhttp options: " + err.Error()) // constant options: a bug, not a runtime state
+		panic("middleware: compression options: " + err.Error()) // constant options: a bug, not a runtime state
 	}
 	skip := func(c echo.Context) bool {
 		r := c.Request()
@@ -82,7 +95,7 @@ func Compress(skipRoutes ...string) echo.MiddlewareFunc {
 			}
 			// Echo's Response keeps counting status and size for the
 			// access log and metrics; only the writer under it changes,
-			// and only while the handler runs inside gzhttp's wrapper, which
+			// and only while the handler runs inside the compressor, which
 			// finishes the compressed stream when it returns.
 			res := c.Response()
 			plain := res.Writer
@@ -94,8 +107,8 @@ func Compress(skipRoutes ...string) echo.MiddlewareFunc {
 				err = next(c)
 			})).ServeHTTP(plain, c.Request())
 			// An error the chain left unhandled is written by Echo's error
-			// handler after this returns, uncompressed: gzhttp has sent
-			// nothing when the handler wrote nothing.
+			// handler after this returns, uncompressed: the compressor has
+			// sent nothing when the handler wrote nothing.
 			return err
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/andybalholm/brotli"
 	"github.com/labstack/echo/v4"
 )
 
@@ -77,13 +78,18 @@ func fetch(t *testing.T, url string, header http.Header) (*http.Response, []byte
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Header.Get("Content-Encoding") == "gzip" {
+	switch res.Header.Get("Content-Encoding") {
+	case "gzip":
 		zr, err := gzip.NewReader(bytes.NewReader(body))
 		if err != nil {
 			t.Fatalf("%s: gzip header: %v", url, err)
 		}
 		if body, err = io.ReadAll(zr); err != nil {
 			t.Fatalf("%s: gunzip: %v", url, err)
+		}
+	case "br":
+		if body, err = io.ReadAll(brotli.NewReader(bytes.NewReader(body))); err != nil {
+			t.Fatalf("%s: brotli: %v", url, err)
 		}
 	}
 	return res, body
@@ -97,9 +103,12 @@ func TestCompressChoosesByTypeRouteAndAcceptEncoding(t *testing.T) {
 		extra          http.Header
 		want           string // Content-Encoding
 	}{
-		{"/page", "gzip, deflate, br", nil, "gzip"},
+		{"/page", "gzip, deflate, br", nil, "br"},
 		{"/page", "gzip", nil, "gzip"},
-		{"/page", "br", nil, ""},
+		{"/page", "br", nil, "br"},
+		{"/page", "br;q=0, gzip", nil, "gzip"},
+		{"/json", "gzip, deflate, br", nil, "br"},
+		{"/export.csv", "gzip, deflate, br", nil, "br"},
 		{"/page", "", nil, ""},
 		{"/page", "gzip;q=0", nil, ""},
 		{"/small", "gzip", nil, ""},
