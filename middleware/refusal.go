@@ -31,10 +31,12 @@ func (r *Refusal) Unwrap() error { return r.Err }
 // FormatSize says a byte count the way the refusals do: "1.5 MB".
 func FormatSize(n int64) string {
 	switch {
-	case n >= 1_000_000:
+	case n >= 999_950: // would round to "1000.0 KB"
 		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 	case n >= 1000:
 		return fmt.Sprintf("%.1f KB", float64(n)/1e3)
+	case n == 1:
+		return "1 byte"
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
