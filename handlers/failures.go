@@ -199,10 +199,13 @@ func (a *dashboard) failuresRerun(c echo.Context) error {
 	if err := a.audit(c, store.AuditRerun, tenant, label, "bulk re-run of "+countRuns(len(ids))+" started"); err != nil {
 		return err
 	}
-	job := a.Reruns.Start(upstream.RerunSpec{
+	job, err := a.Reruns.Start(c.Request().Context(), upstream.RerunSpec{
 		Conn: conn.Connection, SessionID: sid, Actor: actor, RequestID: middleware.RequestIDOf(c), Reason: reason,
 		RunIDs: ids, Started: a.Now(),
 	})
+	if err != nil {
+		return err
+	}
 	return redirect(c, views.RerunJobURL(a.BasePath, conn.Ref(), job.ID()))
 }
 
@@ -233,13 +236,16 @@ func (a *dashboard) rerunJob(c echo.Context) error {
 	if sess := middleware.SessionOf(c); sess != nil {
 		sid = middleware.SessionID(sess)
 	}
-	job, ok := a.Reruns.Get(c.Param("job"))
-	if !ok || job.Spec().Conn.Tenant != tenant || job.Spec().SessionID != sid {
+	job, err := a.Reruns.Status(c.Request().Context(), c.Param("job"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (job.Tenant != tenant || job.SessionID != sid)) {
 		return &PageError{Status: http.StatusNotFound, Heading: "Re-run not found", Category: "not found",
 			Explanation: "This re-run is not known here: it belongs to another session, or Editwatch restarted since it ran."}
 	}
+	if err != nil {
+		return err
+	}
 	page := rerunJobPage(job, conn.Ref())
-	page.StatusURL = views.RerunJobURL(a.BasePath, conn.Ref(), job.ID())
+	page.StatusURL = views.RerunJobURL(a.BasePath, conn.Ref(), job.ID)
 	page.BackURL = views.FailuresURL(a.BasePath, conn.Ref(), views.TimeRange{})
 	if c.Request().Header.Get("HX-Request") != "" {
 		page.Base = a.plainBase(c, "")
@@ -252,9 +258,9 @@ func (a *dashboard) rerunJob(c echo.Context) error {
 }
 
 // rerunJobPage is a job's progress as its page shows it, in workspace ws.
-func rerunJobPage(job *upstream.RerunJob, ws string) views.RerunJobPage {
-	spec, p := job.Spec(), job.Progress()
-	page := views.RerunJobPage{ID: job.ID(), Reason: spec.Reason, Total: len(spec.RunIDs), Done: p.Done, Created: p.Created,
+func rerunJobPage(job upstream.RerunStatus, ws string) views.RerunJobPage {
+	p := job.RerunProgress
+	page := views.RerunJobPage{ID: job.ID, Reason: job.Reason, Total: job.Total, Done: p.Done, Created: p.Created,
 		Finished: p.Finished, ServiceKey: p.ServiceKey, Workspace: ws}
 	for _, f := range p.Failed {
 		page.Failed = append(page.Failed, views.RerunFailure{RunID: f.RunID, Error: rerunErrorText(f.Err, ws)})
