@@ -37,8 +37,8 @@ const (
 	RouteRerunJob      = "failures/rerun/:job" // GET: progress of a bulk re-run
 	// RouteRerunJobResume is POST: go on with a stopped bulk re-run.
 	RouteRerunJobResume = "failures/rerun/:job/resume"
-	RouteExportCSV     = "runs/export.csv"
-	RouteExportNDJSON  = "runs/export.ndjson"
+	RouteExportCSV      = "runs/export.csv"
+	RouteExportNDJSON   = "runs/export.ndjson"
 )
 
 // Values of Base.NavActive for the history pages.
