@@ -283,3 +283,25 @@ func (s *Store) ResumeJob(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// PurgeJobsBefore deletes the jobs started before t whose worker no
+// longer beats, with their items, and reports how many jobs went.
+func (s *Store) PurgeJobsBefore(ctx context.Context, t time.Time) (int64, error) {
+	var n int64
+	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		const old = `SELECT id FROM jobs WHERE started_at < ? AND heartbeat_at < ?`
+		if _, err := s.txExec(ctx, tx, `DELETE FROM job_items WHERE job_id IN (`+old+`)`, millis(t), millis(t)); err != nil {
+			return err
+		}
+		res, err := s.txExec(ctx, tx, `DELETE FROM jobs WHERE id IN (`+old+`)`, millis(t), millis(t))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("store: purge jobs: %w", err)
+	}
+	return n, nil
+}

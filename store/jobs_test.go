@@ -85,6 +85,26 @@ func TestJobLifecycle(t *testing.T) {
 		if _, err := s.GetJob(ctx, "rr_nope"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("no job: %v", err)
 		}
+
+		// Retention: a job that ended before the cutoff goes with its
+		// items; a later one stays.
+		clock.Add(time.Hour.Milliseconds())
+		if err := s.CreateJob(ctx, Job{ID: "rr_2", Kind: "rerun", Tenant: "t/ws", StartedAt: now()}, false, []string{"edr_d"}); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.PurgeJobsBefore(ctx, now().Add(-time.Minute))
+		if err != nil || n != 1 {
+			t.Fatalf("purged %d jobs (%v), want 1", n, err)
+		}
+		if _, err := s.GetJob(ctx, "rr_1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("purged job still there: %v", err)
+		}
+		if items, err := s.JobItems(ctx, "rr_1"); err != nil || len(items) != 0 {
+			t.Errorf("purged job's items: %+v %v", items, err)
+		}
+		if _, err := s.GetJob(ctx, "rr_2"); err != nil {
+			t.Errorf("a later job went: %v", err)
+		}
 	})
 }
 
