@@ -76,11 +76,11 @@ func TestRerunJobStoppedAndResumed(t *testing.T) {
 	// Another process started the job and died with its first run in
 	// flight.
 	spec, _ := json.Marshal(map[string]any{"conn": conns[0], "reason": reason})
-	if err := env.st.CreateJob(ctx, store.Job{ID: "rr_lost", Kind: "rerun", Tenant: demoTenant, SessionID: sid, Actor: "ada",
+	if err := env.st.CreateJob(ctx, store.Job{ID: "rr_lost", Kind: "rerun", Tenant: demoTenant, Worker: "w_dead", SessionID: sid, Actor: "ada",
 		Spec: string(spec), StartedAt: env.st.Now()}, false, ids); err != nil {
 		t.Fatal(err)
 	}
-	if err := env.st.StartJobItem(ctx, "rr_lost", 0); err != nil {
+	if err := env.st.StartJobItem(ctx, "rr_lost", "w_dead", 0); err != nil {
 		t.Fatal(err)
 	}
 	jobURL := views.RerunJobURL(testBase, demoWS, "rr_lost")

@@ -46,9 +46,12 @@ const (
 var ErrJobRunning = errors.New("store: the job is already running")
 
 // Job is a background job. Spec and Progress are JSON owned by the job's
-// kind; Stopped says why it ended early ("" if it did not).
+// kind; Stopped says why it ended early ("" if it did not). Worker names
+// the one worker whose writes count: the job's own writes (BeatJob,
+// StartJobItem, EndJob) name it, and resuming the job names a new one.
 type Job struct {
 	ID, Kind, Tenant string
+	Worker           string
 	SessionID, Actor string
 	State            JobState
 	Spec, Progress   string
@@ -73,7 +76,7 @@ type JobItem struct {
 	Error    string
 }
 
-const jobColumns = `id, kind, tenant, session_id, actor, state, spec, progress, stopped, started_at, finished_at, heartbeat_at`
+const jobColumns = `id, kind, tenant, worker, session_id, actor, state, spec, progress, stopped, started_at, finished_at, heartbeat_at`
 
 func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 	var (
@@ -82,7 +85,7 @@ func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 		finished            sql.NullInt64
 		spec, prog, stopped string
 	)
-	err := row.Scan(&j.ID, &j.Kind, &j.Tenant, &j.SessionID, &j.Actor, &j.State, &spec, &prog, &stopped,
+	err := row.Scan(&j.ID, &j.Kind, &j.Tenant, &j.Worker, &j.SessionID, &j.Actor, &j.State, &spec, &prog, &stopped,
 		&started, &finished, &heartbeat)
 	if err != nil {
 		return Job{}, err
@@ -100,8 +103,8 @@ func scanJob(row interface{ Scan(...any) error }) (Job, error) {
 // beside a running one of the same kind and tenant whose worker still
 // beats (ErrJobRunning); one that lost its worker no longer blocks.
 func (s *Store) CreateJob(ctx context.Context, j Job, exclusive bool, runIDs []string) error {
-	if j.ID == "" || j.Kind == "" || j.Tenant == "" || j.StartedAt.IsZero() {
-		return errors.New("store: create job: an ID, a kind, a tenant and a start time are needed")
+	if j.ID == "" || j.Kind == "" || j.Tenant == "" || j.Worker == "" || j.StartedAt.IsZero() {
+		return errors.New("store: create job: an ID, a kind, a tenant, a worker and a start time are needed")
 	}
 	if j.Spec == "" {
 		j.Spec = "{}"
@@ -122,9 +125,9 @@ func (s *Store) CreateJob(ctx context.Context, j Job, exclusive bool, runIDs []s
 				return err
 			}
 		}
-		res, err := s.txExec(ctx, tx, `INSERT INTO jobs (id, kind, tenant, session_id, actor, state, spec, progress, exclusive_key, started_at, heartbeat_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-			j.ID, j.Kind, j.Tenant, j.SessionID, j.Actor, JobRunning, j.Spec, j.Progress, key, millis(j.StartedAt), millis(j.StartedAt))
+		res, err := s.txExec(ctx, tx, `INSERT INTO jobs (id, kind, tenant, worker, session_id, actor, state, spec, progress, exclusive_key, started_at, heartbeat_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			j.ID, j.Kind, j.Tenant, j.Worker, j.SessionID, j.Actor, JobRunning, j.Spec, j.Progress, key, millis(j.StartedAt), millis(j.StartedAt))
 		if err != nil {
 			return err
 		}
@@ -195,30 +198,35 @@ func (s *Store) JobItems(ctx context.Context, id string) ([]JobItem, error) {
 }
 
 // BeatJob renews a running job's heartbeat and, when progress is not
-// "", replaces its progress.
-func (s *Store) BeatJob(ctx context.Context, id, progress string) error {
+// "", replaces its progress; ErrNotFound when worker is not the job's
+// running worker.
+func (s *Store) BeatJob(ctx context.Context, id, worker, progress string) error {
 	res, err := s.exec(ctx, `UPDATE jobs SET heartbeat_at = ?, progress = CASE WHEN ? = '' THEN progress ELSE ? END
-		WHERE id = ? AND state = ?`, millis(s.now()), progress, progress, id, JobRunning)
+		WHERE id = ? AND worker = ? AND state = ?`, millis(s.now()), progress, progress, id, worker, JobRunning)
 	if err != nil {
 		return fmt.Errorf("store: beat job %s: %w", id, err)
 	}
 	return requireOneRow(res, "beat job "+id)
 }
 
-// StartJobItem marks a pending item started, before its request leaves;
-// ErrNotFound when it is not pending (another worker took it, or it
-// ended). It beats the job's heartbeat.
-func (s *Store) StartJobItem(ctx context.Context, id string, seq int) error {
+// StartJobItem marks a pending item started, before its request leaves,
+// and beats the job's heartbeat; ErrNotFound when the item is not pending
+// or worker is not the job's running worker.
+func (s *Store) StartJobItem(ctx context.Context, id, worker string, seq int) error {
 	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := s.txExec(ctx, tx, `UPDATE job_items SET state = ? WHERE job_id = ? AND seq = ? AND state = ?`, ItemStarted, id, seq, ItemPending)
+		res, err := s.txExec(ctx, tx, `UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND worker = ? AND state = ?`,
+			millis(s.now()), id, worker, JobRunning)
 		if err != nil {
 			return err
 		}
-		if err := requireOneRow(res, fmt.Sprintf("item %d", seq)); err != nil {
+		if err := requireOneRow(res, "worker "+worker); err != nil {
 			return err
 		}
-		_, err = s.txExec(ctx, tx, `UPDATE jobs SET heartbeat_at = ? WHERE id = ?`, millis(s.now()), id)
-		return err
+		res, err = s.txExec(ctx, tx, `UPDATE job_items SET state = ? WHERE job_id = ? AND seq = ? AND state = ?`, ItemStarted, id, seq, ItemPending)
+		if err != nil {
+			return err
+		}
+		return requireOneRow(res, fmt.Sprintf("item %d", seq))
 	})
 	if err != nil {
 		return fmt.Errorf("store: start item of job %s: %w", id, err)
@@ -241,11 +249,12 @@ func (s *Store) FinishJobItem(ctx context.Context, id string, seq int, state Ite
 }
 
 // EndJob ends a running job, with why it stopped early ("" when it did
-// not) and, when not "", its last progress.
-func (s *Store) EndJob(ctx context.Context, id, progress, stopped string) error {
+// not) and, when not "", its last progress; ErrNotFound when worker is
+// not the job's running worker.
+func (s *Store) EndJob(ctx context.Context, id, worker, progress, stopped string) error {
 	res, err := s.exec(ctx, `UPDATE jobs SET state = ?, stopped = ?, finished_at = ?, heartbeat_at = ?, exclusive_key = NULL,
-		progress = CASE WHEN ? = '' THEN progress ELSE ? END WHERE id = ? AND state = ?`,
-		JobEnded, stopped, millis(s.now()), millis(s.now()), progress, progress, id, JobRunning)
+		progress = CASE WHEN ? = '' THEN progress ELSE ? END WHERE id = ? AND worker = ? AND state = ?`,
+		JobEnded, stopped, millis(s.now()), millis(s.now()), progress, progress, id, worker, JobRunning)
 	if err != nil {
 		return fmt.Errorf("store: end job %s: %w", id, err)
 	}
@@ -253,15 +262,18 @@ func (s *Store) EndJob(ctx context.Context, id, progress, stopped string) error 
 }
 
 // ResumeJob makes a job that ended, or lost its worker, running again for
-// a new worker, which then takes only its pending items. Items that were
+// worker, a new one, which then takes only its pending items. Items that were
 // in flight when a worker died become ItemUnknown: they may have started
 // a run, so they are never retried. ErrJobRunning when its worker still
 // beats.
-func (s *Store) ResumeJob(ctx context.Context, id string) error {
+func (s *Store) ResumeJob(ctx context.Context, id, worker string) error {
+	if worker == "" {
+		return fmt.Errorf("store: resume job %s: a worker is needed", id)
+	}
 	now := s.now()
 	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		res, err := s.txExec(ctx, tx, `UPDATE jobs SET state = ?, stopped = '', finished_at = NULL, heartbeat_at = ?
-			WHERE id = ? AND (state = ? OR heartbeat_at < ?)`, JobRunning, millis(now), id, JobEnded, millis(now.Add(-JobLostAfter)))
+		res, err := s.txExec(ctx, tx, `UPDATE jobs SET state = ?, worker = ?, stopped = '', finished_at = NULL, heartbeat_at = ?
+			WHERE id = ? AND (state = ? OR heartbeat_at < ?)`, JobRunning, worker, millis(now), id, JobEnded, millis(now.Add(-JobLostAfter)))
 		if err != nil {
 			return err
 		}

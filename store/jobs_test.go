@@ -20,20 +20,20 @@ func TestJobLifecycle(t *testing.T) {
 		now := func() time.Time { return time.UnixMilli(clock.Load()).UTC() }
 		s := openMigrated(t, dsn, WithClock(now))
 		ctx := context.Background()
-		job := Job{ID: "rr_1", Kind: "rerun", Tenant: "t/ws", SessionID: "sess", Actor: "ada", Spec: `{"reason":"X"}`, StartedAt: now()}
+		job := Job{ID: "rr_1", Kind: "rerun", Tenant: "t/ws", Worker: "w1", SessionID: "sess", Actor: "ada", Spec: `{"reason":"X"}`, StartedAt: now()}
 		if err := s.CreateJob(ctx, job, false, []string{"edr_a", "edr_b", "edr_c"}); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.StartJobItem(ctx, "rr_1", 0); err != nil {
+		if err := s.StartJobItem(ctx, "rr_1", "w1", 0); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.StartJobItem(ctx, "rr_1", 0); !errors.Is(err, ErrNotFound) {
+		if err := s.StartJobItem(ctx, "rr_1", "w1", 0); !errors.Is(err, ErrNotFound) {
 			t.Errorf("starting a started item: %v, want ErrNotFound", err)
 		}
 		if err := s.FinishJobItem(ctx, "rr_1", 0, ItemCreated, "edr_new", ""); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.StartJobItem(ctx, "rr_1", 1); err != nil {
+		if err := s.StartJobItem(ctx, "rr_1", "w1", 1); err != nil {
 			t.Fatal(err)
 		}
 		// The worker dies with item 1 in flight.
@@ -45,13 +45,23 @@ func TestJobLifecycle(t *testing.T) {
 		if got.State != JobRunning || !got.Lost(now()) || got.Spec != job.Spec || !got.StartedAt.Equal(job.StartedAt) {
 			t.Fatalf("job after its worker died: %+v", got)
 		}
-		if err := s.ResumeJob(ctx, "rr_1"); err != nil {
+		if err := s.ResumeJob(ctx, "rr_1", "w2"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.ResumeJob(ctx, "rr_1"); !errors.Is(err, ErrJobRunning) {
+		if err := s.ResumeJob(ctx, "rr_1", "w3"); !errors.Is(err, ErrJobRunning) {
 			t.Errorf("resuming a beating job: %v, want ErrJobRunning", err)
 		}
-		if err := s.ResumeJob(ctx, "rr_nope"); !errors.Is(err, ErrNotFound) {
+		// The old worker was only slow: its writes no longer count.
+		for name, write := range map[string]func() error{
+			"beat":  func() error { return s.BeatJob(ctx, "rr_1", "w1", "") },
+			"start": func() error { return s.StartJobItem(ctx, "rr_1", "w1", 2) },
+			"end":   func() error { return s.EndJob(ctx, "rr_1", "w1", "", "") },
+		} {
+			if err := write(); !errors.Is(err, ErrNotFound) {
+				t.Errorf("old worker's %s: %v, want ErrNotFound", name, err)
+			}
+		}
+		if err := s.ResumeJob(ctx, "rr_nope", "w2"); !errors.Is(err, ErrNotFound) {
 			t.Errorf("resuming no job: %v, want ErrNotFound", err)
 		}
 		items, err := s.JobItems(ctx, "rr_1")
@@ -66,16 +76,16 @@ func TestJobLifecycle(t *testing.T) {
 		if diff := cmp.Diff(want, items); diff != "" {
 			t.Errorf("items after resuming (-want +got):\n%s", diff)
 		}
-		if err := s.StartJobItem(ctx, "rr_1", 1); !errors.Is(err, ErrNotFound) {
+		if err := s.StartJobItem(ctx, "rr_1", "w2", 1); !errors.Is(err, ErrNotFound) {
 			t.Errorf("an unknown item started again: %v", err)
 		}
-		if err := s.StartJobItem(ctx, "rr_1", 2); err != nil {
+		if err := s.StartJobItem(ctx, "rr_1", "w2", 2); err != nil {
 			t.Fatal(err)
 		}
 		if err := s.FinishJobItem(ctx, "rr_1", 2, ItemFailed, "", "gone"); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.EndJob(ctx, "rr_1", `{"n":1}`, ""); err != nil {
+		if err := s.EndJob(ctx, "rr_1", "w2", `{"n":1}`, ""); err != nil {
 			t.Fatal(err)
 		}
 		got, err = s.GetJob(ctx, "rr_1")
@@ -89,7 +99,7 @@ func TestJobLifecycle(t *testing.T) {
 		// Retention: a job that ended before the cutoff goes with its
 		// items; a later one stays.
 		clock.Add(time.Hour.Milliseconds())
-		if err := s.CreateJob(ctx, Job{ID: "rr_2", Kind: "rerun", Tenant: "t/ws", StartedAt: now()}, false, []string{"edr_d"}); err != nil {
+		if err := s.CreateJob(ctx, Job{ID: "rr_2", Kind: "rerun", Tenant: "t/ws", Worker: "w", StartedAt: now()}, false, []string{"edr_d"}); err != nil {
 			t.Fatal(err)
 		}
 		n, err := s.PurgeJobsBefore(ctx, now().Add(-time.Minute))
@@ -118,7 +128,7 @@ func TestExclusiveJobs(t *testing.T) {
 		s := openMigrated(t, dsn, WithClock(now))
 		ctx := context.Background()
 		start := func(id, tenant string) error {
-			return s.CreateJob(ctx, Job{ID: id, Kind: "backfill", Tenant: tenant, StartedAt: now()}, true, nil)
+			return s.CreateJob(ctx, Job{ID: id, Kind: "backfill", Tenant: tenant, Worker: id, StartedAt: now()}, true, nil)
 		}
 		tests := []struct {
 			name, id, tenant string
@@ -136,7 +146,7 @@ func TestExclusiveJobs(t *testing.T) {
 		for _, tt := range tests {
 			clock.Add(tt.advance.Milliseconds())
 			if tt.end != "" {
-				if err := s.EndJob(ctx, tt.end, "", ""); err != nil {
+				if err := s.EndJob(ctx, tt.end, tt.end, "", ""); err != nil {
 					t.Fatal(err)
 				}
 			}

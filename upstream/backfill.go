@@ -119,7 +119,7 @@ func (b *Backfills) Progress(ctx context.Context, tenant string) (BackfillProgre
 // one is already running for the tenant, on any replica.
 func (b *Backfills) Start(ctx context.Context, conn store.Connection, sessionID string) (bool, error) {
 	id := newJobID("bf_")
-	err := b.opts.Store.CreateJob(ctx, store.Job{ID: id, Kind: jobKindBackfill, Tenant: conn.Tenant, SessionID: sessionID,
+	err := b.opts.Store.CreateJob(ctx, store.Job{ID: id, Kind: jobKindBackfill, Tenant: conn.Tenant, Worker: id, SessionID: sessionID,
 		Progress: storedBackfill{}.json(), StartedAt: b.opts.Now()}, true, nil)
 	if errors.Is(err, store.ErrJobRunning) {
 		return false, nil
@@ -138,11 +138,11 @@ func (b *Backfills) Start(ctx context.Context, conn store.Connection, sessionID 
 func (b *Backfills) run(ctx context.Context, conn store.Connection, sessionID, id string) {
 	beatCtx, stopBeat := context.WithCancel(ctx)
 	defer stopBeat()
-	go beatJob(beatCtx, b.opts.Store, id, b.opts.Logger)
+	go beatJob(beatCtx, b.opts.Store, id, id, b.opts.Logger)
 	var p storedBackfill
 	finish := func(outcome string, failed bool) {
 		p.Outcome, p.Failed = outcome, failed
-		if err := b.opts.Store.EndJob(context.WithoutCancel(ctx), id, p.json(), ""); err != nil {
+		if err := b.opts.Store.EndJob(context.WithoutCancel(ctx), id, id, p.json(), ""); err != nil {
 			b.opts.Logger.ErrorContext(ctx, "history sync: end not recorded", "tenant", conn.Tenant, "job", id, "err", err)
 		}
 		if failed {
@@ -199,7 +199,7 @@ func (b *Backfills) run(ctx context.Context, conn store.Connection, sessionID, i
 			finish(outcome, false)
 			return
 		}
-		if err := b.opts.Store.BeatJob(ctx, id, p.json()); err != nil {
+		if err := b.opts.Store.BeatJob(ctx, id, id, p.json()); err != nil {
 			finish("failed: "+err.Error(), true)
 			return
 		}

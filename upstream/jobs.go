@@ -34,8 +34,9 @@ func newJobID(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
-// beatJob renews job id's heartbeat every jobBeat until ctx ends.
-func beatJob(ctx context.Context, st *store.Store, id string, logger *slog.Logger) {
+// beatJob renews job id's heartbeat for worker every jobBeat until ctx
+// ends.
+func beatJob(ctx context.Context, st *store.Store, id, worker string, logger *slog.Logger) {
 	t := time.NewTicker(jobBeat)
 	defer t.Stop()
 	for {
@@ -43,7 +44,7 @@ func beatJob(ctx context.Context, st *store.Store, id string, logger *slog.Logge
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := st.BeatJob(ctx, id, ""); err != nil && ctx.Err() == nil {
+			if err := st.BeatJob(ctx, id, worker, ""); err != nil && ctx.Err() == nil {
 				logger.Warn("background job: heartbeat not written", "job", id, "err", err)
 			}
 		}

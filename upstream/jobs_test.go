@@ -67,14 +67,14 @@ func TestBulkRerunLostWorkerResumes(t *testing.T) {
 	spec, _ := json.Marshal(storedRerunSpec{Conn: conn, Reason: "X"})
 	// A worker of another process did the first run and died with the
 	// second in flight.
-	if err := env.st.CreateJob(ctx, store.Job{ID: "rr_lost", Kind: jobKindRerun, Tenant: conn.Tenant, SessionID: sid, Actor: "ada",
+	if err := env.st.CreateJob(ctx, store.Job{ID: "rr_lost", Kind: jobKindRerun, Tenant: conn.Tenant, Worker: "w_dead", SessionID: sid, Actor: "ada",
 		Spec: string(spec), StartedAt: env.st.Now()}, false, ids); err != nil {
 		t.Fatal(err)
 	}
 	for _, step := range []func() error{
-		func() error { return env.st.StartJobItem(ctx, "rr_lost", 0) },
+		func() error { return env.st.StartJobItem(ctx, "rr_lost", "w_dead", 0) },
 		func() error { return env.st.FinishJobItem(ctx, "rr_lost", 0, store.ItemCreated, "edr_before", "") },
-		func() error { return env.st.StartJobItem(ctx, "rr_lost", 1) },
+		func() error { return env.st.StartJobItem(ctx, "rr_lost", "w_dead", 1) },
 	} {
 		if err := step(); err != nil {
 			t.Fatal(err)

@@ -84,11 +84,13 @@ type storedRerunProgress struct {
 
 // RerunJob is a bulk re-run this process works on.
 type RerunJob struct {
-	id    string
-	spec  RerunSpec
-	jobs  *RerunJobs
-	done  chan struct{} // closed when the worker ends
-	ended time.Time     // when it ended; guarded by jobs.mu
+	id string
+	// worker names this process's work on the job in the store.
+	worker string
+	spec   RerunSpec
+	jobs   *RerunJobs
+	done   chan struct{} // closed when the worker ends
+	ended  time.Time     // when it ended; guarded by jobs.mu
 }
 
 // RerunStatus is a job as its row says, read on any replica.
@@ -160,17 +162,17 @@ func (r *RerunJobs) Start(ctx context.Context, spec RerunSpec) (*RerunJob, error
 	if spec.Started.IsZero() {
 		spec.Started = r.opts.Store.Now()
 	}
-	id := newJobID("rr_")
+	id, worker := newJobID("rr_"), newJobID("w_")
 	stored, err := json.Marshal(storedRerunSpec{Conn: spec.Conn, RequestID: spec.RequestID, Reason: spec.Reason})
 	if err != nil {
 		return nil, fmt.Errorf("upstream: start bulk re-run: %w", err)
 	}
-	err = r.opts.Store.CreateJob(ctx, store.Job{ID: id, Kind: jobKindRerun, Tenant: spec.Conn.Tenant, SessionID: spec.SessionID,
+	err = r.opts.Store.CreateJob(ctx, store.Job{ID: id, Kind: jobKindRerun, Tenant: spec.Conn.Tenant, Worker: worker, SessionID: spec.SessionID,
 		Actor: spec.Actor, Spec: string(stored), StartedAt: spec.Started}, false, spec.RunIDs)
 	if err != nil {
 		return nil, fmt.Errorf("upstream: start bulk re-run: %w", err)
 	}
-	return r.work(id, spec), nil
+	return r.work(id, worker, spec), nil
 }
 
 // Resume works again on a job that stopped (its process died, its person
@@ -190,16 +192,17 @@ func (r *RerunJobs) Resume(ctx context.Context, id string) (*RerunJob, error) {
 	if err := json.Unmarshal([]byte(job.Spec), &stored); err != nil {
 		return nil, fmt.Errorf("upstream: resume bulk re-run %s: %w", id, err)
 	}
-	if err := r.opts.Store.ResumeJob(ctx, id); err != nil {
+	worker := newJobID("w_")
+	if err := r.opts.Store.ResumeJob(ctx, id, worker); err != nil {
 		return nil, fmt.Errorf("upstream: resume bulk re-run: %w", err)
 	}
-	return r.work(id, RerunSpec{Conn: stored.Conn, SessionID: job.SessionID, Actor: job.Actor, RequestID: stored.RequestID,
+	return r.work(id, worker, RerunSpec{Conn: stored.Conn, SessionID: job.SessionID, Actor: job.Actor, RequestID: stored.RequestID,
 		Reason: stored.Reason, Started: job.StartedAt}), nil
 }
 
 // work starts this process's worker on job id.
-func (r *RerunJobs) work(id string, spec RerunSpec) *RerunJob {
-	j := &RerunJob{id: id, spec: spec, jobs: r, done: make(chan struct{})}
+func (r *RerunJobs) work(id, worker string, spec RerunSpec) *RerunJob {
+	j := &RerunJob{id: id, worker: worker, spec: spec, jobs: r, done: make(chan struct{})}
 	r.mu.Lock()
 	for old, oj := range r.local {
 		if !oj.ended.IsZero() && time.Since(oj.ended) > rerunKeep {
@@ -279,14 +282,14 @@ func (j *RerunJob) run() {
 	opts := j.jobs.opts
 	ctx, cancel := context.WithTimeout(context.Background(), opts.Timeout)
 	defer cancel()
-	go beatJob(ctx, opts.Store, j.id, opts.Logger)
+	go beatJob(ctx, opts.Store, j.id, j.worker, opts.Logger)
 	s := j.spec
 	logger := opts.Logger
 	stopped := j.work(ctx, logger)
 	if stopped != nil {
 		logger.Warn("bulk re-run stopped", "job", j.id, "err", stopped)
 	}
-	if err := opts.Store.EndJob(context.WithoutCancel(ctx), j.id, "", encodeJobError(stopped)); err != nil {
+	if err := opts.Store.EndJob(context.WithoutCancel(ctx), j.id, j.worker, "", encodeJobError(stopped)); err != nil {
 		logger.Error("bulk re-run: end not recorded", "job", j.id, "tenant", s.Conn.Tenant, "err", err)
 	}
 }
@@ -311,12 +314,18 @@ func (j *RerunJob) work(ctx context.Context, logger *slog.Logger) error {
 		}
 		if fp, ok := key.Service(); ok && !prevService {
 			prog, _ := json.Marshal(storedRerunProgress{ServiceKey: fp})
-			if err := opts.Store.BeatJob(ctx, j.id, string(prog)); err != nil {
+			if err := opts.Store.BeatJob(ctx, j.id, j.worker, string(prog)); err != nil {
 				return err
 			}
 		}
-		if err := opts.Store.StartJobItem(ctx, j.id, it.Seq); errors.Is(err, store.ErrNotFound) {
-			continue // another worker took it, or it ended
+		if err := opts.Store.StartJobItem(ctx, j.id, j.worker, it.Seq); errors.Is(err, store.ErrNotFound) {
+			// The item is no longer pending, or the job went to another
+			// worker (it was resumed while this one seemed dead): then
+			// the beat fails too and this worker stops.
+			if err := opts.Store.BeatJob(ctx, j.id, j.worker, ""); err != nil {
+				return err
+			}
+			continue
 		} else if err != nil {
 			return err
 		}

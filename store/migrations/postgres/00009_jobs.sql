@@ -4,6 +4,8 @@
 -- replica reads their progress. The worker beats heartbeat_at while it
 -- runs; a running job whose heartbeat is old lost its worker. Times are
 -- Unix milliseconds. spec and progress are JSON owned by the job's kind.
+-- worker names the one worker that may write the job (a resumed job gets
+-- a new one, and a slow old worker's writes then change nothing).
 -- exclusive_key is set while a job that allows no twin runs (one history
 -- sync per tenant) and cleared when it ends: its unique index refuses a
 -- second one.
@@ -14,6 +16,7 @@ CREATE TABLE jobs (
     session_id    TEXT    NOT NULL DEFAULT '',
     actor         TEXT    NOT NULL DEFAULT '',
     state         TEXT    NOT NULL,
+    worker        TEXT    NOT NULL DEFAULT '',
     spec          TEXT    NOT NULL DEFAULT '{}',
     progress      TEXT    NOT NULL DEFAULT '{}',
     stopped       TEXT    NOT NULL DEFAULT '',
