@@ -34,7 +34,9 @@ func (a *dashboard) afterConnect(c echo.Context, conn connection, cl *extendapi.
 		a.Logger.WarnContext(c.Request().Context(), "history: grant check at connect", "request_id", middleware.RequestIDOf(c), "err", err)
 	}
 	if ok {
-		a.Backfills.Start(conn.Connection, conn.SessionID)
+		if _, err := a.Backfills.Start(c.Request().Context(), conn.Connection, conn.SessionID); err != nil {
+			a.Logger.WarnContext(c.Request().Context(), "history: sync at connect not started", "request_id", middleware.RequestIDOf(c), "err", err)
+		}
 	}
 }
 
@@ -51,7 +53,11 @@ func (a *dashboard) startSync(c echo.Context) error {
 		return err
 	}
 	msg := "History sync started."
-	if !a.Backfills.Start(conn.Connection, conn.SessionID) {
+	started, err := a.Backfills.Start(c.Request().Context(), conn.Connection, conn.SessionID)
+	if err != nil {
+		return err
+	}
+	if !started {
 		msg = "History sync is already running."
 	} else if err := a.audit(c, auditSync, conn.Tenant, conn.Ref(), "sync history"); err != nil {
 		return err
@@ -85,7 +91,10 @@ func (a *dashboard) syncProgress(c echo.Context) error {
 
 // syncView is the latest backfill's progress with the tenant's sync time.
 func (a *dashboard) syncView(c echo.Context, conn connection) (views.SyncView, error) {
-	p, _ := a.Backfills.Progress(conn.Tenant)
+	p, _, err := a.Backfills.Progress(c.Request().Context(), conn.Tenant)
+	if err != nil {
+		return views.SyncView{}, err
+	}
 	view := views.SyncView{Running: p.Running, Pages: p.Pages, Seen: p.Seen, New: p.New, Started: p.Started,
 		Finished: p.Finished, Outcome: p.Outcome, Failed: p.Failed}
 	t, err := a.Store.GetTenant(c.Request().Context(), conn.Tenant)

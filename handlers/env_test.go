@@ -75,6 +75,8 @@ type envOptions struct {
 	// upstreamWindow and upstreamTimeout, when set, replace the upstream
 	// health window and the timeout of each Extend call.
 	upstreamWindow, upstreamTimeout time.Duration
+	// storeClock, when set, is the store's clock.
+	storeClock func() time.Time
 }
 
 // testEnv is a dashboard talking to a real sandbox over HTTP, on a
@@ -114,7 +116,11 @@ func newTestEnv(t *testing.T, opts envOptions) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, storetest.SQLiteDSN(t), logger, store.WithSealer(sealer))
+	storeOpts := []store.Option{store.WithSealer(sealer)}
+	if opts.storeClock != nil {
+		storeOpts = append(storeOpts, store.WithClock(opts.storeClock))
+	}
+	st, err := store.Open(ctx, storetest.SQLiteDSN(t), logger, storeOpts...)
 	if err != nil {
 		t.Fatal(err)
 	}

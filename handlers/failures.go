@@ -199,10 +199,13 @@ func (a *dashboard) failuresRerun(c echo.Context) error {
 	if err := a.audit(c, store.AuditRerun, tenant, label, "bulk re-run of "+countRuns(len(ids))+" started"); err != nil {
 		return err
 	}
-	job := a.Reruns.Start(upstream.RerunSpec{
+	job, err := a.Reruns.Start(c.Request().Context(), upstream.RerunSpec{
 		Conn: conn.Connection, SessionID: sid, Actor: actor, RequestID: middleware.RequestIDOf(c), Reason: reason,
 		RunIDs: ids, Started: a.Now(),
 	})
+	if err != nil {
+		return err
+	}
 	return redirect(c, views.RerunJobURL(a.BasePath, conn.Ref(), job.ID()))
 }
 
@@ -223,24 +226,18 @@ func countRuns(n int) string {
 }
 
 // rerunJob is GET /failures/rerun/:job: the progress of a bulk re-run,
-// for the session and workspace that started it only.
+// for the session and workspace that started it only, on any replica.
 func (a *dashboard) rerunJob(c echo.Context) error {
-	conn, tenant, err := a.historyWorkspace(c)
-	if err != nil || tenant == "" {
+	conn, job, err := a.ownRerunJob(c)
+	if err != nil || job.ID == "" {
 		return err
 	}
-	sid := ""
-	if sess := middleware.SessionOf(c); sess != nil {
-		sid = middleware.SessionID(sess)
-	}
-	job, ok := a.Reruns.Get(c.Param("job"))
-	if !ok || job.Spec().Conn.Tenant != tenant || job.Spec().SessionID != sid {
-		return &PageError{Status: http.StatusNotFound, Heading: "Re-run not found", Category: "not found",
-			Explanation: "This re-run is not known here: it belongs to another session, or Editwatch restarted since it ran."}
-	}
 	page := rerunJobPage(job, conn.Ref())
-	page.StatusURL = views.RerunJobURL(a.BasePath, conn.Ref(), job.ID())
+	page.StatusURL = views.RerunJobURL(a.BasePath, conn.Ref(), job.ID)
 	page.BackURL = views.FailuresURL(a.BasePath, conn.Ref(), views.TimeRange{})
+	if job.Finished && job.Pending > 0 {
+		page.ResumeURL = views.RerunJobResumeURL(a.BasePath, conn.Ref(), job.ID)
+	}
 	if c.Request().Header.Get("HX-Request") != "" {
 		page.Base = a.plainBase(c, "")
 		return a.render(c, http.StatusOK, views.RerunProgress(page))
@@ -251,11 +248,68 @@ func (a *dashboard) rerunJob(c echo.Context) error {
 	return a.render(c, http.StatusOK, views.RerunJobView(page))
 }
 
+// resumeRerunJob is POST /failures/rerun/:job/resume: go on with a job
+// that stopped, from the runs it had not started. The runs that were in
+// flight when it stopped stay unknown: they may have spent credits.
+func (a *dashboard) resumeRerunJob(c echo.Context) error {
+	conn, job, err := a.ownRerunJob(c)
+	if err != nil || job.ID == "" {
+		return err
+	}
+	back := views.RerunJobURL(a.BasePath, conn.Ref(), job.ID)
+	kind, msg := views.FlashSuccess, "Re-run resumed: starting the runs it had not started."
+	switch {
+	case !job.Finished:
+		kind, msg = views.FlashInfo, "This re-run is still running."
+	case job.Pending == 0:
+		kind, msg = views.FlashInfo, "This re-run has no runs left to start."
+	default:
+		_, err := a.Reruns.Resume(c.Request().Context(), job.ID)
+		if errors.Is(err, store.ErrJobRunning) {
+			kind, msg = views.FlashInfo, "This re-run is still running."
+		} else if err != nil {
+			return err
+		}
+	}
+	if kind == views.FlashSuccess {
+		if err := a.audit(c, store.AuditRerun, conn.Tenant, job.Reason, "bulk re-run "+job.ID+" resumed"); err != nil {
+			return err
+		}
+	}
+	if err := a.setFlash(c, kind, msg); err != nil {
+		return err
+	}
+	return redirect(c, back)
+}
+
+// ownRerunJob is the job named in the URL when it belongs to this session
+// and workspace; a zero status with a nil error when the page was already
+// answered (no history for the workspace).
+func (a *dashboard) ownRerunJob(c echo.Context) (connection, upstream.RerunStatus, error) {
+	conn, tenant, err := a.historyWorkspace(c)
+	if err != nil || tenant == "" {
+		return conn, upstream.RerunStatus{}, err
+	}
+	sid := ""
+	if sess := middleware.SessionOf(c); sess != nil {
+		sid = middleware.SessionID(sess)
+	}
+	job, err := a.Reruns.Status(c.Request().Context(), c.Param("job"))
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (job.Tenant != tenant || job.SessionID != sid)) {
+		return conn, upstream.RerunStatus{}, &PageError{Status: http.StatusNotFound, Heading: "Re-run not found", Category: "not found",
+			Explanation: "This re-run is not known here: it belongs to another session, or Editwatch restarted since it ran."}
+	}
+	if err != nil {
+		return conn, upstream.RerunStatus{}, err
+	}
+	return conn, job, nil
+}
+
 // rerunJobPage is a job's progress as its page shows it, in workspace ws.
-func rerunJobPage(job *upstream.RerunJob, ws string) views.RerunJobPage {
-	spec, p := job.Spec(), job.Progress()
-	page := views.RerunJobPage{ID: job.ID(), Reason: spec.Reason, Total: len(spec.RunIDs), Done: p.Done, Created: p.Created,
-		Finished: p.Finished, ServiceKey: p.ServiceKey, Workspace: ws}
+func rerunJobPage(job upstream.RerunStatus, ws string) views.RerunJobPage {
+	p := job.RerunProgress
+	page := views.RerunJobPage{ID: job.ID, Reason: job.Reason, Total: job.Total, Done: p.Done, Created: p.Created,
+		Finished: p.Finished, ServiceKey: p.ServiceKey, Workspace: ws, Pending: p.Pending}
 	for _, f := range p.Failed {
 		page.Failed = append(page.Failed, views.RerunFailure{RunID: f.RunID, Error: rerunErrorText(f.Err, ws)})
 	}

@@ -208,7 +208,10 @@ func TestBackfillOnConnect(t *testing.T) {
 	tenant := "test/" + demoWS
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		v, ok := env.app.Backfills.Progress(tenant)
+		v, ok, err := env.app.Backfills.Progress(ctx, tenant)
+		if err != nil {
+			t.Fatal(err)
+		}
 		if ok && !v.Running {
 			if v.Failed || v.Seen == 0 {
 				t.Fatalf("backfill: %+v", v)

@@ -104,6 +104,7 @@ func routes(e *echo.Echo, app *dashboard) {
 	g.GET("/"+views.RouteFailures, app.failures)
 	g.POST("/"+views.RouteFailuresRerun, app.failuresRerun, app.requireAct)
 	g.GET("/"+views.RouteRerunJob, app.rerunJob)
+	g.POST("/"+views.RouteRerunJobResume, app.resumeRerunJob, app.requireAct)
 	g.GET("/"+views.RouteExportCSV, app.exportCSV)
 	g.GET("/"+views.RouteExportNDJSON, app.exportNDJSON)
 	g.GET("/"+views.RouteAudit, app.auditLog)

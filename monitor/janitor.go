@@ -41,6 +41,7 @@ type JanitorReport struct {
 	WebhookEvents int64
 	AuditEntries  int64
 	Sessions      int64 // expired sessions
+	Jobs          int64 // background jobs (bulk re-runs, history syncs)
 }
 
 // NewJanitor returns a janitor keeping retention (--retention) of history.
@@ -79,14 +80,17 @@ func (j *Janitor) RunOnce(ctx context.Context) (JanitorReport, error) {
 	if rep.AuditEntries, err = j.store.PurgeAuditBefore(ctx, rep.Cutoff); err != nil {
 		return rep, fmt.Errorf("monitor: janitor: %w", err)
 	}
+	if rep.Jobs, err = j.store.PurgeJobsBefore(ctx, rep.Cutoff); err != nil {
+		return rep, fmt.Errorf("monitor: janitor: %w", err)
+	}
 	if rep.Runs > 0 {
 		if err := j.store.Optimize(ctx); err != nil {
 			return rep, fmt.Errorf("monitor: janitor: %w", err)
 		}
 	}
-	if rep.Runs+rep.WebhookEvents+rep.AuditEntries+rep.Sessions > 0 {
+	if rep.Runs+rep.WebhookEvents+rep.AuditEntries+rep.Sessions+rep.Jobs > 0 {
 		j.logger.InfoContext(ctx, "monitor: retention purge", "cutoff", rep.Cutoff, "runs", rep.Runs,
-			"webhook_events", rep.WebhookEvents, "audit_entries", rep.AuditEntries, "expired_sessions", rep.Sessions)
+			"webhook_events", rep.WebhookEvents, "audit_entries", rep.AuditEntries, "expired_sessions", rep.Sessions, "jobs", rep.Jobs)
 	}
 	return rep, nil
 }

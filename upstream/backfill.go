@@ -2,11 +2,11 @@ package upstream
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 
 	"github.com/editwatch/editwatch/extendapi"
@@ -37,11 +37,11 @@ type BackfillOptions struct {
 }
 
 // Backfills walks Extend's list of runs into history, one walk per tenant
-// at a time in this process, and remembers each tenant's latest walk.
+// at a time across every replica. A walk is a job of the store that its
+// worker updates page by page, so any replica's settings page reads its
+// progress.
 type Backfills struct {
 	opts BackfillOptions
-	mu   sync.Mutex
-	m    map[string]*backfillState
 }
 
 // NewBackfills checks opts and fills in defaults.
@@ -58,7 +58,7 @@ func NewBackfills(opts BackfillOptions) (*Backfills, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &Backfills{opts: opts, m: map[string]*backfillState{}}, nil
+	return &Backfills{opts: opts}, nil
 }
 
 // BackfillProgress is how far a tenant's backfill got.
@@ -73,60 +73,78 @@ type BackfillProgress struct {
 	Failed   bool
 }
 
-type backfillState struct {
-	mu       sync.Mutex
-	progress BackfillProgress
+// storedBackfill is a backfill job's progress column.
+type storedBackfill struct {
+	Pages   int    `json:"pages"`
+	Seen    int    `json:"seen"`
+	New     int    `json:"new"`
+	Outcome string `json:"outcome,omitempty"`
+	Failed  bool   `json:"failed,omitempty"`
 }
 
-func (s *backfillState) snapshot() BackfillProgress {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.progress
+func (p storedBackfill) json() string {
+	b, _ := json.Marshal(p)
+	return string(b)
 }
 
-func (s *backfillState) update(fn func(p *BackfillProgress)) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	fn(&s.progress)
-}
+// backfillLost is the outcome of a walk whose process stopped working on
+// it.
+const backfillLost = "stopped: the Editwatch process running it stopped before the end (it restarted or lost its database); sync again to go on"
 
-// Progress is the tenant's latest backfill in this process, if any.
-func (b *Backfills) Progress(tenant string) (BackfillProgress, bool) {
-	b.mu.Lock()
-	st := b.m[tenant]
-	b.mu.Unlock()
-	if st == nil {
-		return BackfillProgress{}, false
+// Progress is the tenant's latest backfill, on whichever replica it ran;
+// false when there was none.
+func (b *Backfills) Progress(ctx context.Context, tenant string) (BackfillProgress, bool, error) {
+	job, err := b.opts.Store.LatestJob(ctx, jobKindBackfill, tenant)
+	if errors.Is(err, store.ErrNotFound) {
+		return BackfillProgress{}, false, nil
 	}
-	return st.snapshot(), true
+	if err != nil {
+		return BackfillProgress{}, false, fmt.Errorf("upstream: backfill progress: %w", err)
+	}
+	var p storedBackfill
+	if err := json.Unmarshal([]byte(job.Progress), &p); err != nil {
+		return BackfillProgress{}, false, fmt.Errorf("upstream: backfill progress of %s: %w", tenant, err)
+	}
+	bp := BackfillProgress{Running: job.State == store.JobRunning, Pages: p.Pages, Seen: p.Seen, New: p.New,
+		Started: job.StartedAt, Finished: job.FinishedAt, Outcome: p.Outcome, Failed: p.Failed}
+	if job.Lost(b.opts.Store.Now()) {
+		bp.Running, bp.Failed, bp.Outcome, bp.Finished = false, true, backfillLost, job.HeartbeatAt
+	}
+	return bp, true, nil
 }
 
 // Start walks Extend's list for the connection's tenant in the background,
 // with the key of the session that asked (and the workspace's service key
 // once that session is gone, when there is one). It reports false when
-// one is already running for the tenant.
-func (b *Backfills) Start(conn store.Connection, sessionID string) bool {
-	b.mu.Lock()
-	if st := b.m[conn.Tenant]; st != nil && st.snapshot().Running {
-		b.mu.Unlock()
-		return false
+// one is already running for the tenant, on any replica.
+func (b *Backfills) Start(ctx context.Context, conn store.Connection, sessionID string) (bool, error) {
+	id := newJobID("bf_")
+	err := b.opts.Store.CreateJob(ctx, store.Job{ID: id, Kind: jobKindBackfill, Tenant: conn.Tenant, Worker: id, SessionID: sessionID,
+		Progress: storedBackfill{}.json(), StartedAt: b.opts.Now()}, true, nil)
+	if errors.Is(err, store.ErrJobRunning) {
+		return false, nil
 	}
-	st := &backfillState{progress: BackfillProgress{Running: true, Started: b.opts.Now()}}
-	b.m[conn.Tenant] = st
-	b.mu.Unlock()
-	b.opts.Go(func(ctx context.Context) { b.run(ctx, conn, sessionID, st) })
-	return true
+	if err != nil {
+		return false, fmt.Errorf("upstream: start history sync: %w", err)
+	}
+	b.opts.Go(func(ctx context.Context) { b.run(ctx, conn, sessionID, id) })
+	return true, nil
 }
 
 // run walks the list newest first: on the first sync of a tenant down to
 // the configured depth (or the end), later until a whole page is already
 // known. Calls go through the key's limiter, so the walk stays within the
 // workspace's rate budget. A completed walk marks the tenant synced.
-func (b *Backfills) run(ctx context.Context, conn store.Connection, sessionID string, st *backfillState) {
+func (b *Backfills) run(ctx context.Context, conn store.Connection, sessionID, id string) {
+	beatCtx, stopBeat := context.WithCancel(ctx)
+	defer stopBeat()
+	go beatJob(beatCtx, b.opts.Store, id, id, b.opts.Logger)
+	var p storedBackfill
 	finish := func(outcome string, failed bool) {
-		st.update(func(p *BackfillProgress) {
-			p.Running, p.Finished, p.Outcome, p.Failed = false, b.opts.Now(), outcome, failed
-		})
+		p.Outcome, p.Failed = outcome, failed
+		if err := b.opts.Store.EndJob(context.WithoutCancel(ctx), id, id, p.json(), ""); err != nil {
+			b.opts.Logger.ErrorContext(ctx, "history sync: end not recorded", "tenant", conn.Tenant, "job", id, "err", err)
+		}
 		if failed {
 			b.opts.Logger.WarnContext(ctx, "history sync ended early", "tenant", conn.Tenant, "outcome", outcome)
 		}
@@ -138,7 +156,6 @@ func (b *Backfills) run(ctx context.Context, conn store.Connection, sessionID st
 	var (
 		key   Key
 		token string
-		seen  int
 	)
 	for {
 		var err error
@@ -162,15 +179,16 @@ func (b *Backfills) run(ctx context.Context, conn store.Connection, sessionID st
 			finish("failed: "+err.Error(), true)
 			return
 		}
-		seen += len(page.Data)
-		st.update(func(p *BackfillProgress) { p.Pages++; p.Seen += len(page.Data); p.New += created })
+		p.Pages++
+		p.Seen += len(page.Data)
+		p.New += created
 		outcome := ""
 		switch {
 		case page.NextPageToken == "":
 			outcome = "completed: reached the oldest run"
 		case !firstSync && created == 0 && len(page.Data) > 0:
 			outcome = "completed: reached runs history already had"
-		case seen >= b.opts.Depth:
+		case p.Seen >= b.opts.Depth:
 			outcome = fmt.Sprintf("completed: reached the configured depth of %d runs", b.opts.Depth)
 		}
 		if outcome != "" {
@@ -179,6 +197,10 @@ func (b *Backfills) run(ctx context.Context, conn store.Connection, sessionID st
 				return
 			}
 			finish(outcome, false)
+			return
+		}
+		if err := b.opts.Store.BeatJob(ctx, id, id, p.json()); err != nil {
+			finish("failed: "+err.Error(), true)
 			return
 		}
 		token = page.NextPageToken

@@ -8,6 +8,7 @@ import (
 
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/monitor"
+	"github.com/editwatch/editwatch/store"
 )
 
 // newBackfills runs env's backfills on goroutines the test waits for,
@@ -40,18 +41,18 @@ func TestBackfillWalksIntoHistory(t *testing.T) {
 	conn, sid := storedConnection(t, env)
 	gate := make(chan struct{})
 	b, wg := newBackfills(t, env, 0, gate)
-	if _, ok := b.Progress(demoTenant); ok {
+	if _, ok := progress(t, b); ok {
 		t.Fatal("progress before any backfill")
 	}
-	if !b.Start(conn, sid) {
+	if !start(t, b, conn, sid) {
 		t.Fatal("the first backfill did not start")
 	}
-	if p, _ := b.Progress(demoTenant); !p.Running || b.Start(conn, sid) {
+	if p, _ := progress(t, b); !p.Running || start(t, b, conn, sid) {
 		t.Errorf("a second backfill started while the first runs (%+v)", p)
 	}
 	close(gate)
 	wg.Wait()
-	p, ok := b.Progress(demoTenant)
+	p, ok := progress(t, b)
 	if !ok || p.Running || p.Failed || !strings.Contains(p.Outcome, "oldest run") {
 		t.Fatalf("after the walk: %+v", p)
 	}
@@ -78,11 +79,11 @@ func TestBackfillWalksIntoHistory(t *testing.T) {
 		t.Fatalf("tenant not marked synced: %+v %v", tn, err)
 	}
 
-	if !b.Start(conn, sid) {
+	if !start(t, b, conn, sid) {
 		t.Fatal("a later backfill did not start")
 	}
 	wg.Wait()
-	if p, _ := b.Progress(demoTenant); p.Failed || p.New != 0 || !strings.Contains(p.Outcome, "already had") {
+	if p, _ := progress(t, b); p.Failed || p.New != 0 || !strings.Contains(p.Outcome, "already had") {
 		t.Errorf("a later walk over known runs: %+v", p)
 	}
 }
@@ -95,9 +96,9 @@ func TestBackfillStopsAtLogout(t *testing.T) {
 	open := make(chan struct{})
 	close(open)
 	b, wg := newBackfills(t, env, 0, open)
-	b.Start(conn, sid)
+	start(t, b, conn, sid)
 	wg.Wait()
-	p, _ := b.Progress(demoTenant)
+	p, _ := progress(t, b)
 	if !p.Failed || p.Seen != 0 || p.Outcome != ErrStoppedAtLogout.Error() {
 		t.Errorf("after logout: %+v", p)
 	}
@@ -114,10 +115,30 @@ func TestBackfillStopsAtDepth(t *testing.T) {
 	open := make(chan struct{})
 	close(open)
 	b, wg := newBackfills(t, env, 150, open)
-	b.Start(conn, sid)
+	start(t, b, conn, sid)
 	wg.Wait()
-	p, _ := b.Progress(demoTenant)
+	p, _ := progress(t, b)
 	if p.Failed || p.Pages != 2 || p.Seen != 2*backfillPageSize || !strings.Contains(p.Outcome, "configured depth of 150 runs") {
 		t.Errorf("walk to depth 150: %+v", p)
 	}
+}
+
+// progress is the demo tenant's latest backfill.
+func progress(t *testing.T, b *Backfills) (BackfillProgress, bool) {
+	t.Helper()
+	p, ok, err := b.Progress(context.Background(), demoTenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, ok
+}
+
+// start starts a backfill and reports whether it did.
+func start(t *testing.T, b *Backfills, conn store.Connection, sid string) bool {
+	t.Helper()
+	ok, err := b.Start(context.Background(), conn, sid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ok
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -51,7 +52,12 @@ type testEnv struct {
 	keys      *Keys
 	logs      *lockedBuffer
 	logger    *slog.Logger
+	// ahead moves the store's clock forward (Unix ms), as if time passed.
+	ahead *atomic.Int64
 }
+
+// advance moves the store's clock forward by d.
+func (env *testEnv) advance(d time.Duration) { env.ahead.Add(d.Milliseconds()) }
 
 // newTestEnv starts a sandbox (seeded when seed) and a store on a
 // temporary SQLite database.
@@ -66,7 +72,9 @@ func newTestEnv(t *testing.T, seed bool) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, err := store.Open(ctx, storetest.SQLiteDSN(t), logger, store.WithSealer(sealer))
+	ahead := &atomic.Int64{}
+	st, err := store.Open(ctx, storetest.SQLiteDSN(t), logger, store.WithSealer(sealer),
+		store.WithClock(func() time.Time { return time.Now().Add(time.Duration(ahead.Load()) * time.Millisecond) }))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +102,7 @@ func newTestEnv(t *testing.T, seed bool) *testEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &testEnv{st: st, sb: sb, sbURL: srv.URL, connector: connector, keys: NewKeys(st, connector), logs: logs, logger: logger}
+	return &testEnv{st: st, sb: sb, sbURL: srv.URL, connector: connector, keys: NewKeys(st, connector), logs: logs, logger: logger, ahead: ahead}
 }
 
 // extend is a client of the sandbox with key, in ws.

@@ -2,12 +2,11 @@ package upstream
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"sync"
 	"time"
 
@@ -15,17 +14,21 @@ import (
 	"github.com/editwatch/editwatch/store"
 )
 
-// RerunJobs tracks bulk re-runs in this process. A job outlives the
-// request that started it (it calls Extend within the key's rate budget,
-// through the client's limiter) but not the process; finished jobs are
-// forgotten after rerunKeep.
+// RerunJobs runs bulk re-runs and reads their progress. A job is a row of
+// the store (with one item per run) that its worker updates as it goes,
+// so the progress page reads it on any replica. A job outlives the request
+// that started it (it calls Extend within the key's rate budget, through
+// the client's limiter); if its process dies, the page shows it stopped
+// with what it had done, and resuming it takes only the runs not yet
+// started.
 type RerunJobs struct {
 	opts RerunOptions
 	mu   sync.Mutex
-	jobs map[string]*RerunJob
+	// local are the jobs this process worked on lately, for Done.
+	local map[string]*RerunJob
 }
 
-// rerunKeep is how long a finished job's progress page stays readable.
+// rerunKeep is how long this process remembers a finished job's handle.
 const rerunKeep = time.Hour
 
 // DefaultRerunTimeout bounds a whole bulk re-run.
@@ -40,7 +43,7 @@ type RerunOptions struct {
 	Logger  *slog.Logger
 }
 
-// NewRerunJobs returns an empty registry.
+// NewRerunJobs returns the jobs of opts.Store.
 func NewRerunJobs(opts RerunOptions) (*RerunJobs, error) {
 	if opts.Store == nil || opts.Keys == nil {
 		return nil, errors.New("upstream: re-run jobs need a store and keys")
@@ -51,7 +54,7 @@ func NewRerunJobs(opts RerunOptions) (*RerunJobs, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	return &RerunJobs{opts: opts, jobs: map[string]*RerunJob{}}, nil
+	return &RerunJobs{opts: opts, local: map[string]*RerunJob{}}, nil
 }
 
 // RerunSpec is what a job needs: the runs, the connection and session
@@ -66,29 +69,62 @@ type RerunSpec struct {
 	Started                     time.Time
 }
 
-// RerunJob is one bulk re-run.
+// storedRerunSpec is what a job's row keeps of its spec, for the page and
+// for resuming it (the runs are its items).
+type storedRerunSpec struct {
+	Conn      store.Connection `json:"conn"`
+	RequestID string           `json:"requestId"`
+	Reason    string           `json:"reason"`
+}
+
+// storedRerunProgress is a job's progress column.
+type storedRerunProgress struct {
+	ServiceKey string `json:"serviceKey,omitempty"`
+}
+
+// RerunJob is a bulk re-run this process works on.
 type RerunJob struct {
-	id    string
-	spec  RerunSpec
-	jobs  *RerunJobs
-	done  chan struct{} // closed when the job ends
-	mu    sync.Mutex
-	prog  RerunProgress
-	ended time.Time
+	id string
+	// worker names this process's work on the job in the store.
+	worker string
+	spec   RerunSpec
+	jobs   *RerunJobs
+	done   chan struct{} // closed when the worker ends
+	ended  time.Time     // when it ended; guarded by jobs.mu
+}
+
+// RerunStatus is a job as its row says, read on any replica.
+type RerunStatus struct {
+	ID        string
+	Tenant    string
+	SessionID string
+	Reason    string
+	Total     int
+	RerunProgress
 }
 
 // RerunProgress is how far a job got.
 type RerunProgress struct {
+	// Done counts the runs tried: started again, failed, or unknown.
 	Done     int
 	Created  []string
 	Failed   []RerunFailure
 	Finished bool
 	// Stopped says why the job ended before its last run (nil if it did
-	// not): ErrStoppedAtLogout, a timeout, or Extend's error.
+	// not): ErrStoppedAtLogout, a timeout, Extend's error, or
+	// ErrWorkerLost.
 	Stopped error
 	// ServiceKey is the fingerprint of the service key the job went on
 	// with after its session left ("" while it uses the session's key).
 	ServiceKey string
+	// Lost: the process running the job stopped beating its heartbeat.
+	Lost bool
+	// Unknown are the runs whose request was in flight when the worker
+	// died (also in Failed, with ErrRerunUnknown): they may have started
+	// a run, so they are never retried on their own.
+	Unknown []string
+	// Pending counts the runs not started yet; resuming takes only those.
+	Pending int
 }
 
 // RerunFailure is a run that was not started again, and why.
@@ -97,104 +133,218 @@ type RerunFailure struct {
 	Err   error
 }
 
+// ErrWorkerLost stops a job whose process stopped working on it.
+const ErrWorkerLost = RerunError("Stopped: the Editwatch process running this re-run stopped before the end (it restarted or lost its database). What it did is shown here; the runs it had not started were left as they are.")
+
+// ErrRerunUnknown is a run whose request was in flight when the job's
+// process stopped.
+const ErrRerunUnknown = RerunError("Unknown: the request to start this run again was in flight when the re-run stopped, so Extend may have started it (and spent credits). Editwatch does not retry it: check the runs in Extend before starting it again.")
+
 // ID names the job in its progress page's URL.
 func (j *RerunJob) ID() string { return j.id }
 
 // Spec is what the job was started with.
 func (j *RerunJob) Spec() RerunSpec { return j.spec }
 
-// Done is closed when the job has ended.
+// Done is closed when this process's worker has ended.
 func (j *RerunJob) Done() <-chan struct{} { return j.done }
 
-// Progress is a snapshot of how far the job got.
-func (j *RerunJob) Progress() RerunProgress {
-	j.mu.Lock()
-	defer j.mu.Unlock()
-	p := j.prog
-	p.Created = slices.Clone(p.Created)
-	p.Failed = slices.Clone(p.Failed)
-	return p
-}
-
-// Get returns the job named id, if this process still knows it.
+// Get returns the job named id if this process worked on it lately.
 func (r *RerunJobs) Get(id string) (*RerunJob, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	j, ok := r.jobs[id]
+	j, ok := r.local[id]
 	return j, ok
 }
 
-// Start registers a job and runs it in the background.
-func (r *RerunJobs) Start(spec RerunSpec) *RerunJob {
-	b := make([]byte, 12)
-	_, _ = rand.Read(b)
-	j := &RerunJob{id: "rr_" + hex.EncodeToString(b), spec: spec, jobs: r, done: make(chan struct{})}
+// Start stores a job and runs it in the background.
+func (r *RerunJobs) Start(ctx context.Context, spec RerunSpec) (*RerunJob, error) {
+	if spec.Started.IsZero() {
+		spec.Started = r.opts.Store.Now()
+	}
+	id, worker := newJobID("rr_"), newJobID("w_")
+	stored, err := json.Marshal(storedRerunSpec{Conn: spec.Conn, RequestID: spec.RequestID, Reason: spec.Reason})
+	if err != nil {
+		return nil, fmt.Errorf("upstream: start bulk re-run: %w", err)
+	}
+	err = r.opts.Store.CreateJob(ctx, store.Job{ID: id, Kind: jobKindRerun, Tenant: spec.Conn.Tenant, Worker: worker, SessionID: spec.SessionID,
+		Actor: spec.Actor, Spec: string(stored), StartedAt: spec.Started}, false, spec.RunIDs)
+	if err != nil {
+		return nil, fmt.Errorf("upstream: start bulk re-run: %w", err)
+	}
+	return r.work(id, worker, spec), nil
+}
+
+// Resume works again on a job that stopped (its process died, its person
+// logged out, it ran out of time): only on its runs not yet started. The
+// runs that were in flight are marked unknown and never retried. It goes
+// on with the key of the session that started it (or the workspace's
+// service key). store.ErrJobRunning when the job's worker still beats.
+func (r *RerunJobs) Resume(ctx context.Context, id string) (*RerunJob, error) {
+	job, err := r.opts.Store.GetJob(ctx, id)
+	if err == nil && job.Kind != jobKindRerun {
+		err = fmt.Errorf("job %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("upstream: resume bulk re-run: %w", err)
+	}
+	var stored storedRerunSpec
+	if err := json.Unmarshal([]byte(job.Spec), &stored); err != nil {
+		return nil, fmt.Errorf("upstream: resume bulk re-run %s: %w", id, err)
+	}
+	worker := newJobID("w_")
+	if err := r.opts.Store.ResumeJob(ctx, id, worker); err != nil {
+		return nil, fmt.Errorf("upstream: resume bulk re-run: %w", err)
+	}
+	return r.work(id, worker, RerunSpec{Conn: stored.Conn, SessionID: job.SessionID, Actor: job.Actor, RequestID: stored.RequestID,
+		Reason: stored.Reason, Started: job.StartedAt}), nil
+}
+
+// work starts this process's worker on job id.
+func (r *RerunJobs) work(id, worker string, spec RerunSpec) *RerunJob {
+	j := &RerunJob{id: id, worker: worker, spec: spec, jobs: r, done: make(chan struct{})}
 	r.mu.Lock()
-	for id, old := range r.jobs {
-		old.mu.Lock()
-		stale := old.prog.Finished && time.Since(old.ended) > rerunKeep
-		old.mu.Unlock()
-		if stale {
-			delete(r.jobs, id)
+	for old, oj := range r.local {
+		if !oj.ended.IsZero() && time.Since(oj.ended) > rerunKeep {
+			delete(r.local, old)
 		}
 	}
-	r.jobs[j.id] = j
+	r.local[id] = j
 	r.mu.Unlock()
 	go j.run()
 	return j
 }
 
-// run re-creates each run with its original file and config, one at a
-// time: GET the run (its config), then create the new one. Every new run
-// is audited. Before each run the key is looked up anew, so a logout
-// stops the job (or hands it to the workspace's service key).
-func (j *RerunJob) run() {
-	defer close(j.done)
-	timeout := j.jobs.opts.Timeout
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	s := j.spec
-	logger := j.jobs.opts.Logger
-	var key Key
-	for _, id := range s.RunIDs {
-		var err error
-		key, err = j.jobs.opts.Keys.Next(ctx, s.Conn, s.SessionID, key, "bulk re-run "+j.id+" continued after its person logged out")
-		if err != nil {
-			j.stop(err)
-			logger.Warn("bulk re-run stopped", "job", j.id, "err", err)
-			break
+// Status reads job id from the store; store.ErrNotFound when there is
+// none.
+func (r *RerunJobs) Status(ctx context.Context, id string) (RerunStatus, error) {
+	job, err := r.opts.Store.GetJob(ctx, id)
+	if err == nil && job.Kind != jobKindRerun {
+		err = fmt.Errorf("job %s: %w", id, store.ErrNotFound)
+	}
+	if err != nil {
+		return RerunStatus{}, fmt.Errorf("upstream: bulk re-run: %w", err)
+	}
+	items, err := r.opts.Store.JobItems(ctx, id)
+	if err != nil {
+		return RerunStatus{}, fmt.Errorf("upstream: bulk re-run: %w", err)
+	}
+	var (
+		spec storedRerunSpec
+		prog storedRerunProgress
+	)
+	if err := errors.Join(json.Unmarshal([]byte(job.Spec), &spec), json.Unmarshal([]byte(job.Progress), &prog)); err != nil {
+		return RerunStatus{}, fmt.Errorf("upstream: bulk re-run %s: %w", id, err)
+	}
+	lost := job.Lost(r.opts.Store.Now())
+	st := RerunStatus{ID: id, Tenant: job.Tenant, SessionID: job.SessionID, Reason: spec.Reason, Total: len(items),
+		RerunProgress: RerunProgress{Finished: job.State == store.JobEnded || lost, Lost: lost,
+			Stopped: decodeJobError(job.Stopped), ServiceKey: prog.ServiceKey}}
+	for _, it := range items {
+		state := it.State
+		if state == store.ItemStarted && lost {
+			state = store.ItemUnknown
 		}
-		if fp, ok := key.Service(); ok {
-			j.mu.Lock()
-			j.prog.ServiceKey = fp
-			j.mu.Unlock()
-		}
-		newID, err := j.rerunOne(ctx, key, id)
-		j.mu.Lock()
-		j.prog.Done++
-		if err != nil {
-			j.prog.Failed = append(j.prog.Failed, RerunFailure{RunID: id, Err: err})
-		} else {
-			j.prog.Created = append(j.prog.Created, newID)
-		}
-		j.mu.Unlock()
-		if err != nil {
-			logger.Warn("bulk re-run: run not started again", "job", j.id, "run_id", id, "err", err)
-		}
-		if ctx.Err() != nil {
-			j.stop(RerunError("stopped: the re-run took longer than " + timeout.String()))
-			break
+		switch state {
+		case store.ItemPending:
+			st.Pending++
+		case store.ItemCreated:
+			st.Done++
+			st.Created = append(st.Created, it.NewRunID)
+		case store.ItemFailed:
+			st.Done++
+			st.Failed = append(st.Failed, RerunFailure{RunID: it.RunID, Err: decodeJobError(it.Error)})
+		case store.ItemUnknown:
+			st.Done++
+			st.Unknown = append(st.Unknown, it.RunID)
+			st.Failed = append(st.Failed, RerunFailure{RunID: it.RunID, Err: ErrRerunUnknown})
 		}
 	}
-	j.mu.Lock()
-	j.prog.Finished, j.ended = true, time.Now()
-	j.mu.Unlock()
+	if lost && st.Stopped == nil {
+		st.Stopped = ErrWorkerLost
+	}
+	return st, nil
 }
 
-func (j *RerunJob) stop(why error) {
-	j.mu.Lock()
-	j.prog.Stopped = why
-	j.mu.Unlock()
+// run re-creates each pending run with its original file and config, one
+// at a time: GET the run (its config), then create the new one. Each run
+// is marked started in the store before its request leaves, so a worker
+// that dies leaves it unknown rather than retried. Every new run is
+// audited. Before each run the key is looked up anew, so a logout stops
+// the job (or hands it to the workspace's service key).
+func (j *RerunJob) run() {
+	defer func() {
+		j.jobs.mu.Lock()
+		j.ended = time.Now()
+		j.jobs.mu.Unlock()
+		close(j.done)
+	}()
+	opts := j.jobs.opts
+	ctx, cancel := context.WithTimeout(context.Background(), opts.Timeout)
+	defer cancel()
+	go beatJob(ctx, opts.Store, j.id, j.worker, opts.Logger)
+	s := j.spec
+	logger := opts.Logger
+	stopped := j.work(ctx, logger)
+	if stopped != nil {
+		logger.Warn("bulk re-run stopped", "job", j.id, "err", stopped)
+	}
+	if err := opts.Store.EndJob(context.WithoutCancel(ctx), j.id, j.worker, "", encodeJobError(stopped)); err != nil {
+		logger.Error("bulk re-run: end not recorded", "job", j.id, "tenant", s.Conn.Tenant, "err", err)
+	}
+}
+
+// work runs the pending items and returns why it stopped early (nil when
+// it got to the end).
+func (j *RerunJob) work(ctx context.Context, logger *slog.Logger) error {
+	opts, s := j.jobs.opts, j.spec
+	items, err := opts.Store.JobItems(ctx, j.id)
+	if err != nil {
+		return err
+	}
+	var key Key
+	for _, it := range items {
+		if it.State != store.ItemPending {
+			continue
+		}
+		prevService := key.service
+		key, err = opts.Keys.Next(ctx, s.Conn, s.SessionID, key, "bulk re-run "+j.id+" continued after its person logged out")
+		if err != nil {
+			return err
+		}
+		if fp, ok := key.Service(); ok && !prevService {
+			prog, _ := json.Marshal(storedRerunProgress{ServiceKey: fp})
+			if err := opts.Store.BeatJob(ctx, j.id, j.worker, string(prog)); err != nil {
+				return err
+			}
+		}
+		if err := opts.Store.StartJobItem(ctx, j.id, j.worker, it.Seq); errors.Is(err, store.ErrNotFound) {
+			// The item is no longer pending, or the job went to another
+			// worker (it was resumed while this one seemed dead): then
+			// the beat fails too and this worker stops.
+			if err := opts.Store.BeatJob(ctx, j.id, j.worker, ""); err != nil {
+				return err
+			}
+			continue
+		} else if err != nil {
+			return err
+		}
+		newID, err := j.rerunOne(ctx, key, it.RunID)
+		state, why := store.ItemCreated, ""
+		if err != nil {
+			state, why = store.ItemFailed, encodeJobError(err)
+			logger.Warn("bulk re-run: run not started again", "job", j.id, "run_id", it.RunID, "err", err)
+		}
+		if ferr := opts.Store.FinishJobItem(context.WithoutCancel(ctx), j.id, it.Seq, state, newID, why); ferr != nil {
+			// The item stays started: once the job ends the page shows
+			// it as unknown, which it is.
+			return ferr
+		}
+		if ctx.Err() != nil {
+			return RerunError("stopped: the re-run took longer than " + opts.Timeout.String())
+		}
+	}
+	return nil
 }
 
 func (j *RerunJob) rerunOne(ctx context.Context, key Key, id string) (string, error) {

@@ -69,6 +69,18 @@ func newRerunJobs(t *testing.T, env *testEnv) *RerunJobs {
 	return jobs
 }
 
+// startRerun stores a job of jobs and starts it.
+func startRerun(t *testing.T, jobs *RerunJobs, spec RerunSpec) *RerunJob {
+	t.Helper()
+	j, err := jobs.Start(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+// waitRerun waits for j's worker to end and returns the job as its row
+// says.
 func waitRerun(t *testing.T, j *RerunJob) RerunProgress {
 	t.Helper()
 	select {
@@ -76,7 +88,11 @@ func waitRerun(t *testing.T, j *RerunJob) RerunProgress {
 	case <-time.After(60 * time.Second):
 		t.Fatal("bulk re-run did not finish")
 	}
-	return j.Progress()
+	st, err := j.jobs.Status(context.Background(), j.ID())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st.RerunProgress
 }
 
 // A bulk re-run whose person logged out stops before its next run when the
@@ -86,7 +102,7 @@ func TestBulkRerunStopsAtLogout(t *testing.T) {
 	ids := processedSandboxRuns(t, env, 3)
 	conn, sid := loggedOutConnection(t, env)
 
-	j := newRerunJobs(t, env).Start(RerunSpec{Conn: conn, SessionID: sid, Actor: "ada", Reason: "X",
+	j := startRerun(t, newRerunJobs(t, env), RerunSpec{Conn: conn, SessionID: sid, Actor: "ada", Reason: "X",
 		RunIDs: ids, Started: time.Now()})
 	p := waitRerun(t, j)
 	if len(p.Created) != 0 || p.Done != 0 {
@@ -109,7 +125,7 @@ func TestBulkRerunContinuesWithServiceKey(t *testing.T) {
 	}
 	conn, sid := loggedOutConnection(t, env)
 
-	j := newRerunJobs(t, env).Start(RerunSpec{Conn: conn, SessionID: sid, Actor: "ada", Reason: "X",
+	j := startRerun(t, newRerunJobs(t, env), RerunSpec{Conn: conn, SessionID: sid, Actor: "ada", Reason: "X",
 		RunIDs: ids, Started: time.Now()})
 	p := waitRerun(t, j)
 	if len(p.Created) != len(ids) || p.Stopped != nil {
@@ -160,7 +176,7 @@ func TestBulkRerunExplainsMissingInputFile(t *testing.T) {
 		t.Fatal("the seeded sandbox has no UNABLE_TO_DOWNLOAD_FILE run")
 	}
 	conn, sid := storedConnection(t, env)
-	j := newRerunJobs(t, env).Start(RerunSpec{Conn: conn, SessionID: sid, Actor: "ada", Reason: "X",
+	j := startRerun(t, newRerunJobs(t, env), RerunSpec{Conn: conn, SessionID: sid, Actor: "ada", Reason: "X",
 		RunIDs: []string{id}, Started: time.Now()})
 	p := waitRerun(t, j)
 	if len(p.Failed) != 1 || !strings.Contains(p.Failed[0].Err.Error(), "no longer has its input file") {

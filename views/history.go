@@ -35,8 +35,10 @@ const (
 	RouteFailures      = "failures"
 	RouteFailuresRerun = "failures/rerun"      // POST reason, range; confirmed=1
 	RouteRerunJob      = "failures/rerun/:job" // GET: progress of a bulk re-run
-	RouteExportCSV     = "runs/export.csv"
-	RouteExportNDJSON  = "runs/export.ndjson"
+	// RouteRerunJobResume is POST: go on with a stopped bulk re-run.
+	RouteRerunJobResume = "failures/rerun/:job/resume"
+	RouteExportCSV      = "runs/export.csv"
+	RouteExportNDJSON   = "runs/export.ndjson"
 )
 
 // Values of Base.NavActive for the history pages.
@@ -139,6 +141,11 @@ func FailuresRerunURL(basePath, ws, reason string, r TimeRange) string {
 // RerunJobURL is the progress page of a bulk re-run.
 func RerunJobURL(basePath, ws, job string) string {
 	return withQuery(joinPath(basePath, RouteFailuresRerun+"/"+url.PathEscape(job)), wsQuery(ws))
+}
+
+// RerunJobResumeURL resumes a stopped bulk re-run.
+func RerunJobResumeURL(basePath, ws, job string) string {
+	return withQuery(joinPath(basePath, RouteFailuresRerun+"/"+url.PathEscape(job)+"/resume"), wsQuery(ws))
 }
 
 // ExportURL downloads what the runs list shows for f, as "csv" or
@@ -255,6 +262,10 @@ type RerunJobPage struct {
 	Workspace  string
 	StatusURL  string // polled while not finished
 	BackURL    string
+	// Pending counts the runs not started yet; ResumeURL, when set, goes
+	// on with them (the job stopped before its end).
+	Pending   int
+	ResumeURL string
 }
 
 func (s StuckRuns) countText() string {
