@@ -45,14 +45,15 @@ const (
 const (
 	RouteRuns       = "runs"
 	RouteRun        = "runs/:id"
-	RouteRunRow     = "runs/:id/row"      // GET: RunRow alone (polling)
-	RouteRunStatus  = "runs/:id/status"   // GET: RunStatusPanel alone (polling)
-	RouteDownload   = "runs/:id/download" // GET: redirect to a fresh presigned URL
-	RouteReveal     = "runs/:id/reveal"   // POST field=<RevealKey>
-	RouteRerun      = "runs/:id/rerun"    // POST
-	RouteDelete     = "runs/:id/delete"   // POST confirmed=1
-	RouteNewRun     = "runs/new"          // GET form, POST create (multipart)
-	RouteDetect     = "runs/new/detect"   // POST: the form again, schema detected
+	RouteRunRow     = "runs/:id/row"        // GET: RunRow alone (polling)
+	RouteRunStatus  = "runs/:id/status"     // GET: RunStatusPanel alone (polling)
+	RouteDownload   = "runs/:id/download"   // GET: redirect to a fresh presigned URL
+	RouteRunFile    = "runs/:id/file/:kind" // GET: the input or edited PDF, streamed (FileInput, FileEdited)
+	RouteReveal     = "runs/:id/reveal"     // POST field=<RevealKey>
+	RouteRerun      = "runs/:id/rerun"      // POST
+	RouteDelete     = "runs/:id/delete"     // POST confirmed=1
+	RouteNewRun     = "runs/new"            // GET form, POST create (multipart)
+	RouteDetect     = "runs/new/detect"     // POST: the form again, schema detected
 	RouteAudit      = "audit"
 	RouteConnect    = "connect"    // GET form, POST connect
 	RouteDisconnect = "disconnect" // POST ws=<workspace>
@@ -115,6 +116,18 @@ func RunStatusURL(basePath, ws, id string) string {
 // RunDownloadURL asks for a fresh presigned URL and redirects to it.
 func RunDownloadURL(basePath, ws, id string) string {
 	return withQuery(runPath(basePath, id, "/download"), wsQuery(ws))
+}
+
+// Kinds of a run's file in RouteRunFile.
+const (
+	FileInput  = "input"
+	FileEdited = "edited"
+)
+
+// RunFileURL streams a run's input or edited PDF (FileInput, FileEdited)
+// through the dashboard, for the browser's viewer.
+func RunFileURL(basePath, ws, id, kind string) string {
+	return withQuery(runPath(basePath, id, "/file/"+url.PathEscape(kind)), wsQuery(ws))
 }
 
 // RunRevealURL is where a reveal form posts.
