@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/PuerkitoBio/goquery"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/editwatch/editwatch/extendapi"
@@ -400,5 +401,48 @@ func TestRunFileStreamsALargeFileWithoutBuffering(t *testing.T) {
 	tail := env.getWith(path, http.Header{"Range": {"bytes=" + strconv.Itoa(size-26) + "-"}})
 	if tail.StatusCode != http.StatusPartialContent || len(tail.body) != 26 {
 		t.Errorf("range at the end of the large file: %d, %d bytes", tail.StatusCode, len(tail.body))
+	}
+}
+
+// The run page of a processed run links both PDFs to the streaming route,
+// each in a new tab; a failed run's page offers no edited PDF.
+func TestRunPageLinksToTheStreamedPDFs(t *testing.T) {
+	env := seededEnv(t, envOptions{})
+	processed := findRun(t, env, extendapi.StatusProcessed)
+	failed := findRun(t, env, extendapi.StatusFailed)
+	type link struct{ Href, Target, Rel string }
+	tests := []struct {
+		name string
+		run  *extendapi.EditRun
+		want map[string]link
+	}{
+		{"processed", processed, map[string]link{
+			"action-view-edited": {runFilePath(processed.ID, views.FileEdited), "_blank", "noopener"},
+			"action-view-input":  {runFilePath(processed.ID, views.FileInput), "_blank", "noopener"},
+		}},
+		{"failed", failed, map[string]link{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			page := env.get("runs/" + tt.run.ID + "?ws=" + demoWS)
+			if page.StatusCode != http.StatusOK {
+				t.Fatalf("run page: %d %s", page.StatusCode, errorText(page))
+			}
+			d := page.doc(t)
+			got := map[string]link{}
+			for _, id := range []string{"action-view-edited", "action-view-input"} {
+				testid(d, id).Each(func(_ int, s *goquery.Selection) {
+					got[id] = link{s.AttrOr("href", ""), s.AttrOr("target", ""), s.AttrOr("rel", "")}
+				})
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("view links (-want +got):\n%s", diff)
+			}
+			for id, l := range got {
+				if r := env.get(l.Href); r.StatusCode != http.StatusOK || !strings.HasPrefix(r.body, "%PDF-") {
+					t.Errorf("%s → %s: %d %s", id, l.Href, r.StatusCode, errorText(r))
+				}
+			}
+		})
 	}
 }
