@@ -90,6 +90,16 @@ func (pc *presignedCache) drop(k presignedKey) {
 	delete(pc.entries, k)
 }
 
+// dropRun forgets a deleted run's files: their URLs may outlive the run
+// in the file store for a while.
+func (pc *presignedCache) dropRun(tenant, runID string) {
+	pc.mu.Lock()
+	defer pc.mu.Unlock()
+	for _, kind := range []string{views.FileInput, views.FileEdited} {
+		delete(pc.entries, presignedKey{tenant: tenant, runID: runID, kind: kind})
+	}
+}
+
 // Request headers passed to the file store, and answer headers relayed
 // from it: what a range request and its validators need.
 var (

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
+	"net/url"
 	"runtime"
 	"strconv"
 	"strings"
@@ -444,5 +445,26 @@ func TestRunPageLinksToTheStreamedPDFs(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// A run deleted through Editwatch is not served from URLs kept for it: the
+// input file outlives the run in Extend's file store.
+func TestRunFileForgetsADeletedRun(t *testing.T) {
+	env := seededEnv(t, envOptions{})
+	run := findRun(t, env, extendapi.StatusProcessed)
+	for _, kind := range []string{views.FileInput, views.FileEdited} {
+		if r := env.get(runFilePath(run.ID, kind)); r.StatusCode != http.StatusOK {
+			t.Fatalf("%s before the delete: %d %s", kind, r.StatusCode, errorText(r))
+		}
+	}
+	done := env.post("runs/"+run.ID+"/delete?ws="+demoWS, url.Values{views.ConfirmField: {"1"}})
+	if done.StatusCode != http.StatusSeeOther {
+		t.Fatalf("delete: %d %s", done.StatusCode, errorText(done))
+	}
+	for _, kind := range []string{views.FileInput, views.FileEdited} {
+		if r := env.get(runFilePath(run.ID, kind)); r.StatusCode != http.StatusNotFound {
+			t.Errorf("%s of the deleted run: %d %s, want 404", kind, r.StatusCode, errorText(r))
+		}
 	}
 }
