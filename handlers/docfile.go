@@ -108,7 +108,7 @@ var (
 )
 
 // fileCSP replaces the pages' policy on a PDF: the browser's own viewer
-// is a plugin in some browsers, which object-src 'none' would block; the
+// is a plugin in some browsers, which object-src 'none' can block; the
 // document itself may load nothing.
 const fileCSP = "default-src 'none'; object-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors "
 
