@@ -174,13 +174,33 @@ func (a *dashboard) runFile(c echo.Context) error {
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", fileCSP+a.FrameAncestors)
 	c.Response().WriteHeader(resp.StatusCode)
-	if _, err := io.Copy(c.Response(), resp.Body); err != nil && c.Request().Context().Err() == nil {
+	out := &idleDeadlineWriter{w: c.Response(), rc: http.NewResponseController(c.Response())}
+	if _, err := io.Copy(out, resp.Body); err != nil && c.Request().Context().Err() == nil {
 		// The file store broke off; the answer has started, so the error
 		// handler only logs it. A browser that hangs up once it has what
 		// it needs (PDF.js does, to switch to ranges) is not an error.
 		return err
 	}
 	return nil
+}
+
+// fileWriteIdle is how long a browser may leave the stream unread before
+// it is cut: a reader that stalls must not hold a connection to the file
+// store forever, and a large file on a slow link may take as long as it
+// needs while it keeps reading.
+const fileWriteIdle = time.Minute
+
+// idleDeadlineWriter moves the connection's write deadline forward before
+// each write (fileWriteIdle).
+type idleDeadlineWriter struct {
+	w  io.Writer
+	rc *http.ResponseController
+}
+
+func (d *idleDeadlineWriter) Write(p []byte) (int, error) {
+	// Not supported (a test recorder): no deadline, as before.
+	_ = d.rc.SetWriteDeadline(time.Now().Add(fileWriteIdle))
+	return d.w.Write(p)
 }
 
 // firstRequestOfView tells a document view's first request from the range
