@@ -45,15 +45,14 @@ const (
 const (
 	RouteRuns       = "runs"
 	RouteRun        = "runs/:id"
-	RouteRunRow     = "runs/:id/row"        // GET: RunRow alone (polling)
-	RouteRunStatus  = "runs/:id/status"     // GET: RunStatusPanel alone (polling)
-	RouteDownload   = "runs/:id/download"   // GET: redirect to a fresh presigned URL
-	RouteRunFile    = "runs/:id/file/:kind" // GET: the input or edited PDF, streamed (FileInput, FileEdited)
-	RouteReveal     = "runs/:id/reveal"     // POST field=<RevealKey>
-	RouteRerun      = "runs/:id/rerun"      // POST
-	RouteDelete     = "runs/:id/delete"     // POST confirmed=1
-	RouteNewRun     = "runs/new"            // GET form, POST create (multipart)
-	RouteDetect     = "runs/new/detect"     // POST: the form again, schema detected
+	RouteRunRow     = "runs/:id/row"      // GET: RunRow alone (polling)
+	RouteRunStatus  = "runs/:id/status"   // GET: RunStatusPanel alone (polling)
+	RouteDownload   = "runs/:id/download" // GET: redirect to a fresh presigned URL
+	RouteReveal     = "runs/:id/reveal"   // POST field=<RevealKey>
+	RouteRerun      = "runs/:id/rerun"    // POST
+	RouteDelete     = "runs/:id/delete"   // POST confirmed=1
+	RouteNewRun     = "runs/new"          // GET form, POST create (multipart)
+	RouteDetect     = "runs/new/detect"   // POST: the form again, schema detected
 	RouteAudit      = "audit"
 	RouteConnect    = "connect"    // GET form, POST connect
 	RouteDisconnect = "disconnect" // POST ws=<workspace>
@@ -117,6 +116,10 @@ func RunStatusURL(basePath, ws, id string) string {
 func RunDownloadURL(basePath, ws, id string) string {
 	return withQuery(runPath(basePath, id, "/download"), wsQuery(ws))
 }
+
+// RouteRunFile (GET) streams a run's input or edited PDF (FileInput,
+// FileEdited) through the dashboard.
+const RouteRunFile = "runs/:id/file/:kind"
 
 // Kinds of a run's file in RouteRunFile.
 const (
