@@ -231,6 +231,14 @@ func TestRunFileWhenExtendOrTheFileStoreFails(t *testing.T) {
 	if r.StatusCode != http.StatusBadGateway || !strings.Contains(errorText(r), "File store unavailable") {
 		t.Errorf("file store down: %d %s", r.StatusCode, errorText(r))
 	}
+	// The file store unreachable: nothing listens there any more.
+	gone := httptest.NewServer(http.NotFoundHandler())
+	gone.Close()
+	spoil(func(string) string { return gone.URL + "/blob" })
+	r = env.get(path)
+	if r.StatusCode != http.StatusBadGateway || !strings.Contains(errorText(r), "File store unreachable") {
+		t.Errorf("file store unreachable: %d %s", r.StatusCode, errorText(r))
+	}
 	if got := len(viewAudits(t, env, run.ID)); got != 1 {
 		t.Errorf("%d view audits, want 1 (the one view that worked)", got)
 	}
