@@ -129,6 +129,7 @@ func (a *dashboard) deleteRun(c echo.Context) error {
 	if err := cl.DeleteEditRun(ctx, id); err != nil {
 		return err
 	}
+	a.presigned.dropRun(conn.Tenant, id)
 	a.ingestGone(c, conn, id)
 	if err := a.audit(c, store.AuditDelete, conn.Tenant, id, "deleted permanently"); err != nil {
 		return err

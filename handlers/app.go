@@ -114,6 +114,8 @@ type dashboard struct {
 	csrf *middleware.CSRF
 	// streams caps the live-update streams per session and identity.
 	streams *streamRegistry
+	// presigned keeps the presigned URLs of the files being viewed.
+	presigned presignedCache
 }
 
 // newDashboard checks opts and fills in defaults.

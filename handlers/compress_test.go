@@ -85,6 +85,8 @@ func TestResponsesAreCompressedByKind(t *testing.T) {
 		{"event stream", views.RouteEvents + "?ws=" + demoWS, sse, brGzip, ""},
 		{"pdf", pdf, nil, brGzip, ""},
 		{"pdf range", pdf, http.Header{"Range": {"bytes=0-99"}}, brGzip, ""},
+		{"pdf", views.RunFileURL(testBase, demoWS, run.ID, views.FileEdited), nil, brGzip, ""},
+		{"pdf range", views.RunFileURL(testBase, demoWS, run.ID, views.FileInput), http.Header{"Range": {"bytes=0-99"}}, brGzip, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name+"/"+tt.acceptEncoding, func(t *testing.T) {

@@ -48,7 +48,8 @@ func routes(e *echo.Echo, app *dashboard) {
 	bodies := middleware.NewBodyLimits(app.isOpenPath)
 	openRequest := func(c echo.Context) bool { return app.isOpenPath(c.Request().URL.Path) }
 	e.Use(middleware.RequestID(),
-		middleware.Compress(app.BasePath+"_sandbox/", app.BasePath+"static/", app.BasePath+views.RouteDownload))
+		middleware.Compress(app.BasePath+"_sandbox/", app.BasePath+"static/", app.BasePath+views.RouteDownload,
+			app.BasePath+views.RouteRunFile))
 	if app.Metrics != nil {
 		e.Use(app.Metrics.Middleware(func(err error) int { return describeError(err, errRunContext{}, "").Status }))
 	}
@@ -97,6 +98,7 @@ func routes(e *echo.Echo, app *dashboard) {
 	g.GET("/"+views.RouteRunRow, app.runRow)
 	g.GET("/"+views.RouteRunStatus, app.runStatus)
 	g.GET("/"+views.RouteDownload, app.download)
+	g.GET("/"+views.RouteRunFile, app.runFile)
 	bodies.Form(g.POST("/"+views.RouteReveal, app.reveal), actionBodyLimit, "The reveal form")
 	bodies.Form(g.POST("/"+views.RouteRerun, app.rerun, app.requireAct), actionBodyLimit, "The re-run form")
 	bodies.Form(g.POST("/"+views.RouteDelete, app.deleteRun, app.requireAct), actionBodyLimit, "The delete form")

@@ -19,6 +19,9 @@ const (
 	AuditDelete     = "delete"
 	AuditDownload   = "download"
 	AuditReveal     = "reveal"
+	// AuditView: a run's input or edited PDF opened through the dashboard
+	// (once per document view, not per range request).
+	AuditView = "view"
 )
 
 // AuditActorSingleUser is the actor of every entry when no SSO proxy

@@ -107,6 +107,11 @@ func orDefault(s, def string) string {
 // Health is the tracker every client of this connector reports to.
 func (c *Connector) Health() *Health { return c.opts.Health }
 
+// HTTPClient is the shared client, for fetching presigned file URLs with
+// the same transport (and, in --sandbox mode, the same internal mark) as
+// the Extend calls.
+func (c *Connector) HTTPClient() *http.Client { return c.opts.HTTPClient }
+
 // Region is the default region of the connect page.
 func (c *Connector) Region() string { return c.opts.Extend.Region }
 

@@ -117,6 +117,22 @@ func RunDownloadURL(basePath, ws, id string) string {
 	return withQuery(runPath(basePath, id, "/download"), wsQuery(ws))
 }
 
+// RouteRunFile (GET) streams a run's input or edited PDF (FileInput,
+// FileEdited) through the dashboard.
+const RouteRunFile = "runs/:id/file/:kind"
+
+// Kinds of a run's file in RouteRunFile.
+const (
+	FileInput  = "input"
+	FileEdited = "edited"
+)
+
+// RunFileURL streams a run's input or edited PDF (FileInput, FileEdited)
+// through the dashboard, for the browser's viewer.
+func RunFileURL(basePath, ws, id, kind string) string {
+	return withQuery(runPath(basePath, id, "/file/"+url.PathEscape(kind)), wsQuery(ws))
+}
+
 // RunRevealURL is where a reveal form posts.
 func RunRevealURL(basePath, ws, id string) string {
 	return withQuery(runPath(basePath, id, "/reveal"), wsQuery(ws))

@@ -69,9 +69,10 @@ func TestRunViewActions(t *testing.T) {
 		hasOutput bool
 		want      []string
 	}{
-		{"admin", false, true, true, []string{"action-delete", "action-download", "action-rerun"}},
-		{"read-only mode", true, true, true, []string{"action-download"}},
-		{"viewer role", false, false, true, []string{"action-download"}},
+		// Whoever may download may view the PDFs.
+		{"admin", false, true, true, []string{"action-delete", "action-download", "action-rerun", "action-view-edited", "action-view-input"}},
+		{"read-only mode", true, true, true, []string{"action-download", "action-view-edited", "action-view-input"}},
+		{"viewer role", false, false, true, []string{"action-download", "action-view-edited", "action-view-input"}},
 		{"no output yet", false, true, false, []string{"action-delete", "action-rerun"}},
 	}
 	for _, tt := range tests {
