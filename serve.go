@@ -153,7 +153,7 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 	defer stopLive()
 	dashboard, err := handlers.New(handlers.Options{
 		Store: st, Sessions: sessions, Assets: assets, Logger: logger, Identity: identity,
-		BasePath: cfg.BasePath, FrameAncestors: cfg.FrameAncestors,
+		BasePath: cfg.BasePath, FrameAncestors: cfg.FrameAncestors, SignOutURL: cfg.SignOutURL,
 		SingleUserWarning:  !cfg.HeaderMode() && !isLoopbackListen(cfg.Listen),
 		Sandbox:            sandboxInfo,
 		Connector:          connector,

@@ -72,15 +72,18 @@ type Serve struct {
 	ProxyJWTJWKSURL    string
 	ProxyJWTAud        string
 	ProxyJWTIssuer     string
-	SessionKeys        [][]byte
-	EncryptionKeys     [][]byte
-	SessionIdle        time.Duration
-	SessionMax         time.Duration
-	ReadOnly           bool
-	FrameAncestors     string
-	MetricsListen      string
-	Retention          time.Duration
-	UpstreamTimeout    time.Duration
+	// SignOutURL is where "Sign out" sends the browser once the Editwatch
+	// session has ended (the proxy's own sign-out); "" ends only that.
+	SignOutURL      string
+	SessionKeys     [][]byte
+	EncryptionKeys  [][]byte
+	SessionIdle     time.Duration
+	SessionMax      time.Duration
+	ReadOnly        bool
+	FrameAncestors  string
+	MetricsListen   string
+	Retention       time.Duration
+	UpstreamTimeout time.Duration
 	// StreamsPerSession and StreamsPerIdentity cap the live-update event
 	// streams one session and one proxy identity hold open.
 	StreamsPerSession  int
@@ -220,6 +223,7 @@ func (r *serveRaw) flags() *flagSet {
 	f.str(&r.ProxyJWTJWKSURL, "proxy-jwt-jwks-url", "", "where the proxy publishes its signing keys (JWKS; IAP's is the default for iap)")
 	f.str(&r.ProxyJWTAud, "proxy-jwt-audience", "", "the exact audience the assertion must carry")
 	f.str(&r.ProxyJWTIssuer, "proxy-jwt-issuer", "", "the exact issuer the assertion must carry")
+	f.str(&r.SignOutURL, "sign-out-url", "", "where Sign out sends the browser after ending the Editwatch session: the proxy's sign-out, e.g. /oauth2/sign_out?rd=%2F (empty: Sign out ends only the Editwatch session)")
 	f.secretList(&r.sessionKeys, "session-key", "signs session cookies; repeatable, the first signs, all verify (base64, at least 32 bytes)")
 	f.secretList(&r.encryptionKeys, "encryption-key", "encrypts API keys and webhook secrets at rest; repeatable like --session-key (base64, 32 bytes)")
 	f.str(&r.sessionIdle, "session-idle", "12h", "idle timeout of a session")
@@ -296,6 +300,11 @@ func (s Serve) Validate() error {
 	if s.PublicURL != "" {
 		if err := checkHTTPURL(s.PublicURL); err != nil {
 			errs = append(errs, fmt.Errorf("--public-url: %w", err))
+		}
+	}
+	if s.SignOutURL != "" {
+		if err := checkSignOutURL(s.SignOutURL); err != nil {
+			errs = append(errs, fmt.Errorf("--sign-out-url: %w", err))
 		}
 	}
 	if s.Sandbox && (s.IdentityHeader != "" || s.ProxyJWT != "") && !s.SandboxBehindProxy {
@@ -559,6 +568,23 @@ func checkHTTPURL(v string) error {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%q is not an http(s) URL, for example https://api.extend.ai", v)
+	}
+	return nil
+}
+
+// checkSignOutURL accepts a path on the proxy's host (/oauth2/sign_out?...)
+// or an http(s) URL (a provider's end-session endpoint); a
+// protocol-relative "//host" is refused, as it reads like a path but leaves
+// the host.
+func checkSignOutURL(v string) error {
+	if strings.HasPrefix(v, "/") && !strings.HasPrefix(v, "//") && !strings.HasPrefix(v, "/\\") {
+		if _, err := url.Parse(v); err != nil {
+			return fmt.Errorf("%q is not a valid path", v)
+		}
+		return nil
+	}
+	if err := checkHTTPURL(v); err != nil {
+		return fmt.Errorf("%q is neither a path on this host (/oauth2/sign_out?rd=%%2F) nor an http(s) URL", v)
 	}
 	return nil
 }

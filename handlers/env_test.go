@@ -75,6 +75,8 @@ type envOptions struct {
 	// upstreamWindow and upstreamTimeout, when set, replace the upstream
 	// health window and the timeout of each Extend call.
 	upstreamWindow, upstreamTimeout time.Duration
+	// signOutURL is Options.SignOutURL (--sign-out-url).
+	signOutURL string
 }
 
 // testEnv is a dashboard talking to a real sandbox over HTTP, on a
@@ -181,7 +183,7 @@ func newTestEnv(t *testing.T, opts envOptions) *testEnv {
 	}
 	appOpts := Options{
 		Store: st, Sessions: sessions, Assets: assets, Logger: logger, Identity: opts.identity,
-		BasePath: opts.basePath,
+		BasePath: opts.basePath, SignOutURL: opts.signOutURL,
 	}
 	if opts.sandboxMode {
 		appOpts.Sandbox = &SandboxInfo{Key: demoKey, Workspace: demoWS, InternalURL: env.sbURL, Handler: env.sb,
