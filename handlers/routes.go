@@ -88,6 +88,7 @@ func routes(e *echo.Echo, app *dashboard) {
 	bodies.Form(g.POST("/"+views.RouteConnect, app.connect), connectBodyLimit, "The connect form")
 	bodies.Form(g.POST("/"+views.RouteDisconnect, app.disconnect), actionBodyLimit, "The disconnect form")
 	bodies.Form(g.POST("/"+views.RouteSignOut, app.signOut), actionBodyLimit, "The sign-out form")
+	g.GET("/"+views.RouteSignOut, app.signedOut)
 
 	g.GET("/", app.overview)
 	g.GET("/"+views.RouteRuns, app.runsList)

@@ -15,13 +15,14 @@ import (
 
 // TestSignOutEndsTheSession: Sign out deletes the Editwatch session with its
 // connected keys (each audited, as Disconnect does) and sends the browser to
-// --sign-out-url, or to the connect page without one; the old cookie opens
-// nothing afterwards.
+// --sign-out-url through the signed-out page (a redirect may not leave the
+// origin after a form), or to the connect page without one; the old cookie
+// opens nothing afterwards.
 func TestSignOutEndsTheSession(t *testing.T) {
 	tests := []struct {
 		name, signOutURL, wantLocation string
 	}{
-		{"to the proxy's sign-out", "/oauth2/sign_out?rd=%2F", "/oauth2/sign_out?rd=%2F"},
+		{"to the proxy's sign-out", "/oauth2/sign_out?rd=%2F", testBase + "signout"},
 		{"Editwatch session only", "", testBase + "connect"},
 	}
 	for _, tt := range tests {
@@ -62,6 +63,25 @@ func TestSignOutEndsTheSession(t *testing.T) {
 			}
 			if loc := location(t, env.get("")); loc != testBase+"connect" {
 				t.Errorf("after sign-out / goes to %s, want the connect page", loc)
+			}
+
+			// The signed-out page sends the browser on to the proxy.
+			page = env.get("signout")
+			if tt.signOutURL == "" {
+				if loc := location(t, page); loc != testBase+"connect" {
+					t.Errorf("signed-out page without --sign-out-url goes to %s", loc)
+				}
+				return
+			}
+			doc := page.doc(t)
+			if href, _ := testid(doc, "continue-sign-out").Attr("href"); page.StatusCode != http.StatusOK || href != tt.signOutURL {
+				t.Errorf("signed-out page: %d, continue link %q, want %q", page.StatusCode, href, tt.signOutURL)
+			}
+			if refresh, _ := doc.Find(`meta[http-equiv=refresh]`).Attr("content"); refresh != "0;url="+tt.signOutURL {
+				t.Errorf("signed-out page refresh %q", refresh)
+			}
+			if testid(doc, "sign-out").Length() != 0 {
+				t.Error("the signed-out page offers Sign out again")
 			}
 		})
 	}

@@ -56,7 +56,7 @@ const (
 	RouteAudit      = "audit"
 	RouteConnect    = "connect"    // GET form, POST connect
 	RouteDisconnect = "disconnect" // POST ws=<workspace>
-	RouteSignOut    = "signout"    // POST: ends the session, then the proxy's sign-out
+	RouteSignOut    = "signout"    // POST: ends the session; GET: on to the proxy's sign-out
 )
 
 // RouteWebhookPrefix starts the path Extend delivers webhooks to:
