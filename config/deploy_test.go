@@ -85,7 +85,7 @@ func TestDeployFilesNameRealSettings(t *testing.T) {
 	// The environment file hands the secrets over as files only.
 	env, _ := os.ReadFile(filepath.Join(deployDir, "editwatch.env"))
 	for _, secret := range []string{"EDITWATCH_SESSION_KEY", "EDITWATCH_ENCRYPTION_KEY"} {
-		if !regexp.MustCompile(`(?m)^` + secret + `_FILE=`).Match(env) || regexp.MustCompile(`(?m)^`+secret+`=`).Match(env) {
+		if !regexp.MustCompile(`(?m)^`+secret+`_FILE=`).Match(env) || regexp.MustCompile(`(?m)^`+secret+`=`).Match(env) {
 			t.Errorf("editwatch.env must set %s_FILE, and not %s itself", secret, secret)
 		}
 	}
