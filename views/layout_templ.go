@@ -672,7 +672,7 @@ func navLinks(b Base) templ.Component {
 // headerControls: workspace switcher, identity, sign out, theme,
 // disconnect. Rendered twice (wide bar and phone menu), so ids take a
 // suffix. Signed in through a proxy, the bar holds the identity and Sign
-// out too, so its labels show only on the widest screens.
+// out too, so its labels stay for screen readers only.
 func headerControls(b Base, suffix string) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
@@ -765,7 +765,7 @@ func headerControls(b Base, suffix string) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				var templ_7745c5c3_Var37 = []any{"text-xs text-slate-400", templ.KV("sr-only", suffix == "desktop"), templ.KV("xl:not-sr-only", suffix == "desktop" && b.User == ""), templ.KV("2xl:not-sr-only", suffix == "desktop" && b.User != "")}
+				var templ_7745c5c3_Var37 = []any{"text-xs text-slate-400", templ.KV("sr-only", suffix == "desktop"), templ.KV("xl:not-sr-only", suffix == "desktop" && b.User == "")}
 				templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var37...)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -984,7 +984,7 @@ func headerControls(b Base, suffix string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var49 = []any{"text-xs text-slate-400", templ.KV("sr-only", suffix == "desktop"), templ.KV("xl:not-sr-only", suffix == "desktop" && b.User == ""), templ.KV("2xl:not-sr-only", suffix == "desktop" && b.User != "")}
+			var templ_7745c5c3_Var49 = []any{"text-xs text-slate-400", templ.KV("sr-only", suffix == "desktop"), templ.KV("xl:not-sr-only", suffix == "desktop" && b.User == "")}
 			templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var49...)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
