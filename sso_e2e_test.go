@@ -6,6 +6,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"iter"
 	"net"
 	"net/http"
 	"os"
@@ -180,6 +181,7 @@ func TestBehindOAuth2Proxy(t *testing.T) {
 		chromedp.SetValue(chromedp.CSS(`[data-testid=instructions-input]`), "Name_First: Bob"),
 		chromedp.Click(chromedp.CSS(`[data-testid=start-run]`)))
 	b.waitFor("the server's refusal", `!!document.querySelector('[data-testid=error-page]') && /viewer/i.test(document.body.innerText)`, 30*time.Second)
+	b.noScriptErrors()
 	t.Logf("screenshots in %s", shots)
 }
 
@@ -303,9 +305,11 @@ func noRedirects() *http.Client {
 
 // ssoBrowser drives one headless Chromium through the proxy.
 type ssoBrowser struct {
-	t     *testing.T
-	ctx   context.Context
-	shots string
+	t        *testing.T
+	ctx      context.Context
+	cancel   context.CancelFunc
+	shots    string
+	messages iter.Seq2[chromedp.ConsoleMessage, error]
 }
 
 func newSSOBrowser(t *testing.T, chromium, shots string) *ssoBrowser {
@@ -319,7 +323,25 @@ func newSSOBrowser(t *testing.T, chromium, shots string) *ssoBrowser {
 	if err := chromedp.Do(ctx); err != nil { // start the browser on the un-timed context
 		t.Fatalf("start chromium: %v", err)
 	}
-	return &ssoBrowser{t: t, ctx: ctx, shots: shots}
+	return &ssoBrowser{t: t, ctx: ctx, cancel: cancel, shots: shots, messages: chromedp.Console(ctx)}
+}
+
+// noScriptErrors fails on any CSP violation or script error the pages
+// reported, through the proxy too. It ends the browser: cancelling its
+// context after a moment ends the stream of messages.
+func (b *ssoBrowser) noScriptErrors() {
+	b.t.Helper()
+	collected, stop := context.WithTimeout(context.Background(), time.Second)
+	defer stop()
+	go func() { <-collected.Done(); b.cancel() }()
+	for m, err := range b.messages {
+		if err != nil {
+			break
+		}
+		if m.IsException() || strings.Contains(m.Text, "Content Security Policy") || strings.Contains(m.Text, "Refused to") {
+			b.t.Errorf("browser console: %s", m.Text)
+		}
+	}
 }
 
 func (b *ssoBrowser) do(name string, actions ...chromedp.Action[chromedp.Void]) {
