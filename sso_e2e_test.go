@@ -21,6 +21,7 @@ import (
 	"github.com/oauth2-proxy/mockoidc"
 
 	"github.com/editwatch/editwatch/internal/testenv"
+	"github.com/editwatch/editwatch/store"
 )
 
 // The shipped oauth2-proxy configuration; the SSO test runs it as it is.
@@ -161,6 +162,12 @@ func TestBehindOAuth2Proxy(t *testing.T) {
 	}
 	if b.eval(`String(!!document.querySelector('[data-testid=connect-submit]') && !document.querySelector('[data-testid=disconnect-form]'))`) != "true" {
 		t.Fatalf("after Sign out the workspace is still connected: %s", b.eval(`location.href`))
+	}
+	// The admin's key went with the Editwatch session, as Disconnect
+	// deletes one.
+	entries, _, err := st.ListAudit(context.Background(), store.AuditFilter{Action: store.AuditDisconnect})
+	if err != nil || len(entries) != 1 || entries[0].Actor != admin.Email || !strings.Contains(entries[0].Detail, "sign-out") {
+		t.Fatalf("audit of the keys deleted at sign-out: %+v %v", entries, err)
 	}
 
 	// The viewer sees the runs but cannot act.
