@@ -179,6 +179,15 @@ func TestBehindOAuth2Proxy(t *testing.T) {
 		t.Errorf("the viewer is offered %s", got)
 	}
 	b.screenshot("sso-viewer")
+	// The proxy replaces identity headers a browser sends itself: a viewer
+	// claiming another e-mail and the admin group is still the viewer.
+	claimed := b.eval(`fetch('/runs/new?ws=ws_demo', {headers: {'X-Forwarded-Email': 'eve@example.com', 'X-Forwarded-Groups': 'ops-admins'}})`+
+		`.then(async r => { const d = new DOMParser().parseFromString(await r.text(), 'text/html');`+
+		` return r.status + ' ' + d.querySelector('[data-testid=user]')?.textContent.trim() + ' disabled=' + d.querySelector('[data-testid=start-run]')?.disabled })`,
+		chromedp.EvalAwaitPromise)
+	if want := "200 bob@example.com disabled=true"; claimed != want {
+		t.Errorf("the viewer's own identity headers through the proxy: %q, want %q", claimed, want)
+	}
 	b.do("new run page as the viewer", chromedp.Navigate(proxyBase+"runs/new?ws=ws_demo"))
 	b.waitFor("new run form, start disabled", `!!document.querySelector('[data-testid=start-run]') && document.querySelector('[data-testid=start-run]').disabled`, 20*time.Second)
 	// The button is only a hint: the server refuses the viewer's upload.
@@ -360,11 +369,11 @@ func (b *ssoBrowser) do(name string, actions ...chromedp.Action[chromedp.Void]) 
 	}
 }
 
-func (b *ssoBrowser) eval(expr string) string {
+func (b *ssoBrowser) eval(expr string, opts ...chromedp.EvaluateOption) string {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, 15*time.Second)
 	defer cancel()
-	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr))
+	s, err := chromedp.Run(ctx, chromedp.Evaluate[string](expr, opts...))
 	if err != nil {
 		b.t.Fatalf("evaluate %s: %v", expr, err)
 	}
