@@ -33,10 +33,12 @@ const oauth2ProxyConfig = "deploy/oauth2-proxy.cfg"
 // first of its groups) signs in through the provider, sees their e-mail
 // and starts a run; Sign out ends the Editwatch session and the next visit
 // goes back through the provider, where a viewer signs in and cannot start
-// a run. Around the browser: a direct client from 127.0.0.2 with the
-// proxy's headers is refused, a signed webhook delivered through the proxy
-// passes, and nothing else passes without a login. Screenshots of the
-// admin's and the viewer's pages go into EDITWATCH_SCREENSHOTS when set.
+// a run, even when its browser sends the admin group itself (the proxy
+// replaces such headers). Around the browser: a direct client from
+// 127.0.0.2 with the proxy's headers is refused, a signed webhook delivered
+// through the proxy passes, and nothing else passes without a login.
+// Screenshots of the admin's and the viewer's pages go into
+// EDITWATCH_SCREENSHOTS when set (docs/screenshots/sso-*.png).
 func TestBehindOAuth2Proxy(t *testing.T) {
 	chromium := testenv.Chromium(t)
 	proxyBinary := testenv.OAuth2Proxy(t)
