@@ -100,6 +100,13 @@ func TestServeErrorsNameTheFlag(t *testing.T) {
 		{[]string{"--sign-out-url", "//evil.example/out"}, "--sign-out-url: \"//evil.example/out\" is neither a path"},
 		{[]string{"--sign-out-url", "oauth2/sign_out"}, "--sign-out-url: \"oauth2/sign_out\" is neither a path"},
 		{[]string{"--sign-out-url", "javascript:alert(1)"}, "--sign-out-url"},
+		{[]string{"--login-header", "X-Login-Id"}, "--login-header needs --identity-header or --proxy-jwt"},
+		{[]string{"--trusted-proxies", "10.0.0.0/8", "--identity-header", "X-Forwarded-Email", "--login-header", "x-forwarded-access-token"},
+			"--login-header \"x-forwarded-access-token\" changes whenever the proxy refreshes the token"},
+		{[]string{"--trusted-proxies", "10.0.0.0/8", "--identity-header", "X-Forwarded-Email", "--login-header", "Authorization"},
+			"changes whenever the proxy refreshes the token"},
+		{[]string{"--trusted-proxies", "10.0.0.0/8", "--identity-header", "X-Forwarded-Email", "--login-header", "x-forwarded-email"},
+			"is the identity header"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
