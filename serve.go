@@ -68,7 +68,7 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 		TrustedProxies: cfg.TrustedProxies, IdentityHeader: cfg.IdentityHeader,
 		GroupsHeader: cfg.GroupsHeader, GroupsDelimiter: cfg.GroupsDelimiter,
 		AdminGroups: cfg.AdminGroups, ViewerGroups: cfg.ViewerGroups, ReadOnly: cfg.ReadOnly,
-		Logger: logger.With("component", "identity"),
+		LoginHeader: cfg.LoginHeader, Logger: logger.With("component", "identity"),
 	}
 	if cfg.ProxyJWT != "" {
 		if identity.ProxyJWT, err = newProxyJWTVerifier(ctx, cfg, logger); err != nil {
@@ -79,10 +79,10 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 		Path: cfg.BasePath, KeyPairs: cfg.SessionKeys, Idle: cfg.SessionIdle, MaxAge: cfg.SessionMax,
 		Identity: func(r *http.Request) string {
 			if id, ok := middleware.IdentityFromRequest(r); ok {
-				return id.User
+				return identity.SessionBinding(r, id.User)
 			}
 			id, _ := identity.Resolve(r)
-			return id.User
+			return identity.SessionBinding(r, id.User)
 		},
 		SecureFunc: identity.IsHTTPS,
 		Logger:     logger,
@@ -153,7 +153,7 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 	defer stopLive()
 	dashboard, err := handlers.New(handlers.Options{
 		Store: st, Sessions: sessions, Assets: assets, Logger: logger, Identity: identity,
-		BasePath: cfg.BasePath, FrameAncestors: cfg.FrameAncestors,
+		BasePath: cfg.BasePath, FrameAncestors: cfg.FrameAncestors, SignOutURL: cfg.SignOutURL,
 		SingleUserWarning:  !cfg.HeaderMode() && !isLoopbackListen(cfg.Listen),
 		Sandbox:            sandboxInfo,
 		Connector:          connector,

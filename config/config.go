@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"path/filepath"
@@ -72,15 +73,21 @@ type Serve struct {
 	ProxyJWTJWKSURL    string
 	ProxyJWTAud        string
 	ProxyJWTIssuer     string
-	SessionKeys        [][]byte
-	EncryptionKeys     [][]byte
-	SessionIdle        time.Duration
-	SessionMax         time.Duration
-	ReadOnly           bool
-	FrameAncestors     string
-	MetricsListen      string
-	Retention          time.Duration
-	UpstreamTimeout    time.Duration
+	// SignOutURL is where "Sign out" sends the browser once the Editwatch
+	// session has ended (the proxy's own sign-out); "" ends only that.
+	SignOutURL string
+	// LoginHeader names a header stable for one login at the proxy; a
+	// changed value ends the Editwatch session.
+	LoginHeader     string
+	SessionKeys     [][]byte
+	EncryptionKeys  [][]byte
+	SessionIdle     time.Duration
+	SessionMax      time.Duration
+	ReadOnly        bool
+	FrameAncestors  string
+	MetricsListen   string
+	Retention       time.Duration
+	UpstreamTimeout time.Duration
 	// StreamsPerSession and StreamsPerIdentity cap the live-update event
 	// streams one session and one proxy identity hold open.
 	StreamsPerSession  int
@@ -220,6 +227,8 @@ func (r *serveRaw) flags() *flagSet {
 	f.str(&r.ProxyJWTJWKSURL, "proxy-jwt-jwks-url", "", "where the proxy publishes its signing keys (JWKS; IAP's is the default for iap)")
 	f.str(&r.ProxyJWTAud, "proxy-jwt-audience", "", "the exact audience the assertion must carry")
 	f.str(&r.ProxyJWTIssuer, "proxy-jwt-issuer", "", "the exact issuer the assertion must carry")
+	f.str(&r.SignOutURL, "sign-out-url", "", "where Sign out sends the browser after ending the Editwatch session: the proxy's sign-out, e.g. /oauth2/sign_out?rd=%2F (empty: Sign out ends only the Editwatch session)")
+	f.str(&r.LoginHeader, "login-header", "", "header whose value stays the same for one login at the proxy (a session ID or the login time, never the access token, which the proxy refreshes); a changed value ends the Editwatch session")
 	f.secretList(&r.sessionKeys, "session-key", "signs session cookies; repeatable, the first signs, all verify (base64, at least 32 bytes)")
 	f.secretList(&r.encryptionKeys, "encryption-key", "encrypts API keys and webhook secrets at rest; repeatable like --session-key (base64, 32 bytes)")
 	f.str(&r.sessionIdle, "session-idle", "12h", "idle timeout of a session")
@@ -296,6 +305,16 @@ func (s Serve) Validate() error {
 	if s.PublicURL != "" {
 		if err := checkHTTPURL(s.PublicURL); err != nil {
 			errs = append(errs, fmt.Errorf("--public-url: %w", err))
+		}
+	}
+	if s.LoginHeader != "" {
+		if err := checkLoginHeader(s); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if s.SignOutURL != "" {
+		if err := checkSignOutURL(s.SignOutURL); err != nil {
+			errs = append(errs, fmt.Errorf("--sign-out-url: %w", err))
 		}
 	}
 	if s.Sandbox && (s.IdentityHeader != "" || s.ProxyJWT != "") && !s.SandboxBehindProxy {
@@ -559,6 +578,40 @@ func checkHTTPURL(v string) error {
 	u, err := url.Parse(v)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return fmt.Errorf("%q is not an http(s) URL, for example https://api.extend.ai", v)
+	}
+	return nil
+}
+
+// checkLoginHeader refuses a login header without a proxy, the headers
+// that change within one login (the proxy refreshes the access token and
+// re-signs its assertions) and the identity header itself.
+func checkLoginHeader(s Serve) error {
+	if !s.HeaderMode() {
+		return errors.New("--login-header needs --identity-header or --proxy-jwt: without a proxy there is no login to follow")
+	}
+	h := http.CanonicalHeaderKey(s.LoginHeader)
+	switch {
+	case h == "Authorization" || h == "X-Forwarded-Access-Token" || h == "X-Auth-Request-Access-Token" || strings.HasSuffix(h, "-Jwt-Assertion"):
+		return fmt.Errorf("--login-header %q changes whenever the proxy refreshes the token: name a header that stays the same for one login (a session ID)", s.LoginHeader)
+	case s.IdentityHeader != "" && h == http.CanonicalHeaderKey(s.IdentityHeader):
+		return fmt.Errorf("--login-header %q is the identity header: the session is bound to the identity already", s.LoginHeader)
+	}
+	return nil
+}
+
+// checkSignOutURL accepts a path on the proxy's host (/oauth2/sign_out?...)
+// or an http(s) URL (a provider's end-session endpoint); a
+// protocol-relative "//host" is refused, as it reads like a path but leaves
+// the host.
+func checkSignOutURL(v string) error {
+	if strings.HasPrefix(v, "/") && !strings.HasPrefix(v, "//") && !strings.HasPrefix(v, "/\\") {
+		if _, err := url.Parse(v); err != nil {
+			return fmt.Errorf("%q is not a valid path", v)
+		}
+		return nil
+	}
+	if err := checkHTTPURL(v); err != nil {
+		return fmt.Errorf("%q is neither a path on this host (/oauth2/sign_out?rd=%%2F) nor an http(s) URL", v)
 	}
 	return nil
 }

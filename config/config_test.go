@@ -97,6 +97,16 @@ func TestServeErrorsNameTheFlag(t *testing.T) {
 			"--sandbox with --identity-header or --proxy-jwt puts the embedded sandbox"},
 		{[]string{"--sandbox-behind-proxy"}, "--sandbox-behind-proxy only means something with --sandbox"},
 		{[]string{"--streams-per-session", "0"}, "--streams-per-session \"0\": want a whole number"},
+		{[]string{"--sign-out-url", "//evil.example/out"}, "--sign-out-url: \"//evil.example/out\" is neither a path"},
+		{[]string{"--sign-out-url", "oauth2/sign_out"}, "--sign-out-url: \"oauth2/sign_out\" is neither a path"},
+		{[]string{"--sign-out-url", "javascript:alert(1)"}, "--sign-out-url"},
+		{[]string{"--login-header", "X-Login-Id"}, "--login-header needs --identity-header or --proxy-jwt"},
+		{[]string{"--trusted-proxies", "10.0.0.0/8", "--identity-header", "X-Forwarded-Email", "--login-header", "x-forwarded-access-token"},
+			"--login-header \"x-forwarded-access-token\" changes whenever the proxy refreshes the token"},
+		{[]string{"--trusted-proxies", "10.0.0.0/8", "--identity-header", "X-Forwarded-Email", "--login-header", "Authorization"},
+			"changes whenever the proxy refreshes the token"},
+		{[]string{"--trusted-proxies", "10.0.0.0/8", "--identity-header", "X-Forwarded-Email", "--login-header", "x-forwarded-email"},
+			"is the identity header"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -105,6 +115,19 @@ func TestServeErrorsNameTheFlag(t *testing.T) {
 				t.Fatalf("error %v, want it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestSignOutURLAccepted(t *testing.T) {
+	keys := []string{"--session-key", key32, "--encryption-key", key32}
+	for _, v := range []string{"", "/oauth2/sign_out?rd=%2F", "https://sso.example.com/logout?post_logout_redirect_uri=https%3A%2F%2Fops.example.com%2F"} {
+		cfg, err := Load(append(keys, "--sign-out-url", v), envOf(nil))
+		if err != nil {
+			t.Fatalf("--sign-out-url %q: %v", v, err)
+		}
+		if cfg.Serve.SignOutURL != v {
+			t.Errorf("--sign-out-url %q read as %q", v, cfg.Serve.SignOutURL)
+		}
 	}
 }
 

@@ -56,6 +56,9 @@ type Options struct {
 	// Connector builds every Extend client (pages and background work
 	// alike) and knows the deployments and upstream health.
 	Connector *upstream.Connector
+	// SignOutURL is where Sign out sends the browser once the Editwatch
+	// session has ended (the SSO proxy's sign-out); "" ends only that.
+	SignOutURL string
 	// FrameAncestors is the CSP frame-ancestors value.
 	FrameAncestors string
 	// SingleUserWarning: no proxy in front and a non-loopback listener.

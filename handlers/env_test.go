@@ -77,6 +77,8 @@ type envOptions struct {
 	upstreamWindow, upstreamTimeout time.Duration
 	// storeClock, when set, is the store's clock.
 	storeClock func() time.Time
+	// signOutURL is Options.SignOutURL (--sign-out-url).
+	signOutURL string
 }
 
 // testEnv is a dashboard talking to a real sandbox over HTTP, on a
@@ -187,7 +189,7 @@ func newTestEnv(t *testing.T, opts envOptions) *testEnv {
 	}
 	appOpts := Options{
 		Store: st, Sessions: sessions, Assets: assets, Logger: logger, Identity: opts.identity,
-		BasePath: opts.basePath,
+		BasePath: opts.basePath, SignOutURL: opts.signOutURL,
 	}
 	if opts.sandboxMode {
 		appOpts.Sandbox = &SandboxInfo{Key: demoKey, Workspace: demoWS, InternalURL: env.sbURL, Handler: env.sb,

@@ -26,7 +26,7 @@ const (
 	// connectBodyLimit: the key, the workspace ID, the deployment, the
 	// CSRF token and a next= path.
 	connectBodyLimit = 16 << 10
-	// actionBodyLimit: reveal, re-run, delete and disconnect forms carry a
+	// actionBodyLimit: reveal, re-run, delete, disconnect and sign-out forms carry a
 	// few hidden fields.
 	actionBodyLimit = 16 << 10
 	// formBodyLimit is what every other form may send.
@@ -88,6 +88,8 @@ func routes(e *echo.Echo, app *dashboard) {
 	g.GET("/"+views.RouteConnect, app.connectForm)
 	bodies.Form(g.POST("/"+views.RouteConnect, app.connect), connectBodyLimit, "The connect form")
 	bodies.Form(g.POST("/"+views.RouteDisconnect, app.disconnect), actionBodyLimit, "The disconnect form")
+	bodies.Form(g.POST("/"+views.RouteSignOut, app.signOut), actionBodyLimit, "The sign-out form")
+	g.GET("/"+views.RouteSignOut, app.signedOut)
 
 	g.GET("/", app.overview)
 	g.GET("/"+views.RouteRuns, app.runsList)

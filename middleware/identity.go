@@ -22,6 +22,10 @@ type IdentityConfig struct {
 	AdminGroups     []string
 	ViewerGroups    []string
 	ReadOnly        bool
+	// LoginHeader names a header whose value stays the same for one login
+	// at the proxy (never the access token, which the proxy refreshes);
+	// see SessionBinding.
+	LoginHeader string
 	// ProxyJWT, when set, takes the identity from the proxy's signed
 	// assertion (Pomerium, IAP, Cloudflare Access) instead of a plain header.
 	ProxyJWT *ProxyJWTVerifier

@@ -75,11 +75,14 @@ type WorkspaceOption struct {
 
 // Base is embedded by every page model: what the layout needs.
 type Base struct {
-	Title             string
-	BasePath          string // "/" or "/sub/path/"; every URL starts with it
-	User              string // identity from the SSO proxy; "" in single-user mode
-	SingleUserWarning bool   // single-user mode on a non-loopback address
-	SandboxBanner     bool   // data comes from the embedded sandbox
+	Title    string
+	BasePath string // "/" or "/sub/path/"; every URL starts with it
+	User     string // identity from the SSO proxy; "" in single-user mode
+	// RefreshTo, when set, sends the browser on to this address at once
+	// (the signed-out page, to the proxy's sign-out).
+	RefreshTo         string
+	SingleUserWarning bool // single-user mode on a non-loopback address
+	SandboxBanner     bool // data comes from the embedded sandbox
 	CSRFToken         string
 	CSPNonce          string
 	Flash             Flash

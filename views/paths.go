@@ -56,6 +56,7 @@ const (
 	RouteAudit      = "audit"
 	RouteConnect    = "connect"    // GET form, POST connect
 	RouteDisconnect = "disconnect" // POST ws=<workspace>
+	RouteSignOut    = "signout"    // POST: ends the session; GET: on to the proxy's sign-out
 )
 
 // RouteWebhookPrefix starts the path Extend delivers webhooks to:
@@ -178,6 +179,9 @@ func ConnectURLNext(basePath, workspaceID, next string) string {
 
 // DisconnectURL is where disconnect forms post.
 func DisconnectURL(basePath string) string { return joinPath(basePath, RouteDisconnect) }
+
+// SignOutURL is the sign-out form's action.
+func SignOutURL(basePath string) string { return joinPath(basePath, RouteSignOut) }
 
 // AuditURL is the audit log with a filter and cursor.
 func AuditURL(basePath string, f AuditFilter, cursor string) string {

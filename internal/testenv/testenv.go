@@ -1,5 +1,5 @@
 // Package testenv finds what tests need from the machine they run on: the
-// real-world PDF forms, a Chromium binary and the PDF readers of other
+// real-world PDF forms, a Chromium binary, oauth2-proxy and the PDF readers of other
 // projects. Where one is missing a test skips with a message saying how to
 // provide it, except under CI=true, where a missing prerequisite fails the
 // test so that nothing is skipped silently.
@@ -87,4 +87,46 @@ func PDFReaders(t testing.TB) {
 	if missing := pdfreadback.Missing(); len(missing) > 0 {
 		unavailable(t, "PDF readers not installed: %s; apt-get install qpdf poppler-utils", strings.Join(missing, ", "))
 	}
+}
+
+// OAuth2Proxy returns the oauth2-proxy binary of the SSO end-to-end test:
+// EDITWATCH_OAUTH2_PROXY, else .tools/oauth2-proxy at the module root
+// (where .ci/run installs it), else oauth2-proxy on the PATH; or skips.
+func OAuth2Proxy(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("EDITWATCH_OAUTH2_PROXY"); p != "" {
+		return p
+	}
+	if root := moduleRoot(); root != "" {
+		if p := filepath.Join(root, ".tools", "oauth2-proxy"); isExecutable(p) {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("oauth2-proxy"); err == nil {
+		return p
+	}
+	unavailable(t, "oauth2-proxy not found: GOBIN=$PWD/.tools go install github.com/oauth2-proxy/oauth2-proxy/v7@v7.15.6 (as .ci/run does), or set EDITWATCH_OAUTH2_PROXY")
+	return ""
+}
+
+// moduleRoot is the nearest folder above the working directory that holds
+// go.mod, or "".
+func moduleRoot() string {
+	wd, err := os.Getwd()
+	if err != nil {
+		return ""
+	}
+	for d := wd; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d
+		}
+		if filepath.Dir(d) == d {
+			return ""
+		}
+	}
+}
+
+func isExecutable(path string) bool {
+	info, err := os.Stat(path)
+	return err == nil && !info.IsDir() && info.Mode()&0o111 != 0
 }
