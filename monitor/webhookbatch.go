@@ -11,7 +11,7 @@ import (
 // Defaults of Options.WebhookBatch and Options.WebhookCommitInterval.
 const (
 	DefaultWebhookBatch          = 256
-	DefaultWebhookCommitInterval = 2 * time.Millisecond
+	DefaultWebhookCommitInterval = 5 * time.Millisecond
 )
 
 // webhookBatchTimeout bounds one batch's transaction. The writer does not
@@ -29,7 +29,7 @@ type deliveryQueue struct {
 
 	mu        sync.Mutex
 	waiting   []*queuedDelivery
-	writing   bool      // a writer goroutine is draining waiting
+	writing   bool      // the writer goroutine is draining waiting
 	lastStart time.Time // when the last batch began
 }
 

@@ -40,12 +40,16 @@ func BenchmarkWebhookIngest(b *testing.B) {
 			st := openStore(b, dsn)
 			broker := NewMemoryBroker()
 			published := drainSubscription(b, broker.Subscribe(benchTenant, 4096))
+			perEvent := New(st, broker, Options{WebhookBatch: 1})
 			paths := []struct {
-				name string
-				m    *Monitor
+				name    string
+				m       *Monitor
+				senders int
 			}{
-				{"batched", New(st, broker, Options{})},
-				{"per-event", New(st, broker, Options{WebhookBatch: 1})},
+				{"batched", New(st, broker, Options{}), ingestSenders},
+				{"per-event", perEvent, ingestSenders},
+				// As README measured before batching: one sender.
+				{"per-event-serial", perEvent, 1},
 			}
 			ep, err := st.CreateWebhookEndpoint(ctx, store.NewWebhookEndpoint{Tenant: benchTenant, CreatedBy: "bench", Secrets: []string{"wss_bench"}})
 			if err != nil {
@@ -62,7 +66,7 @@ func BenchmarkWebhookIngest(b *testing.B) {
 				for _, p := range paths {
 					bodies := processingRuns(b, paths[0].m, fmt.Sprintf("%s_%d", p.name, n))
 					start := time.Now()
-					sendConcurrently(b, bodies, func(body []byte) error {
+					sendConcurrently(b, p.senders, bodies, func(body []byte) error {
 						return receiveSigned(ctx, p.m, ep.ID, secrets, body)
 					})
 					elapsed[p.name] += time.Since(start)
@@ -79,8 +83,10 @@ func BenchmarkWebhookIngest(b *testing.B) {
 			rate := func(path string) float64 { return float64(ingestEvents*n) / elapsed[path].Seconds() }
 			b.ReportMetric(rate("batched"), "events/s")
 			b.ReportMetric(rate("per-event"), "per-event-events/s")
+			b.ReportMetric(rate("per-event-serial"), "serial-events/s")
 			b.ReportMetric(rate("raw"), "raw-inserts/s")
 			b.ReportMetric(rate("batched")/rate("per-event"), "x-per-event")
+			b.ReportMetric(rate("batched")/rate("per-event-serial"), "x-serial")
 			b.ReportMetric(rate("batched")/rate("raw"), "x-raw")
 			if published.Load() == 0 {
 				b.Fatal("nothing was published")
@@ -137,12 +143,12 @@ func receiveSigned(ctx context.Context, m *Monitor, endpoint string, secrets []s
 
 // sendConcurrently hands bodies to ingestSenders goroutines and waits for
 // all of them.
-func sendConcurrently(b *testing.B, bodies [][]byte, send func([]byte) error) {
+func sendConcurrently(b *testing.B, senders int, bodies [][]byte, send func([]byte) error) {
 	b.Helper()
 	next := make(chan []byte)
 	var wg sync.WaitGroup
 	var failed atomic.Pointer[error]
-	for range ingestSenders {
+	for range senders {
 		wg.Go(func() {
 			for body := range next {
 				if err := send(body); err != nil {

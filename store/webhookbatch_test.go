@@ -148,3 +148,57 @@ func TestStoreWebhookDeliveries(t *testing.T) {
 		})
 	}
 }
+
+// Runs already in history are rewritten several to a statement: every
+// column follows, and a file name that changed is found by its new name
+// only.
+func TestUpsertRunsRewritesSeveralAtOnce(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s := openMigrated(t, dsn)
+		tenant := "d/ws_a"
+		observe := func(status, suffix string) []RunObservation {
+			var obs []RunObservation
+			for i := range 3 {
+				id := fmt.Sprintf("edr_%d", i)
+				obs = append(obs, RunObservation{RunID: id, SeenAt: testStart, Via: ViaList,
+					RunFacts: RunFacts{Status: status, CreatedAt: testStart, FileName: id + suffix}})
+			}
+			return obs
+		}
+		if _, err := s.UpsertRuns(ctx, tenant, observe(StatusProcessing, "-draft.pdf")); err != nil {
+			t.Fatal(err)
+		}
+		changes, err := s.UpsertRuns(ctx, tenant, observe(StatusProcessed, "-final.pdf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, c := range changes {
+			got = append(got, describeTestChange(c))
+		}
+		want := []string{`edr_0 "PROCESSING"→PROCESSED`, `edr_1 "PROCESSING"→PROCESSED`, `edr_2 "PROCESSING"→PROCESSED`}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("changes (-want +got):\n%s", diff)
+		}
+		for _, tc := range []struct {
+			term string
+			want int
+		}{{"final", 3}, {"draft", 0}} {
+			page, err := s.ListRuns(ctx, RunFilter{Tenant: tenant, FileName: tc.term})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(page.Runs) != tc.want {
+				t.Errorf("search %q: %d runs, want %d", tc.term, len(page.Runs), tc.want)
+			}
+		}
+		total, err := s.RunTotal(ctx, tenant, testStart.Add(-time.Hour), testStart.Add(time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := total.Runs[StatusProcessed]; got != 3 {
+			t.Errorf("rollups count %d processed runs, want 3", got)
+		}
+	})
+}
