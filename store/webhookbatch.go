@@ -37,7 +37,8 @@ type WebhookDeliveryResult struct {
 // database refuses (not an outage) costs the others nothing: the batch is
 // rolled back and each delivery is stored in its own transaction, so only
 // the bad one fails. When the database does not answer, every delivery
-// fails with ErrUnavailable (answer 503: Extend delivers again).
+// fails with ErrUnavailable (answer 503: Extend delivers again). It
+// fills in the ReceivedAt of ds' events that have none.
 func (s *Store) StoreWebhookDeliveries(ctx context.Context, ds []WebhookDelivery) []WebhookDeliveryResult {
 	results := make([]WebhookDeliveryResult, len(ds))
 	if len(ds) == 1 {
@@ -51,6 +52,9 @@ func (s *Store) StoreWebhookDeliveries(ctx context.Context, ds []WebhookDelivery
 			continue
 		}
 		todo = append(todo, i)
+	}
+	if len(todo) == 0 {
+		return results
 	}
 	batched := make([]WebhookDeliveryResult, len(ds))
 	var (
@@ -83,8 +87,18 @@ func (s *Store) StoreWebhookDeliveries(ctx context.Context, ds []WebhookDelivery
 		// database refuses): the batch left nothing behind, so give each
 		// delivery a transaction of its own and only that one fails.
 		s.logger.WarnContext(ctx, "store: webhook batch failed; storing its events one by one", "events", len(todo), "err", err)
+		var down error
 		for _, i := range todo {
+			if down != nil {
+				// The database stopped answering meanwhile: do not wait
+				// out its timeout once per delivery.
+				results[i].Err = down
+				continue
+			}
 			results[i] = s.storeDeliveryAlone(ctx, ds[i])
+			if errors.Is(results[i].Err, ErrUnavailable) {
+				down = results[i].Err
+			}
 		}
 	}
 	return results
