@@ -2,19 +2,13 @@ package monitor
 
 import (
 	"context"
-	"database/sql"
-	"encoding/json"
 	"fmt"
-	"net/http"
 	"os"
 	"slices"
 	"strconv"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/store/storetest"
 )
@@ -178,120 +172,4 @@ func BenchmarkSeed(b *testing.B) {
 			b.ReportMetric(float64(runs*i)/total.Seconds(), "runs/s")
 		})
 	}
-}
-
-// BenchmarkWebhookIngest is the sustained rate of webhook events verified,
-// stored, applied and published, one after another, each a run finishing
-// that history had seen processing; beside it, in the same run, the rate
-// of raw single-row inserts (one transaction each) into the same
-// database: the ceiling any durable ingest has.
-func BenchmarkWebhookIngest(b *testing.B) {
-	for _, backend := range storetest.Backends() {
-		b.Run(backend.Name, func(b *testing.B) {
-			ctx := context.Background()
-			dsn := backend.NewDSN(b)
-			st := openStore(b, dsn)
-			broker := NewMemoryBroker()
-			sub := broker.Subscribe(benchTenant, 1<<20)
-			m := New(st, broker, Options{})
-			ep, err := st.CreateWebhookEndpoint(ctx, store.NewWebhookEndpoint{Tenant: benchTenant, CreatedBy: "bench", Secrets: []string{"wss_bench"}})
-			if err != nil {
-				b.Fatal(err)
-			}
-			const events = 5000
-			bodies := make([][]byte, events)
-			for i := range events {
-				id := fmt.Sprintf("edr_bench%06d", i)
-				if _, err := m.Ingest(ctx, benchTenant, store.ViaList, editRun(id, extendapi.StatusProcessing)); err != nil {
-					b.Fatal(err)
-				}
-				bodies[i], _ = json.Marshal(map[string]any{"eventId": fmt.Sprintf("evt_%d", i), "eventType": extendapi.EventEditRunProcessed,
-					"payload": editRun(id, extendapi.StatusProcessed)})
-			}
-			for len(sub.C) > 0 {
-				<-sub.C
-			}
-			secrets, err := st.WebhookSecrets(ctx, ep.ID)
-			if err != nil {
-				b.Fatal(err)
-			}
-			raw := openRaw(b, dsn)
-			var ingest, rawTime time.Duration
-			n := 0
-			b.ResetTimer()
-			for b.Loop() {
-				start := time.Now()
-				for i := range events / 5 {
-					body := bodies[(n*(events/5)+i)%events]
-					now := time.Now()
-					h := extendapi.WebhookHeaders("wss_bench", now, body)
-					if err := extendapi.VerifyWebhook(http.Header(h), body, secrets, now); err != nil {
-						b.Fatal(err)
-					}
-					ev, err := extendapi.DecodeWebhookEvent(body)
-					if err != nil {
-						b.Fatal(err)
-					}
-					ev.EventID = fmt.Sprintf("%s_%d", ev.EventID, n)
-					rec, err := m.ReceiveWebhook(ctx, ep.ID, ev)
-					if err != nil {
-						b.Fatal(err)
-					}
-					if _, err := m.ApplyWebhookEvent(ctx, rec.Event); err != nil {
-						b.Fatal(err)
-					}
-				}
-				mid := time.Now()
-				for i := range events / 5 {
-					if _, err := raw.ExecContext(ctx, rebindFor(dsn, `INSERT INTO bench_raw (k, v) VALUES (?, ?)`), fmt.Sprintf("%d_%d", n, i), bodies[i]); err != nil {
-						b.Fatal(err)
-					}
-				}
-				ingest += mid.Sub(start)
-				rawTime += time.Since(mid)
-				n++
-			}
-			perOp := float64(events / 5 * n)
-			b.ReportMetric(perOp/ingest.Seconds(), "events/s")
-			b.ReportMetric(perOp/rawTime.Seconds(), "raw-inserts/s")
-			b.ReportMetric(ingest.Seconds()/rawTime.Seconds(), "ratio")
-			if len(sub.C) == 0 {
-				b.Fatal("nothing was published")
-			}
-		})
-	}
-}
-
-var rawOnce sync.Map
-
-// openRaw opens the store's database directly, with a plain table for the
-// raw insert baseline (the same pragmas as the store's writer on SQLite).
-func openRaw(b *testing.B, dsn string) *sql.DB {
-	b.Helper()
-	var db *sql.DB
-	var err error
-	if strings.HasPrefix(dsn, "postgres") {
-		db, err = sql.Open("pgx", dsn)
-	} else {
-		db, err = sql.Open("sqlite", dsn+"?_pragma=busy_timeout(5000)&_pragma=synchronous(NORMAL)&_pragma=journal_mode(WAL)&_txlock=immediate")
-		db.SetMaxOpenConns(1)
-	}
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { db.Close() })
-	if _, err := db.Exec(`CREATE TABLE IF NOT EXISTS bench_raw (k TEXT PRIMARY KEY, v TEXT NOT NULL)`); err != nil {
-		b.Fatal(err)
-	}
-	return db
-}
-
-func rebindFor(dsn, q string) string {
-	if !strings.HasPrefix(dsn, "postgres") {
-		return q
-	}
-	for i := 1; strings.Contains(q, "?"); i++ {
-		q = strings.Replace(q, "?", "$"+strconv.Itoa(i), 1)
-	}
-	return q
 }

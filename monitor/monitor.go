@@ -25,6 +25,7 @@ type Monitor struct {
 	endpointTenants sync.Map
 	sweeper         pendingSweeper // see SweepPending
 	refusals        refusalLedger  // see RefuseWebhook
+	deliveries      deliveryQueue  // see ReceiveWebhook
 }
 
 // ResolveFunc fetches the payload of a webhook event delivered as a
@@ -40,6 +41,15 @@ type Options struct {
 	// Resolve fetches signed_data_url payloads; without it such events
 	// stay unapplied with an error saying so.
 	Resolve ResolveFunc
+	// WebhookBatch is how many concurrent webhook deliveries one
+	// transaction stores at most (default DefaultWebhookBatch); 1 gives
+	// every delivery its own transaction, as before batching.
+	WebhookBatch int
+	// WebhookCommitInterval is the least time between the starts of two
+	// batches while deliveries keep coming (default
+	// DefaultWebhookCommitInterval): what arrives meanwhile joins the
+	// next batch. A delivery after a quiet spell is stored at once.
+	WebhookCommitInterval time.Duration
 }
 
 // New returns a Monitor writing to st and publishing to pub (nil: publish
@@ -51,6 +61,13 @@ func New(st *store.Store, pub Publisher, opts Options) *Monitor {
 	}
 	if m.now == nil {
 		m.now = time.Now
+	}
+	m.deliveries.max, m.deliveries.interval = opts.WebhookBatch, opts.WebhookCommitInterval
+	if m.deliveries.max <= 0 {
+		m.deliveries.max = DefaultWebhookBatch
+	}
+	if m.deliveries.interval <= 0 {
+		m.deliveries.interval = DefaultWebhookCommitInterval
 	}
 	return m
 }

@@ -32,7 +32,8 @@ type WebhookReceipt struct {
 // (Event.Applied() is then true, and the change is published); any other
 // (a signed_data_url payload to fetch, another event type) is only
 // stored: apply it with ApplyWebhookEvent after answering. A duplicate
-// delivery stores nothing new and is never applied twice.
+// delivery stores nothing new and is never applied twice. Concurrent
+// deliveries share a transaction (see storeDelivery).
 func (m *Monitor) ReceiveWebhook(ctx context.Context, endpointID string, ev *extendapi.WebhookEvent) (WebhookReceipt, error) {
 	tenant, err := m.endpointTenant(ctx, endpointID)
 	if err != nil {
@@ -55,13 +56,13 @@ func (m *Monitor) ReceiveWebhook(ctx context.Context, endpointID string, ev *ext
 	if record.RunID == "" {
 		record.RunID = payloadRunID(payload)
 	}
-	stored, dup, changes, err := m.store.StoreAndApplyWebhookEvent(ctx, record, tenant, obs,
-		func(changes []store.RunChange) string { return describeChange(changes[0]) })
-	if err != nil {
-		return WebhookReceipt{}, fmt.Errorf("monitor: receive webhook: %w", err)
+	res := m.storeDelivery(ctx, store.WebhookDelivery{Event: record, Tenant: tenant, Runs: obs,
+		Outcome: func(changes []store.RunChange) string { return describeChange(changes[0]) }})
+	if res.Err != nil {
+		return WebhookReceipt{}, fmt.Errorf("monitor: receive webhook: %w", res.Err)
 	}
-	m.publishChanges(ctx, tenant, changes)
-	return WebhookReceipt{Event: stored, Tenant: tenant, Duplicate: dup}, nil
+	m.publishChanges(ctx, tenant, res.Changes)
+	return WebhookReceipt{Event: res.Stored, Tenant: tenant, Duplicate: res.Duplicate}, nil
 }
 
 func (m *Monitor) endpointTenant(ctx context.Context, endpointID string) (string, error) {

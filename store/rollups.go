@@ -293,6 +293,20 @@ func newRollupDelta() *rollupDelta {
 	return &rollupDelta{buckets: map[int64]*Aggregate{}, days: map[int64]*Aggregate{}}
 }
 
+// absorb adds o's changes to d's.
+func (d *rollupDelta) absorb(o *rollupDelta) {
+	for _, pair := range [2][2]map[int64]*Aggregate{{d.buckets, o.buckets}, {d.days, o.days}} {
+		into, from := pair[0], pair[1]
+		for k, a := range from {
+			if cur, ok := into[k]; ok {
+				cur.merge(*a)
+			} else {
+				into[k] = a
+			}
+		}
+	}
+}
+
 func (d *rollupDelta) add(r RunSnapshot)     { d.apply(r, 1) }
 func (d *rollupDelta) retract(r RunSnapshot) { d.apply(r, -1) }
 

@@ -336,29 +336,51 @@ func (s *Store) batchObservations(obs []RunObservation) (observationBatch, error
 
 // upsertInTx is the body of UpsertRuns, inside the caller's transaction.
 func (s *Store) upsertInTx(ctx context.Context, tx *sql.Tx, tenant string, b observationBatch) ([]RunChange, error) {
-	if err := s.ensureTenant(ctx, tx, tenant, b.fromExtend, b.synthetic); err != nil {
-		return nil, err
-	}
-	existing, err := s.lockSnapshots(ctx, tx, tenant, b.order)
+	changes, delta, err := s.upsertSnapshotsInTx(ctx, tx, tenant, b)
 	if err != nil {
 		return nil, err
-	}
-	delta := newRollupDelta()
-	changes := make([]RunChange, 0, len(b.order))
-	for _, runID := range b.order {
-		before, exists := existing[runID]
-		change, err := s.writeObservations(ctx, tx, tenant, before, exists, b.byRun[runID])
-		if err != nil {
-			return nil, err
-		}
-		delta.retract(change.Before)
-		delta.add(change.After)
-		changes = append(changes, change)
 	}
 	if err := s.applyRollupDelta(ctx, tx, tenant, delta); err != nil {
 		return nil, err
 	}
 	return changes, nil
+}
+
+// upsertSnapshotsInTx writes the runs of upsertInTx and returns what the
+// rollups must add, for the caller to write with applyRollupDelta: a
+// webhook batch writes them last, as the rows every transaction of a
+// tenant locks are best held for the least time.
+func (s *Store) upsertSnapshotsInTx(ctx context.Context, tx *sql.Tx, tenant string, b observationBatch) ([]RunChange, *rollupDelta, error) {
+	if err := s.ensureTenant(ctx, tx, tenant, b.fromExtend, b.synthetic); err != nil {
+		return nil, nil, err
+	}
+	existing, err := s.lockSnapshots(ctx, tx, tenant, b.order)
+	if err != nil {
+		return nil, nil, err
+	}
+	delta := newRollupDelta()
+	changes := make([]RunChange, 0, len(b.order))
+	var updates []RunChange
+	for _, runID := range b.order {
+		before, exists := existing[runID]
+		var change RunChange
+		if exists {
+			// Locked: written below, all in one statement.
+			change = observedChange(tenant, before, b.byRun[runID])
+			if !sameSnapshot(before, change.After) {
+				updates = append(updates, change)
+			}
+		} else if change, err = s.writeObservations(ctx, tx, tenant, before, exists, b.byRun[runID]); err != nil {
+			return nil, nil, err
+		}
+		delta.retract(change.Before)
+		delta.add(change.After)
+		changes = append(changes, change)
+	}
+	if err := s.updateSnapshots(ctx, tx, updates); err != nil {
+		return nil, nil, err
+	}
+	return changes, delta, nil
 }
 
 // writeObservations applies one run's observations and writes the result.
@@ -389,14 +411,23 @@ func (s *Store) writeObservations(ctx context.Context, tx *sql.Tx, tenant string
 		}
 		return s.writeObservations(ctx, tx, tenant, current, true, obs)
 	}
-	change := RunChange{RunID: before.RunID, Before: before, After: next, Changed: !sameExceptSeen(before, next)}
-	if sameSnapshot(before, next) {
+	change := observedChange(tenant, before, obs)
+	if sameSnapshot(before, change.After) {
 		return change, nil
 	}
-	if err := s.updateSnapshot(ctx, tx, before, next); err != nil {
+	if err := s.updateSnapshot(ctx, tx, before, change.After); err != nil {
 		return RunChange{}, err
 	}
 	return change, nil
+}
+
+// observedChange is what obs make of a stored run.
+func observedChange(tenant string, before RunSnapshot, obs []RunObservation) RunChange {
+	next := before
+	for _, o := range obs {
+		next = applyObservation(tenant, next, true, o)
+	}
+	return RunChange{RunID: before.RunID, Before: before, After: next, Changed: !sameExceptSeen(before, next)}
 }
 
 const snapshotColumns = `id, tenant, run_id, at, status, failure_reason, failure_message, file_id, file_name, source,

@@ -56,6 +56,10 @@ type Store struct {
 	// tenantFlags remembers the history-source flags already stored per
 	// tenant, so ingesting a page does not rewrite the tenant row.
 	tenantFlags sync.Map
+	// endpointTouched remembers, per webhook endpoint, the last delivery
+	// time a webhook batch committed, so the next batches within the
+	// second do not ask the database to record it again.
+	endpointTouched sync.Map
 }
 
 // Option configures Open.

@@ -300,40 +300,20 @@ func (s *Store) StoreAndApplyWebhookEvent(ctx context.Context, e WebhookEvent, t
 		}
 	}
 	err = s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		changes, duplicate = nil, false
-		var id int64
-		err := s.txQueryRow(ctx, tx, webhookEventInsert,
-			e.EndpointID, e.EventID, e.EventType, e.RunID, millis(e.ReceivedAt), e.Payload).Scan(&id)
-		switch {
-		case errors.Is(err, sql.ErrNoRows):
-			duplicate = true
-			if _, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE webhook_events SET deliveries = deliveries + 1
-				WHERE endpoint_id = ? AND event_id = ?`), e.EndpointID, e.EventID); err != nil {
-				return err
-			}
-		case err != nil:
+		changes = nil
+		if stored, duplicate, err = s.insertWebhookEvent(ctx, tx, e); err != nil {
 			return err
 		}
-		// At most one write a second per endpoint for "last delivery".
-		if _, err := s.txExec(ctx, tx, webhookEndpointTouch, millis(e.ReceivedAt), e.EndpointID, millis(e.ReceivedAt)-1000); err != nil {
+		if err := s.touchWebhookEndpoint(ctx, tx, e.EndpointID, e.ReceivedAt); err != nil {
 			return err
 		}
-		if duplicate {
-			stored, err = scanWebhookEvent(tx.QueryRowContext(ctx, s.d.rebind(`SELECT `+webhookEventColumns+`
-				FROM webhook_events WHERE endpoint_id = ? AND event_id = ?`), e.EndpointID, e.EventID))
-			return err
-		}
-		stored = WebhookEvent{ID: id, EndpointID: e.EndpointID, EventID: e.EventID, EventType: e.EventType, RunID: e.RunID,
-			ReceivedAt: e.ReceivedAt, Verified: true, Payload: e.Payload, Deliveries: 1}
-		if len(obs) == 0 {
+		if duplicate || len(obs) == 0 {
 			return nil
 		}
 		if changes, err = s.upsertInTx(ctx, tx, tenant, batch); err != nil {
 			return err
 		}
-		stored.AppliedAt, stored.Outcome = msTime(s.now()), outcome(changes)
-		_, err = s.txExec(ctx, tx, webhookEventMarkApplied, millis(stored.AppliedAt), stored.Outcome, "", id)
-		return err
+		return s.markWebhookEventAppliedInTx(ctx, tx, &stored, outcome(changes))
 	})
 	if err != nil {
 		return WebhookEvent{}, false, nil, fmt.Errorf("store: store webhook event %s: %w", e.EventID, err)
@@ -342,6 +322,44 @@ func (s *Store) StoreAndApplyWebhookEvent(ctx context.Context, e WebhookEvent, t
 		s.noteTenant(tenant, batch.fromExtend, batch.synthetic)
 	}
 	return stored, duplicate, changes, nil
+}
+
+// insertWebhookEvent stores a verified delivery in tx, or, when its event
+// ID is stored already, counts one more delivery of it and returns the
+// stored event with duplicate true.
+func (s *Store) insertWebhookEvent(ctx context.Context, tx *sql.Tx, e WebhookEvent) (stored WebhookEvent, duplicate bool, err error) {
+	var id int64
+	err = s.txQueryRow(ctx, tx, webhookEventInsert,
+		e.EndpointID, e.EventID, e.EventType, e.RunID, millis(e.ReceivedAt), e.Payload).Scan(&id)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		if _, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE webhook_events SET deliveries = deliveries + 1
+			WHERE endpoint_id = ? AND event_id = ?`), e.EndpointID, e.EventID); err != nil {
+			return WebhookEvent{}, false, err
+		}
+		stored, err = scanWebhookEvent(tx.QueryRowContext(ctx, s.d.rebind(`SELECT `+webhookEventColumns+`
+			FROM webhook_events WHERE endpoint_id = ? AND event_id = ?`), e.EndpointID, e.EventID))
+		return stored, true, err
+	case err != nil:
+		return WebhookEvent{}, false, err
+	}
+	return WebhookEvent{ID: id, EndpointID: e.EndpointID, EventID: e.EventID, EventType: e.EventType, RunID: e.RunID,
+		ReceivedAt: e.ReceivedAt, Verified: true, Payload: e.Payload, Deliveries: 1}, false, nil
+}
+
+// touchWebhookEndpoint records an endpoint's last delivery, at most one
+// write a second per endpoint.
+func (s *Store) touchWebhookEndpoint(ctx context.Context, tx *sql.Tx, endpointID string, at time.Time) error {
+	_, err := s.txExec(ctx, tx, webhookEndpointTouch, millis(at), endpointID, millis(at)-1000)
+	return err
+}
+
+// markWebhookEventAppliedInTx marks a just-stored event applied with
+// outcome, in tx.
+func (s *Store) markWebhookEventAppliedInTx(ctx context.Context, tx *sql.Tx, e *WebhookEvent, outcome string) error {
+	e.AppliedAt, e.Outcome = msTime(s.now()), outcome
+	_, err := s.txExec(ctx, tx, webhookEventMarkApplied, millis(e.AppliedAt), e.Outcome, "", e.ID)
+	return err
 }
 
 const (

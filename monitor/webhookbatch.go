@@ -1,0 +1,105 @@
+package monitor
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/editwatch/editwatch/store"
+)
+
+// Defaults of Options.WebhookBatch and Options.WebhookCommitInterval.
+const (
+	DefaultWebhookBatch          = 256
+	DefaultWebhookCommitInterval = 5 * time.Millisecond
+)
+
+// webhookBatchTimeout bounds one batch's transaction. The writer does not
+// stop when the request of one of its deliveries ends: the others wait
+// for the commit.
+const webhookBatchTimeout = time.Minute
+
+// deliveryQueue is where concurrent deliveries wait for the one writer
+// that stores them (group commit): on PostgreSQL every commit waits for
+// the disk, so a transaction per delivery caps ingest at the disk's sync
+// rate, whereas a batch pays one sync for all who arrived meanwhile.
+type deliveryQueue struct {
+	max      int
+	interval time.Duration
+
+	mu        sync.Mutex
+	waiting   []*queuedDelivery
+	writing   bool      // the writer goroutine is draining waiting
+	lastStart time.Time // when the last batch began
+}
+
+type queuedDelivery struct {
+	delivery store.WebhookDelivery
+	done     chan store.WebhookDeliveryResult // buffered: the writer never waits on it
+}
+
+// storeDelivery stores (and applies) one delivery together with those
+// that arrive at the same time, and returns once its batch has committed:
+// only then may Extend be acknowledged. A delivery the database refuses
+// fails alone (store.StoreWebhookDeliveries); an outage fails the batch.
+func (m *Monitor) storeDelivery(ctx context.Context, d store.WebhookDelivery) store.WebhookDeliveryResult {
+	q := &m.deliveries
+	if q.max == 1 {
+		return m.store.StoreWebhookDeliveries(ctx, []store.WebhookDelivery{d})[0]
+	}
+	qd := &queuedDelivery{delivery: d, done: make(chan store.WebhookDeliveryResult, 1)}
+	q.mu.Lock()
+	q.waiting = append(q.waiting, qd)
+	start := !q.writing
+	q.writing = true
+	q.mu.Unlock()
+	if start {
+		go m.drainDeliveries()
+	}
+	select {
+	case r := <-qd.done:
+		return r
+	case <-ctx.Done():
+		// Not acknowledged, though its batch may still commit it: the
+		// redelivery is then a duplicate, applied once.
+		return store.WebhookDeliveryResult{Err: ctx.Err()}
+	}
+}
+
+// drainDeliveries is the writer: it stores what is waiting, a batch at a
+// time and at most one batch per interval, and ends when nothing is left.
+func (m *Monitor) drainDeliveries() {
+	q := &m.deliveries
+	for {
+		q.mu.Lock()
+		wait := q.interval - time.Since(q.lastStart)
+		q.mu.Unlock()
+		if wait > 0 {
+			// Deliveries are coming fast: let this batch fill up.
+			time.Sleep(wait)
+		}
+		q.mu.Lock()
+		n := min(len(q.waiting), q.max)
+		if n == 0 {
+			q.writing = false
+			q.waiting = nil
+			q.mu.Unlock()
+			return
+		}
+		batch := q.waiting[:n:n]
+		q.waiting = q.waiting[n:]
+		q.lastStart = time.Now()
+		q.mu.Unlock()
+
+		ds := make([]store.WebhookDelivery, n)
+		for i, qd := range batch {
+			ds[i] = qd.delivery
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), webhookBatchTimeout)
+		results := m.store.StoreWebhookDeliveries(ctx, ds)
+		cancel()
+		for i, qd := range batch {
+			qd.done <- results[i]
+		}
+	}
+}
