@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/pdfcpu/pdfcpu/pkg/pdfcpu/model"
@@ -380,7 +381,7 @@ func radioLabel(state string, widget int, labels []string) string {
 	if len(labels) == 0 {
 		return state
 	}
-	if n, err := parseIndex(state); err == nil && n < len(labels) {
+	if n, err := strconv.Atoi(state); err == nil && n >= 0 && n < len(labels) {
 		return labels[n]
 	}
 	if widget < len(labels) {
@@ -399,18 +400,4 @@ func radioOptionFor(value string, states, labels []string) string {
 		return labels[i]
 	}
 	return ""
-}
-
-func parseIndex(s string) (int, error) {
-	if s == "" || len(s) > 6 {
-		return 0, errors.New("not an index")
-	}
-	n := 0
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, errors.New("not an index")
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, nil
 }

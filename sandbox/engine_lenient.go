@@ -15,11 +15,7 @@ import (
 // readers shrug off, validate again. It returns what the repaired document
 // still fails on.
 func readLeniently(rs io.ReadSeeker, conf *model.Configuration) (doc *model.Context, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			doc, err = nil, fmt.Errorf("pdfcpu panicked reading the PDF: %v", r)
-		}
-	}()
+	defer pdfcpuPanicked(&err, "reading the PDF")
 	if _, err := rs.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}

@@ -74,12 +74,22 @@ func (e *Engine) openPDF(ctx context.Context, path, password string, cmd model.C
 	conf := model.NewDefaultConfiguration()
 	conf.Cmd = cmd
 	conf.UserPW, conf.OwnerPW = password, password
+	doc, err := e.readPDF(f, conf, password, path)
+	if err != nil {
+		return nil, err
+	}
+	if err := sparseObjectNumbers(doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// readPDF parses f, validated, or else leniently with the known repairs;
+// a file neither reading accepts is a Failure saying why.
+func (e *Engine) readPDF(f io.ReadSeeker, conf *model.Configuration, password, path string) (*model.Context, error) {
 	doc, err := readValidated(f, conf)
 	switch {
 	case err == nil:
-		if err := sparseObjectNumbers(doc); err != nil {
-			return nil, err
-		}
 		return doc, nil
 	case errors.Is(err, pdfcpu.ErrWrongPassword), errors.Is(err, pdfcpu.ErrEncrypted):
 		msg := "the PDF is encrypted and no password was given (file.settings.password)"
@@ -97,9 +107,6 @@ func (e *Engine) openPDF(ctx context.Context, path, password string, cmd model.C
 	// repairs what is known and validates again.
 	doc, lerr := readLeniently(f, conf)
 	if lerr == nil {
-		if err := sparseObjectNumbers(doc); err != nil {
-			return nil, err
-		}
 		e.logger.Debug("sandbox engine: read a PDF after repairing it", "file", path, "validation", err)
 		return doc, nil
 	}
@@ -128,12 +135,16 @@ func sparseObjectNumbers(doc *model.Context) error {
 // pdfcpu (malformed input it does not expect) is an error like any other
 // reason the file cannot be read.
 func readValidated(f io.ReadSeeker, conf *model.Configuration) (doc *model.Context, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			doc, err = nil, fmt.Errorf("pdfcpu panicked reading the PDF: %v", r)
-		}
-	}()
+	defer pdfcpuPanicked(&err, "reading the PDF")
 	return api.ReadValidateAndOptimize(f, conf)
+}
+
+// pdfcpuPanicked, deferred, turns a panic inside pdfcpu (malformed input
+// it does not expect) into *err, saying what pdfcpu was doing.
+func pdfcpuPanicked(err *error, doing string) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("pdfcpu panicked %s: %v", doing, r)
+	}
 }
 
 // writePDF writes the document to path, leaving nothing behind on failure.
@@ -162,10 +173,6 @@ func writePDF(doc *model.Context, path string) (err error) {
 }
 
 func writeContext(doc *model.Context, w io.Writer) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("pdfcpu panicked writing the PDF: %v", r)
-		}
-	}()
+	defer pdfcpuPanicked(&err, "writing the PDF")
 	return api.WriteContext(doc, w)
 }

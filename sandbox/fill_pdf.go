@@ -78,11 +78,7 @@ func writeValues(logger *slog.Logger, ctx *model.Context, fields []*formField, p
 // fillWithPDFCPU runs pdfcpu's form filler on the values keyed by pdfcpu's
 // field IDs; a panic inside it is an error.
 func fillWithPDFCPU(ctx *model.Context, byID map[string]plannedValue) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("pdfcpu panicked filling the form: %v", r)
-		}
-	}()
+	defer pdfcpuPanicked(&err, "filling the form")
 	details := func(id, name string, ft form.FieldType, _ form.DataFormat) ([]string, bool, bool) {
 		pv, ok := byID[id]
 		if !ok || !pdfcpuTypeFits(pv.field, ft) {
