@@ -252,9 +252,10 @@ func (s *Store) FinishJobItem(ctx context.Context, id string, seq int, state Ite
 // not) and, when not "", its last progress; ErrNotFound when worker is
 // not the job's running worker.
 func (s *Store) EndJob(ctx context.Context, id, worker, progress, stopped string) error {
+	now := millis(s.now())
 	res, err := s.exec(ctx, `UPDATE jobs SET state = ?, stopped = ?, finished_at = ?, heartbeat_at = ?, exclusive_key = NULL,
 		progress = CASE WHEN ? = '' THEN progress ELSE ? END WHERE id = ? AND worker = ? AND state = ?`,
-		JobEnded, stopped, millis(s.now()), millis(s.now()), progress, progress, id, worker, JobRunning)
+		JobEnded, stopped, now, now, progress, progress, id, worker, JobRunning)
 	if err != nil {
 		return fmt.Errorf("store: end job %s: %w", id, err)
 	}

@@ -333,15 +333,15 @@ func (s *Store) insertWebhookEvents(ctx context.Context, tx *sql.Tx, ds []Webhoo
 	for start := 0; start < len(firsts); start += webhookEventsChunk {
 		part := firsts[start:min(start+webhookEventsChunk, len(firsts))]
 		byKey := make(map[eventKey]int, len(part))
-		args := make([]any, 0, 6*len(part))
+		args := make([]any, 0, 7*len(part))
 		for _, i := range part {
 			e := ds[i].Event
 			byKey[eventKey{e.EndpointID, e.EventID}] = i
-			args = append(args, e.EndpointID, e.EventID, e.EventType, e.RunID, millis(e.ReceivedAt), e.Payload)
+			args = append(args, e.EndpointID, e.EventID, e.EventType, e.RunID, millis(e.ReceivedAt), e.Payload, 1)
 		}
 		rows, err := tx.QueryContext(ctx, s.d.rebind(`INSERT INTO webhook_events
 			(endpoint_id, event_id, event_type, run_id, received_at, payload, verified) VALUES `+
-			strings.Repeat("(?, ?, ?, ?, ?, ?, 1), ", len(part)-1)+`(?, ?, ?, ?, ?, ?, 1)
+			valueRows(len(part), 7)+`
 			ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id, endpoint_id, event_id`), args...)
 		if err != nil {
 			return nil, fmt.Errorf("insert %d webhook events: %w", len(part), err)

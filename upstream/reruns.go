@@ -181,10 +181,7 @@ func (r *RerunJobs) Start(ctx context.Context, spec RerunSpec) (*RerunJob, error
 // on with the key of the session that started it (or the workspace's
 // service key). store.ErrJobRunning when the job's worker still beats.
 func (r *RerunJobs) Resume(ctx context.Context, id string) (*RerunJob, error) {
-	job, err := r.opts.Store.GetJob(ctx, id)
-	if err == nil && job.Kind != jobKindRerun {
-		err = fmt.Errorf("job %s: %w", id, store.ErrNotFound)
-	}
+	job, err := r.job(ctx, id)
 	if err != nil {
 		return nil, fmt.Errorf("upstream: resume bulk re-run: %w", err)
 	}
@@ -198,6 +195,16 @@ func (r *RerunJobs) Resume(ctx context.Context, id string) (*RerunJob, error) {
 	}
 	return r.work(id, worker, RerunSpec{Conn: stored.Conn, SessionID: job.SessionID, Actor: job.Actor, RequestID: stored.RequestID,
 		Reason: stored.Reason, Started: job.StartedAt}), nil
+}
+
+// job reads job id from the store; store.ErrNotFound when there is none
+// or it is not a bulk re-run.
+func (r *RerunJobs) job(ctx context.Context, id string) (store.Job, error) {
+	job, err := r.opts.Store.GetJob(ctx, id)
+	if err == nil && job.Kind != jobKindRerun {
+		err = fmt.Errorf("job %s: %w", id, store.ErrNotFound)
+	}
+	return job, err
 }
 
 // work starts this process's worker on job id.
@@ -218,10 +225,7 @@ func (r *RerunJobs) work(id, worker string, spec RerunSpec) *RerunJob {
 // Status reads job id from the store; store.ErrNotFound when there is
 // none.
 func (r *RerunJobs) Status(ctx context.Context, id string) (RerunStatus, error) {
-	job, err := r.opts.Store.GetJob(ctx, id)
-	if err == nil && job.Kind != jobKindRerun {
-		err = fmt.Errorf("job %s: %w", id, store.ErrNotFound)
-	}
+	job, err := r.job(ctx, id)
 	if err != nil {
 		return RerunStatus{}, fmt.Errorf("upstream: bulk re-run: %w", err)
 	}
