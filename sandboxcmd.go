@@ -50,11 +50,10 @@ func runSandbox(ctx context.Context, cfg config.Sandbox, logger *slog.Logger, st
 // keys apart in a terminal or a log collector without handing them out;
 // a key too short for that is not shown at all.
 func keyHint(key string) string {
-	const shown, minLength = 4, 12
-	if len(key) < minLength {
-		return "…(hidden)"
+	if last4 := extendapi.APIKey(key).Last4(); last4 != "" {
+		return "…" + last4
 	}
-	return "…" + key[len(key)-shown:]
+	return "…(hidden)"
 }
 
 func sandboxOptions(cfg config.Sandbox, logger *slog.Logger) sandbox.Options {

@@ -317,7 +317,7 @@ func (s Serve) Validate() error {
 			errs = append(errs, fmt.Errorf("--sign-out-url: %w", err))
 		}
 	}
-	if s.Sandbox && (s.IdentityHeader != "" || s.ProxyJWT != "") && !s.SandboxBehindProxy {
+	if s.Sandbox && s.HeaderMode() && !s.SandboxBehindProxy {
 		errs = append(errs, errors.New("--sandbox with --identity-header or --proxy-jwt puts the embedded sandbox and its public demo key behind your SSO proxy: "+
 			"add --sandbox-behind-proxy if that is meant (outside requests to it then need an identity, and changes a role that may act), or drop one of them"))
 	}

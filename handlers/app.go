@@ -16,6 +16,7 @@ import (
 	"github.com/editwatch/editwatch/static"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/upstream"
+	"github.com/editwatch/editwatch/views"
 )
 
 // DefaultMaxUpload is the largest PDF the new-run page accepts: the
@@ -167,7 +168,7 @@ func newDashboard(opts Options) (*dashboard, error) {
 		app.Reruns = reruns
 	}
 	app.streams = newStreamRegistry(app.StreamsPerSession, app.StreamsPerIdentity)
-	app.csrf = middleware.NewCSRF(middleware.CSRFOptions{BasePath: app.BasePath, IsHTTPS: app.Identity.IsHTTPS,
+	app.csrf = middleware.NewCSRF(middleware.CSRFOptions{BasePath: app.BasePath, IsHTTPS: app.Identity.IsHTTPS, FormField: views.CSRFField,
 		Skip: func(c echo.Context) bool { return app.isOpenPath(c.Request().URL.Path) || uploadRoute(c) }})
 	if app.Health == nil {
 		app.Health = &Health{Started: app.Now(), Now: app.Now}

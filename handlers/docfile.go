@@ -170,7 +170,6 @@ func (a *dashboard) runFile(c echo.Context) error {
 	h.Set("Content-Type", "application/pdf")
 	h.Set("Content-Disposition", mime.FormatMediaType("inline", map[string]string{"filename": file.name}))
 	h.Set("Cache-Control", "no-store")
-	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Content-Security-Policy", fileCSP+a.FrameAncestors)
 	c.Response().WriteHeader(resp.StatusCode)

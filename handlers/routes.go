@@ -51,7 +51,7 @@ func routes(e *echo.Echo, app *dashboard) {
 		middleware.Compress(app.BasePath+"_sandbox/", app.BasePath+"static/", app.BasePath+views.RouteDownload,
 			app.BasePath+views.RouteRunFile))
 	if app.Metrics != nil {
-		e.Use(app.Metrics.Middleware(func(err error) int { return describeError(err, errRunContext{}, "").Status }))
+		e.Use(app.Metrics.Middleware())
 	}
 	e.Use(middleware.AccessLog(app.Logger, app.quietRequest),
 		middleware.Recover(app.Logger),
@@ -64,7 +64,8 @@ func routes(e *echo.Echo, app *dashboard) {
 		bodies.Middleware(),
 		middleware.Unless(openRequest, middleware.CrossOriginGuard()),
 		middleware.Unless(openRequest, app.Sessions.LoadSession()),
-		app.Sessions.EndedSessions(middleware.EndedSessionOptions{ConnectPath: app.path(views.RouteConnect), ReturnPath: app.returnPath}),
+		app.Sessions.EndedSessions(middleware.EndedSessionOptions{ConnectPath: app.path(views.RouteConnect),
+			ReturnPath: app.returnPath, NextParam: views.ParamNext}),
 		app.csrf.Middleware())
 
 	base := strings.TrimSuffix(app.BasePath, "/")

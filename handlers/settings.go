@@ -89,7 +89,7 @@ func (a *dashboard) webhookURL(endpointID string) string {
 	if u, err := url.Parse(base); err == nil && (u.Path == "" || u.Path == "/") {
 		base += strings.TrimSuffix(a.BasePath, "/")
 	}
-	return base + "/" + routeWebhookPrefix + endpointID
+	return views.WebhookURL(base, endpointID)
 }
 
 // actorOf names who acts, for endpoint and service-key records.
@@ -176,7 +176,7 @@ func (a *dashboard) addPastedEndpoint(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	hookURL := c.Scheme() + "://" + c.Request().Host + a.path(routeWebhookPrefix+id)
+	hookURL := views.WebhookURL(c.Scheme()+"://"+c.Request().Host+a.BasePath, id)
 	if a.Live.PublicURL != "" {
 		hookURL = a.webhookURL(id)
 	}

@@ -16,6 +16,9 @@ const CSRFCookieName = "editwatch_csrf"
 // csrfLifetime is how long a CSRF cookie lives.
 const csrfLifetime = 12 * time.Hour
 
+// CSRFFormField is the default of CSRFOptions.FormField.
+const CSRFFormField = "_csrf"
+
 // CSRFOptions configure NewCSRF.
 type CSRFOptions struct {
 	// BasePath scopes the cookie ("/" or "/sub/").
@@ -23,6 +26,9 @@ type CSRFOptions struct {
 	// IsHTTPS reports whether the browser reached us over https, so the
 	// cookie's Secure flag follows the request's scheme.
 	IsHTTPS func(*http.Request) bool
+	// FormField is the form field that carries the token (the pages pass
+	// views.CSRFField); default CSRFFormField.
+	FormField string
 	// Skip names requests that carry no token to check: open paths, and
 	// uploads, which check their token themselves while streaming.
 	Skip func(c echo.Context) bool
@@ -42,6 +48,9 @@ func NewCSRF(opts CSRFOptions) *CSRF {
 	if opts.Skip == nil {
 		opts.Skip = func(echo.Context) bool { return false }
 	}
+	if opts.FormField == "" {
+		opts.FormField = CSRFFormField
+	}
 	return &CSRF{opts: opts}
 }
 
@@ -52,7 +61,7 @@ func (x *CSRF) Middleware() echo.MiddlewareFunc {
 	build := func(secure bool) echo.MiddlewareFunc {
 		return echomw.CSRFWithConfig(echomw.CSRFConfig{
 			Skipper:        x.opts.Skip,
-			TokenLookup:    "form:" + CSRFFormField + ",header:" + echo.HeaderXCSRFToken,
+			TokenLookup:    "form:" + x.opts.FormField + ",header:" + echo.HeaderXCSRFToken,
 			ContextKey:     ctxCSRF,
 			CookieName:     CSRFCookieName,
 			CookiePath:     cookiePath(x.opts.BasePath),
@@ -93,12 +102,9 @@ func (x *CSRF) unmask(c echo.Context) {
 		return
 	}
 	if ck, err := r.Cookie(CSRFCookieName); err == nil {
-		UnmaskSubmittedCSRF(r, ck.Value, CSRFFormField, echo.HeaderXCSRFToken)
+		UnmaskSubmittedCSRF(r, ck.Value, x.opts.FormField, echo.HeaderXCSRFToken)
 	}
 }
-
-// CSRFFormField is the form field that carries the token.
-const CSRFFormField = "_csrf"
 
 // CSRFRefusal is the 403 for a missing or wrong token.
 func CSRFRefusal(err error) *Refusal {
@@ -148,7 +154,7 @@ func NewTokenCheck(r *http.Request) *TokenCheck {
 	}
 	site := r.Header.Get("Sec-Fetch-Site")
 	t.verified = site == "same-origin" || site == "none"
-	t.Offer(r.Header.Get("X-CSRF-Token"))
+	t.Offer(r.Header.Get(echo.HeaderXCSRFToken))
 	return t
 }
 

@@ -76,6 +76,9 @@ type EndedSessionOptions struct {
 	// ReturnPath is the page this request shows, as a safe next= value
 	// for coming back after connecting ("" for none).
 	ReturnPath func(c echo.Context) string
+	// NextParam is the connect page's query parameter for that path
+	// (views.ParamNext).
+	NextParam string
 }
 
 // EndedSessions sends a page request whose session just ended to the
@@ -105,9 +108,9 @@ func (s *SessionStore) EndedSessions(opts EndedSessionOptions) echo.MiddlewareFu
 				return next(c)
 			}
 			q := url.Values{paramEnded: {reason}}
-			if opts.ReturnPath != nil {
+			if opts.ReturnPath != nil && opts.NextParam != "" {
 				if back := opts.ReturnPath(c); back != "" {
-					q.Set(ParamNext, back)
+					q.Set(opts.NextParam, back)
 				}
 			}
 			to := opts.ConnectPath + "?" + q.Encode()
@@ -125,10 +128,6 @@ func (s *SessionStore) EndedSessions(opts EndedSessionOptions) echo.MiddlewareFu
 		}
 	}
 }
-
-// ParamNext is the query parameter that carries where to go after
-// connecting (the same name as the views' constant).
-const ParamNext = "next"
 
 // EndedSessionNotice is what the connect page says about a session that
 // just ended: this request's own, or the one the redirect came from.

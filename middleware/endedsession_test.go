@@ -23,7 +23,7 @@ const testConnectPath = "/ew/connect"
 // whether the ended mark was left in the session.
 func endedEcho(ss *SessionStore, returnPath func(echo.Context) string) *catchingEcho {
 	e := newCatchingEcho()
-	e.Use(ss.LoadSession(), ss.EndedSessions(EndedSessionOptions{ConnectPath: testConnectPath, ReturnPath: returnPath}))
+	e.Use(ss.LoadSession(), ss.EndedSessions(EndedSessionOptions{ConnectPath: testConnectPath, ReturnPath: returnPath, NextParam: "next"}))
 	h := func(c echo.Context) error {
 		answer := "handled"
 		if msg, ok := EndedSessionNotice(c); ok {

@@ -100,24 +100,23 @@ func (m *Metrics) ClientOption() extendapi.Option { return extendapi.WithObserve
 // method and the path: a method outside the standard ones counts as
 // "other", and a request that matched no route counts under the single
 // route "unmatched" (the router reports the nearest pattern for a 404,
-// which would misattribute it). statusOf classifies an error a handler
-// returned the way the error handler will, which writes the status after
-// this layer has returned.
-func (m *Metrics) Middleware(statusOf func(error) int) echo.MiddlewareFunc {
+// which would misattribute it). An error a handler returned is handed to
+// the error handler here, as AccessLog does, so the status counted is the
+// one the page was written with.
+func (m *Metrics) Middleware() echo.MiddlewareFunc {
 	var routes routePatterns
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			start := time.Now()
-			err := next(c)
-			status := c.Response().Status
-			if err != nil && !c.Response().Committed {
-				status = statusOf(err)
+			if err := next(c); err != nil {
+				c.Error(err)
 			}
+			status := c.Response().Status
 			method := methodLabel(c.Request().Method)
 			route := routes.label(c)
 			m.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
 			m.requestDuration.WithLabelValues(method, route).Observe(time.Since(start).Seconds())
-			return err
+			return nil
 		}
 	}
 }
