@@ -136,9 +136,13 @@ func (s *Store) CreateJob(ctx context.Context, j Job, exclusive bool, runIDs []s
 		} else if n == 0 {
 			return ErrJobRunning
 		}
-		for i, id := range runIDs {
-			if _, err := s.txExec(ctx, tx, `INSERT INTO job_items (job_id, seq, run_id, state) VALUES (?, ?, ?, ?)`,
-				j.ID, i, id, ItemPending); err != nil {
+		for start := 0; start < len(runIDs); start += jobItemsChunk {
+			part := runIDs[start:min(start+jobItemsChunk, len(runIDs))]
+			args := make([]any, 0, 4*len(part))
+			for i, id := range part {
+				args = append(args, j.ID, start+i, id, ItemPending)
+			}
+			if _, err := s.txExec(ctx, tx, `INSERT INTO job_items (job_id, seq, run_id, state) VALUES `+valueRows(len(part), 4), args...); err != nil {
 				return err
 			}
 		}
@@ -247,6 +251,10 @@ func (s *Store) FinishJobItem(ctx context.Context, id string, seq int, state Ite
 	}
 	return requireOneRow(res, fmt.Sprintf("finish item %d of job %s", seq, id))
 }
+
+// jobItemsChunk bounds the rows of one insert of a job's items (four
+// parameters each).
+const jobItemsChunk = 250
 
 // EndJob ends a running job, with why it stopped early ("" when it did
 // not) and, when not "", its last progress; ErrNotFound when worker is

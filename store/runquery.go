@@ -84,10 +84,8 @@ func (s *Store) runSQL(q runQuery) (string, []any, error) {
 		add("file_name "+s.d.like+` ? ESCAPE '\'`, "%"+escapeLike(f.FileName)+"%")
 	}
 	if f.RunIDPrefix != "" {
-		add("run_id >= ?", f.RunIDPrefix)
-		if upper, ok := prefixUpperBound(f.RunIDPrefix); ok {
-			add("run_id < ?", upper)
-		}
+		cond, bounds := runIDRange(f.RunIDPrefix)
+		add(cond, bounds...)
 	}
 	search, searchArgs := strings.Join(where, " AND "), args
 
@@ -108,6 +106,14 @@ func (s *Store) runSQL(q runQuery) (string, []any, error) {
 	}
 }
 
+// runIDRange is the index range of run IDs starting with prefix.
+func runIDRange(prefix string) (cond string, args []any) {
+	if upper, ok := prefixUpperBound(prefix); ok {
+		return "run_id >= ? AND run_id < ?", []any{prefix, upper}
+	}
+	return "run_id >= ?", []any{prefix}
+}
+
 // searchIsRare reports whether the search term matches fewer than
 // searchWindow runs, asking its index with a bounded probe: a count that
 // stops at the window size.
@@ -118,12 +124,9 @@ func (s *Store) searchIsRare(ctx context.Context, f RunFilter) (bool, error) {
 	)
 	switch {
 	case f.RunIDPrefix != "":
-		probe = `SELECT 1 FROM ` + s.d.indexedBy("run_snapshots", "run_snapshots_run") + ` WHERE tenant = ? AND run_id >= ?`
-		args = []any{f.Tenant, f.RunIDPrefix}
-		if upper, ok := prefixUpperBound(f.RunIDPrefix); ok {
-			probe += ` AND run_id < ?`
-			args = append(args, upper)
-		}
+		cond, bounds := runIDRange(f.RunIDPrefix)
+		probe = `SELECT 1 FROM ` + s.d.indexedBy("run_snapshots", "run_snapshots_run") + ` WHERE tenant = ? AND ` + cond
+		args = append([]any{f.Tenant}, bounds...)
 	case hasTrigram(f.FileName):
 		if probe, args = s.d.names.probe(f.FileName); probe == "" {
 			return false, nil

@@ -163,10 +163,12 @@ func (s *Store) writeDeliveries(ctx context.Context, tx *sql.Tx, ds []WebhookDel
 		stored, dup := WebhookEvent{ID: ids[i], EndpointID: e.EndpointID, EventID: e.EventID, EventType: e.EventType, RunID: e.RunID,
 			ReceivedAt: e.ReceivedAt, Verified: true, Payload: e.Payload, Deliveries: 1}, false
 		if ids[i] == 0 {
-			// Stored before (or earlier in this batch): count the delivery.
-			if stored, dup, err = s.insertWebhookEvent(ctx, tx, e); err != nil {
+			// Stored before (or earlier in this batch): the batch insert
+			// skipped it, so only the delivery is counted.
+			if stored, err = s.countDuplicateDelivery(ctx, tx, e); err != nil {
 				return nil, nil, fmt.Errorf("webhook event %s: %w", e.EventID, err)
 			}
+			dup = true
 		}
 		out[i] = WebhookDeliveryResult{Stored: stored, Duplicate: dup}
 		if last, seen := lastDelivery[e.EndpointID]; !seen || e.ReceivedAt.After(last) {

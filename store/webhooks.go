@@ -324,6 +324,17 @@ func (s *Store) StoreAndApplyWebhookEvent(ctx context.Context, e WebhookEvent, t
 	return stored, duplicate, changes, nil
 }
 
+// countDuplicateDelivery counts one more delivery of an event stored
+// already and returns the stored event.
+func (s *Store) countDuplicateDelivery(ctx context.Context, tx *sql.Tx, e WebhookEvent) (WebhookEvent, error) {
+	if _, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE webhook_events SET deliveries = deliveries + 1
+		WHERE endpoint_id = ? AND event_id = ?`), e.EndpointID, e.EventID); err != nil {
+		return WebhookEvent{}, err
+	}
+	return scanWebhookEvent(tx.QueryRowContext(ctx, s.d.rebind(`SELECT `+webhookEventColumns+`
+		FROM webhook_events WHERE endpoint_id = ? AND event_id = ?`), e.EndpointID, e.EventID))
+}
+
 // insertWebhookEvent stores a verified delivery in tx, or, when its event
 // ID is stored already, counts one more delivery of it and returns the
 // stored event with duplicate true.
@@ -333,12 +344,7 @@ func (s *Store) insertWebhookEvent(ctx context.Context, tx *sql.Tx, e WebhookEve
 		e.EndpointID, e.EventID, e.EventType, e.RunID, millis(e.ReceivedAt), e.Payload).Scan(&id)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
-		if _, err := tx.ExecContext(ctx, s.d.rebind(`UPDATE webhook_events SET deliveries = deliveries + 1
-			WHERE endpoint_id = ? AND event_id = ?`), e.EndpointID, e.EventID); err != nil {
-			return WebhookEvent{}, false, err
-		}
-		stored, err = scanWebhookEvent(tx.QueryRowContext(ctx, s.d.rebind(`SELECT `+webhookEventColumns+`
-			FROM webhook_events WHERE endpoint_id = ? AND event_id = ?`), e.EndpointID, e.EventID))
+		stored, err = s.countDuplicateDelivery(ctx, tx, e)
 		return stored, true, err
 	case err != nil:
 		return WebhookEvent{}, false, err
