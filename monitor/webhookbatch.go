@@ -31,6 +31,11 @@ type deliveryQueue struct {
 	waiting   []*queuedDelivery
 	writing   bool      // the writer goroutine is draining waiting
 	lastStart time.Time // when the last batch began
+	// answered is how many deliveries the last batch acknowledged: busy
+	// senders whose next delivery is likely on its way.
+	answered int
+	// arrived wakes the writer while it waits for them (never blocks).
+	arrived chan struct{}
 }
 
 type queuedDelivery struct {
@@ -52,9 +57,18 @@ func (m *Monitor) storeDelivery(ctx context.Context, d store.WebhookDelivery) st
 	q.waiting = append(q.waiting, qd)
 	start := !q.writing
 	q.writing = true
+	if q.arrived == nil {
+		q.arrived = make(chan struct{}, 1)
+	}
+	arrived := q.arrived
 	q.mu.Unlock()
 	if start {
 		go m.drainDeliveries()
+	} else {
+		select {
+		case arrived <- struct{}{}:
+		default: // the writer has a wake-up pending already
+		}
 	}
 	select {
 	case r := <-qd.done:
@@ -78,11 +92,13 @@ func (m *Monitor) drainDeliveries() {
 			// Deliveries are coming fast: let this batch fill up.
 			time.Sleep(wait)
 		}
+		q.awaitAnswered()
 		q.mu.Lock()
 		n := min(len(q.waiting), q.max)
 		if n == 0 {
 			q.writing = false
 			q.waiting = nil
+			q.answered = 0
 			q.mu.Unlock()
 			return
 		}
@@ -98,8 +114,42 @@ func (m *Monitor) drainDeliveries() {
 		ctx, cancel := context.WithTimeout(context.Background(), webhookBatchTimeout)
 		results := m.store.StoreWebhookDeliveries(ctx, ds)
 		cancel()
+		q.mu.Lock()
+		q.answered = n
+		q.mu.Unlock()
 		for i, qd := range batch {
 			qd.done <- results[i]
+		}
+	}
+}
+
+// awaitAnswered waits, at most an interval, until the senders the last
+// batch answered have delivered again, so that they join the next batch.
+// Without it, when a batch takes longer than the interval, the senders
+// split into two groups that take turns, each waiting out the other's
+// commit: half the deliveries per commit, and twice the wait.
+func (q *deliveryQueue) awaitAnswered() {
+	q.mu.Lock()
+	want := min(q.max, len(q.waiting)+q.answered)
+	arrived := q.arrived
+	q.mu.Unlock()
+	var timeout <-chan time.Time
+	for {
+		q.mu.Lock()
+		n := len(q.waiting)
+		q.mu.Unlock()
+		if n >= want {
+			return
+		}
+		if timeout == nil {
+			t := time.NewTimer(q.interval)
+			defer t.Stop()
+			timeout = t.C
+		}
+		select {
+		case <-arrived:
+		case <-timeout:
+			return
 		}
 	}
 }

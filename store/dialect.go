@@ -49,6 +49,8 @@ type dialect struct {
 	goose    goose.Dialect
 	// names finds runs by a substring of their file name.
 	names nameSearch
+	// deliveries writes a batch of webhook deliveries in one transaction.
+	deliveries deliveryWriter
 }
 
 var (
@@ -56,16 +58,18 @@ var (
 		name: DialectSQLite, plannerHints: true, like: "LIKE", assignsIDs: true,
 		// Inserting at random places of the run-ID index wants its pages
 		// in memory; SQLite's default cache is 2 MB.
-		bulkLoad: []string{`PRAGMA cache_size = -262144`},
-		optimize: []string{`PRAGMA analysis_limit = 1000`, `PRAGMA optimize = 0x10002`, `PRAGMA wal_checkpoint(TRUNCATE)`},
-		goose:    goose.DialectSQLite3,
-		names:    sqliteNameSearch{},
+		bulkLoad:   []string{`PRAGMA cache_size = -262144`},
+		optimize:   []string{`PRAGMA analysis_limit = 1000`, `PRAGMA optimize = 0x10002`, `PRAGMA wal_checkpoint(TRUNCATE)`},
+		goose:      goose.DialectSQLite3,
+		names:      sqliteNameSearch{},
+		deliveries: txDeliveryWriter{},
 	}
 	postgresDialect = &dialect{
 		name: DialectPostgres, numbered: true, lockRows: true, replicas: true, like: "ILIKE",
-		optimize: []string{`ANALYZE run_snapshots, run_rollups, webhook_events`},
-		goose:    goose.DialectPostgres,
-		names:    postgresNameSearch{},
+		optimize:   []string{`ANALYZE run_snapshots, run_rollups, webhook_events`},
+		goose:      goose.DialectPostgres,
+		names:      postgresNameSearch{},
+		deliveries: pipelinedDeliveryWriter{},
 	}
 )
 

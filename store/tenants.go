@@ -157,12 +157,20 @@ func tenantFlagBits(fromExtend, synthetic bool) uint8 {
 	return f
 }
 
+// checkTenant refuses a tenant name that is not deployment/workspace.
+func checkTenant(tenant string) error {
+	if tenant == "" || !strings.Contains(tenant, "/") {
+		return fmt.Errorf("tenant %q: want deployment/workspace", tenant)
+	}
+	return nil
+}
+
 // ensureTenant creates the tenant row when missing and raises its
 // history-source flags; it never lowers them. It skips the write when
 // this process already committed the same flags (noteTenant).
 func (s *Store) ensureTenant(ctx context.Context, tx *sql.Tx, tenant string, fromExtend, synthetic bool) error {
-	if tenant == "" || !strings.Contains(tenant, "/") {
-		return fmt.Errorf("tenant %q: want deployment/workspace", tenant)
+	if err := checkTenant(tenant); err != nil {
+		return err
 	}
 	want := tenantFlagBits(fromExtend, synthetic)
 	if known, ok := s.tenantFlags.Load(tenant); ok && known.(uint8)&want == want {

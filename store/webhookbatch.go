@@ -57,25 +57,16 @@ func (s *Store) StoreWebhookDeliveries(ctx context.Context, ds []WebhookDelivery
 		return results
 	}
 	batched := make([]WebhookDeliveryResult, len(ds))
-	var (
-		applied []tenantFlags
-		touched []endpointTouch
-	)
-	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
-		clear(batched)
-		var err error
-		applied, touched, err = s.writeDeliveries(ctx, tx, ds, todo, batched)
-		return err
-	})
+	fx, err := s.d.deliveries.write(ctx, s, ds, todo, batched)
 	switch {
 	case err == nil:
 		for _, i := range todo {
 			results[i] = batched[i]
 		}
-		for _, t := range applied {
+		for _, t := range fx.flags {
 			s.noteTenant(t.tenant, t.fromExtend, t.synthetic)
 		}
-		for _, t := range touched {
+		for _, t := range fx.touched {
 			s.endpointTouched.Store(t.endpoint, t.at)
 		}
 	case errors.Is(err, ErrUnavailable) || ctx.Err() != nil:
@@ -122,6 +113,9 @@ func (s *Store) normalizeDelivery(d *WebhookDelivery) error {
 	}
 	e.ReceivedAt = msTime(e.ReceivedAt)
 	if len(d.Runs) > 0 {
+		if err := checkTenant(d.Tenant); err != nil {
+			return fmt.Errorf("store: store webhook event %s: %w", e.EventID, err)
+		}
 		if d.Outcome == nil {
 			d.Outcome = func([]RunChange) string { return "" }
 		}
@@ -130,6 +124,35 @@ func (s *Store) normalizeDelivery(d *WebhookDelivery) error {
 		}
 	}
 	return nil
+}
+
+// deliveryWriter writes the deliveries todo of a batch (checked by
+// normalizeDelivery) in one transaction, filling in out; the dialect
+// chooses how. An error leaves nothing behind.
+type deliveryWriter interface {
+	write(ctx context.Context, s *Store, ds []WebhookDelivery, todo []int, out []WebhookDeliveryResult) (batchEffects, error)
+}
+
+// batchEffects is what a committed batch leaves for the Store's memory.
+type batchEffects struct {
+	flags   []tenantFlags
+	touched []endpointTouch
+}
+
+// txDeliveryWriter writes a batch with the statements of writeDeliveries
+// in a database/sql transaction: one statement per step for the whole
+// batch, each a round trip.
+type txDeliveryWriter struct{}
+
+func (txDeliveryWriter) write(ctx context.Context, s *Store, ds []WebhookDelivery, todo []int, out []WebhookDeliveryResult) (batchEffects, error) {
+	var fx batchEffects
+	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+		clear(out)
+		var err error
+		fx.flags, fx.touched, err = s.writeDeliveries(ctx, tx, ds, todo, out)
+		return err
+	})
+	return fx, err
 }
 
 // endpointTouch is a last delivery time a batch recorded (millis).

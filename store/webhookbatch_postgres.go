@@ -1,0 +1,681 @@
+package store
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// pipelinedDeliveryWriter writes a webhook batch on PostgreSQL in two
+// round trips however many deliveries it holds, where txDeliveryWriter
+// needs ten or more: each statement of a step covers the whole batch
+// (arrays and unnest, so its text, and PostgreSQL's plan of it, is the same
+// for every size), and the statements of a step travel together in one
+// pgx pipeline. On a busy machine a round trip is mostly a wait for
+// PostgreSQL's backend to be scheduled, and those waits, not the rows, are
+// what a batch costs.
+//
+//  1. BEGIN; the tenants not known yet; insert the events (already marked
+//     applied: they commit together with their runs or not at all); lock
+//     the runs they name; record the endpoints' last delivery; lock the
+//     rollup rows the runs can move (the hours and days of the runs'
+//     stored times and of the observed ones).
+//  2. Insert the new runs and rewrite the changed ones; write the events'
+//     outcomes and the rollup rows; COMMIT.
+//
+// The changes themselves are worked out in Go between the steps, with the
+// functions every other path uses (observedChange, rollupDelta), in the
+// order the deliveries arrived. Rows are locked in the order of
+// writeDeliveries' transaction (events, runs, endpoints, rollups), so the
+// two wait for each other rather than deadlock.
+//
+// A batch that creates rows (a run or a rollup hour seen for the first
+// time) checks, one round trip more, that no other transaction created
+// them meanwhile before it commits. What this writer does not expect it
+// leaves to txDeliveryWriter: a delivery of an event stored already (a
+// duplicate: counted, not applied), and a row another transaction created
+// between our read and our insert. Its transaction is then rolled back
+// and the batch written again, the other way.
+type pipelinedDeliveryWriter struct{}
+
+// errBatchRaced reports a batch that the pipeline leaves to
+// txDeliveryWriter (see pipelinedDeliveryWriter).
+var errBatchRaced = errors.New("store: webhook batch needs the one-statement-per-step path")
+
+func (pipelinedDeliveryWriter) write(ctx context.Context, s *Store, ds []WebhookDelivery, todo []int, out []WebhookDeliveryResult) (batchEffects, error) {
+	if repeatsAnEvent(ds, todo) {
+		return txDeliveryWriter{}.write(ctx, s, ds, todo, out)
+	}
+	conn, err := s.write.Conn(ctx)
+	if err != nil {
+		return batchEffects{}, fmt.Errorf("connect: %w", err)
+	}
+	defer conn.Close()
+	var fx batchEffects
+	err = conn.Raw(func(dc any) error {
+		pc, ok := pgxConnOf(dc)
+		if !ok {
+			return errBatchRaced
+		}
+		p := newDeliveryPipeline(s, ds, todo, out)
+		fx, err = p.run(ctx, pc)
+		return err
+	})
+	if errors.Is(err, errBatchRaced) {
+		return txDeliveryWriter{}.write(ctx, s, ds, todo, out)
+	}
+	return fx, err
+}
+
+// repeatsAnEvent reports whether two deliveries of todo carry the same
+// event: the second is a duplicate of the first.
+func repeatsAnEvent(ds []WebhookDelivery, todo []int) bool {
+	type eventKey struct{ endpoint, event string }
+	seen := make(map[eventKey]bool, len(todo))
+	for _, i := range todo {
+		k := eventKey{ds[i].Event.EndpointID, ds[i].Event.EventID}
+		if seen[k] {
+			return true
+		}
+		seen[k] = true
+	}
+	return false
+}
+
+// pgxConnOf is the pgx connection under a connection of the store's pool.
+func pgxConnOf(dc any) (*pgx.Conn, bool) {
+	if c, ok := dc.(*classifyingConn); ok {
+		dc = c.inner
+	}
+	c, ok := dc.(*stdlib.Conn)
+	if !ok {
+		return nil, false
+	}
+	return c.Conn(), true
+}
+
+// runState is one run of a batch: as stored before it (if at all) and as
+// the batch's deliveries, applied in order so far, leave it.
+type runState struct {
+	stored       RunSnapshot
+	storedExists bool
+	now          RunSnapshot
+	exists       bool
+}
+
+// tenantWork is what a batch does to one tenant.
+type tenantWork struct {
+	tenant                string
+	runIDs                []string // sorted: the order their rows are locked in
+	runs                  map[string]*runState
+	fromExtend, synthetic bool
+	delta                 *rollupDelta
+}
+
+// deliveryPipeline is one batch on its way through the three steps.
+type deliveryPipeline struct {
+	s         *Store
+	ds        []WebhookDelivery
+	todo      []int
+	out       []WebhookDeliveryResult
+	obs       map[int]observationBatch // by delivery, for those with runs
+	tenants   []*tenantWork            // sorted by name
+	byTenant  map[string]*tenantWork
+	appliedAt time.Time
+	// The rollup rows of the hours and days the batch can move, locked.
+	hours, days *lockedRollups
+}
+
+func newDeliveryPipeline(s *Store, ds []WebhookDelivery, todo []int, out []WebhookDeliveryResult) *deliveryPipeline {
+	clear(out)
+	p := &deliveryPipeline{s: s, ds: ds, todo: todo, out: out, obs: map[int]observationBatch{},
+		byTenant: map[string]*tenantWork{}, appliedAt: msTime(s.now()),
+		hours: newLockedRollups(hourRollups), days: newLockedRollups(dayRollups)}
+	for _, i := range todo {
+		d := ds[i]
+		if len(d.Runs) == 0 {
+			continue
+		}
+		b, _ := s.batchObservations(d.Runs) // checked by normalizeDelivery
+		p.obs[i] = b
+		t := p.byTenant[d.Tenant]
+		if t == nil {
+			t = &tenantWork{tenant: d.Tenant, runs: map[string]*runState{}, delta: newRollupDelta()}
+			p.byTenant[d.Tenant] = t
+			p.tenants = append(p.tenants, t)
+		}
+		t.fromExtend = t.fromExtend || b.fromExtend
+		t.synthetic = t.synthetic || b.synthetic
+		for _, id := range b.order {
+			if _, ok := t.runs[id]; !ok {
+				t.runs[id] = &runState{}
+				t.runIDs = append(t.runIDs, id)
+			}
+		}
+	}
+	slices.SortFunc(p.tenants, func(a, b *tenantWork) int { return cmp.Compare(a.tenant, b.tenant) })
+	for _, t := range p.tenants {
+		slices.Sort(t.runIDs)
+	}
+	return p
+}
+
+// run takes the batch through its steps on conn, in one transaction.
+func (p *deliveryPipeline) run(ctx context.Context, conn *pgx.Conn) (fx batchEffects, err error) {
+	defer func() {
+		if err == nil {
+			return
+		}
+		// The transaction may be half done: end it before the connection
+		// goes back to the pool, or close the connection.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		if _, rerr := conn.Exec(rctx, "ROLLBACK"); rerr != nil {
+			conn.Close(rctx)
+		}
+		cancel()
+		if !errors.Is(err, errBatchRaced) {
+			err = classify(err)
+		}
+	}()
+	if err := p.lockStep(ctx, conn, &fx); err != nil {
+		return batchEffects{}, err
+	}
+	p.applyInOrder()
+	if err := p.lockUnforeseenRollups(ctx, conn); err != nil {
+		return batchEffects{}, err
+	}
+	if err := p.writeStep(ctx, conn); err != nil {
+		return batchEffects{}, err
+	}
+	for _, t := range p.tenants {
+		fx.flags = append(fx.flags, tenantFlags{tenant: t.tenant, fromExtend: t.fromExtend, synthetic: t.synthetic})
+	}
+	return fx, nil
+}
+
+// rollupKey is one rollup row: a tenant's hour or day.
+type rollupKey struct {
+	tenant string
+	bucket int64
+}
+
+// lockedRollups is what a batch read of one rollup table: the rows it
+// locked, and the buckets it looked for (a bucket looked for and not
+// found has no row yet).
+type lockedRollups struct {
+	table  rollupTable
+	sought map[rollupKey]bool
+	found  map[rollupKey]Aggregate
+}
+
+func newLockedRollups(table rollupTable) *lockedRollups {
+	return &lockedRollups{table: table, sought: map[rollupKey]bool{}, found: map[rollupKey]Aggregate{}}
+}
+
+// queueLock queues the read, locking, of tenant's rows of buckets.
+func (l *lockedRollups) queueLock(b *pgx.Batch, tenant string, buckets []int64) {
+	for _, bucket := range buckets {
+		l.sought[rollupKey{tenant, bucket}] = true
+	}
+	b.Queue(`SELECT `+rollupColumns+` FROM `+l.table.name+` WHERE tenant = $1 AND bucket = ANY($2::int8[])
+		ORDER BY bucket FOR UPDATE`, tenant, buckets).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			bucket, a, err := scanRollup(rows)
+			if err != nil {
+				return err
+			}
+			l.found[rollupKey{tenant, bucket}] = a
+		}
+		return rows.Err()
+	})
+}
+
+// lockStep is step 1: BEGIN, the tenants, the events, the run locks, the
+// endpoints, the rollup locks.
+func (p *deliveryPipeline) lockStep(ctx context.Context, conn *pgx.Conn, fx *batchEffects) error {
+	s := p.s
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	for _, t := range p.tenants {
+		want := tenantFlagBits(t.fromExtend, t.synthetic)
+		if known, ok := s.tenantFlags.Load(t.tenant); ok && known.(uint8)&want == want {
+			continue
+		}
+		dep, ws := TenantParts(t.tenant)
+		b.Queue(s.d.rebind(tenantUpsert), t.tenant, dep, ws, millis(s.now()), boolInt(t.fromExtend), boolInt(t.synthetic))
+	}
+
+	// Events in one order, as insertWebhookEvents inserts them.
+	events := slices.Clone(p.todo)
+	slices.SortFunc(events, func(a, b int) int {
+		ea, eb := p.ds[a].Event, p.ds[b].Event
+		return cmp.Or(cmp.Compare(ea.EndpointID, eb.EndpointID), cmp.Compare(ea.EventID, eb.EventID))
+	})
+	cols := make([][]any, 7)
+	for _, i := range events {
+		e := p.ds[i].Event
+		var applied any
+		if _, ok := p.obs[i]; ok {
+			applied = millis(p.appliedAt)
+		}
+		for c, v := range []any{e.EndpointID, e.EventID, e.EventType, e.RunID, millis(e.ReceivedAt), e.Payload, applied} {
+			cols[c] = append(cols[c], v)
+		}
+	}
+	type eventKey struct{ endpoint, event string }
+	inserted := 0
+	b.Queue(`INSERT INTO webhook_events (endpoint_id, event_id, event_type, run_id, received_at, payload, applied_at, verified)
+		SELECT endpoint_id, event_id, event_type, run_id, received_at, payload, applied_at, 1
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::bytea[], $7::int8[])
+			WITH ORDINALITY AS u(endpoint_id, event_id, event_type, run_id, received_at, payload, applied_at, n)
+		ORDER BY n
+		ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id, endpoint_id, event_id`,
+		anySlices(cols)...).Query(func(rows pgx.Rows) error {
+		byKey := make(map[eventKey]int, len(events))
+		for _, i := range events {
+			byKey[eventKey{p.ds[i].Event.EndpointID, p.ds[i].Event.EventID}] = i
+		}
+		for rows.Next() {
+			var id int64
+			var k eventKey
+			if err := rows.Scan(&id, &k.endpoint, &k.event); err != nil {
+				return err
+			}
+			i := byKey[k]
+			e := p.ds[i].Event
+			p.out[i] = WebhookDeliveryResult{Stored: WebhookEvent{ID: id, EndpointID: e.EndpointID, EventID: e.EventID,
+				EventType: e.EventType, RunID: e.RunID, ReceivedAt: e.ReceivedAt, Verified: true, Payload: e.Payload, Deliveries: 1}}
+			inserted++
+		}
+		return rows.Err()
+	})
+
+	for _, t := range p.tenants {
+		b.Queue(`SELECT `+snapshotColumns+` FROM run_snapshots WHERE tenant = $1 AND run_id = ANY($2::text[])
+			ORDER BY run_id FOR UPDATE`, t.tenant, t.runIDs).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				r, err := scanSnapshot(rows)
+				if err != nil {
+					return err
+				}
+				*t.runs[r.RunID] = runState{stored: r, storedExists: true, now: r, exists: true}
+			}
+			return rows.Err()
+		})
+	}
+
+	var endpoints []string
+	lastDelivery := map[string]time.Time{}
+	for _, i := range p.todo {
+		e := p.ds[i].Event
+		if last, seen := lastDelivery[e.EndpointID]; !seen || e.ReceivedAt.After(last) {
+			if !seen {
+				endpoints = append(endpoints, e.EndpointID)
+			}
+			lastDelivery[e.EndpointID] = e.ReceivedAt
+		}
+	}
+	slices.Sort(endpoints)
+	for _, ep := range endpoints {
+		at := millis(lastDelivery[ep])
+		if last, ok := s.endpointTouched.Load(ep); ok && at-last.(int64) < 1000 {
+			continue // recorded less than a second ago: the statement would change nothing
+		}
+		b.Queue(s.d.rebind(webhookEndpointTouch), at, ep, at-1000)
+		fx.touched = append(fx.touched, endpointTouch{ep, at})
+	}
+
+	// A run's time (RunSnapshot.At) is its creation or first sighting,
+	// stored or observed: the rows of those hours and days are the ones
+	// the batch can move. The stored times are read in the statement.
+	for _, t := range p.tenants {
+		hours, days := map[int64]bool{}, map[int64]bool{}
+		for _, i := range p.todo {
+			if p.ds[i].Tenant != t.tenant {
+				continue
+			}
+			for _, runs := range p.obs[i].byRun {
+				for _, o := range runs {
+					for _, at := range []time.Time{o.CreatedAt, o.SeenAt} {
+						if !at.IsZero() {
+							hours[bucketOf(at)] = true
+							days[floorMs(millis(at), RollupDay.Milliseconds())] = true
+						}
+					}
+				}
+			}
+		}
+		for _, l := range []struct {
+			rows    *lockedRollups
+			buckets map[int64]bool
+		}{{p.hours, hours}, {p.days, days}} {
+			size := l.rows.table.size
+			observed := slices.Sorted(maps.Keys(l.buckets))
+			for _, bucket := range observed {
+				l.rows.sought[rollupKey{t.tenant, bucket}] = true
+			}
+			b.Queue(`SELECT `+rollupColumns+` FROM `+l.rows.table.name+` WHERE tenant = $1 AND bucket IN (
+					SELECT unnest($2::int8[])
+					UNION SELECT b FROM run_snapshots, LATERAL (VALUES (at - ((at % $3) + $3) % $3),
+						(first_seen_at - ((first_seen_at % $3) + $3) % $3)) AS v(b)
+					WHERE tenant = $1 AND run_id = ANY($4::text[]))
+				ORDER BY bucket FOR UPDATE`, t.tenant, observed, size, t.runIDs).Query(func(rows pgx.Rows) error {
+				for rows.Next() {
+					bucket, a, err := scanRollup(rows)
+					if err != nil {
+						return err
+					}
+					l.rows.found[rollupKey{t.tenant, bucket}] = a
+				}
+				return rows.Err()
+			})
+		}
+	}
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("store %d webhook events: %w", len(p.todo), err)
+	}
+	if inserted != len(p.todo) {
+		return errBatchRaced // some are duplicates
+	}
+	// The stored times' buckets, now known, were looked for too.
+	for _, t := range p.tenants {
+		for _, st := range t.runs {
+			if !st.storedExists {
+				continue
+			}
+			for _, at := range []time.Time{st.stored.At, st.stored.FirstSeenAt} {
+				p.hours.sought[rollupKey{t.tenant, bucketOf(at)}] = true
+				p.days.sought[rollupKey{t.tenant, floorMs(millis(at), RollupDay.Milliseconds())}] = true
+			}
+		}
+	}
+	return nil
+}
+
+// applyInOrder works out, in Go, each delivery's changes to its runs, in
+// the order the deliveries arrived, and what they add to the rollups.
+func (p *deliveryPipeline) applyInOrder() {
+	for _, i := range p.todo {
+		b, ok := p.obs[i]
+		if !ok {
+			continue
+		}
+		t := p.byTenant[p.ds[i].Tenant]
+		byRun := make(map[string]RunChange, len(b.order))
+		for _, runID := range b.order {
+			st := t.runs[runID]
+			var change RunChange
+			if st.exists {
+				change = observedChange(t.tenant, st.now, b.byRun[runID])
+			} else {
+				next, nextExists := RunSnapshot{}, false
+				for _, o := range b.byRun[runID] {
+					next = applyObservation(t.tenant, next, nextExists, o)
+					nextExists = true
+				}
+				change = RunChange{RunID: runID, After: next, Changed: true}
+			}
+			st.now, st.exists = change.After, true
+			t.delta.retract(change.Before)
+			t.delta.add(change.After)
+			byRun[runID] = change
+		}
+		r := &p.out[i]
+		for _, o := range p.ds[i].Runs {
+			if c, ok := byRun[o.RunID]; ok {
+				r.Changes = append(r.Changes, c)
+				delete(byRun, o.RunID) // a run named twice in one event changes once
+			}
+		}
+		r.Stored.AppliedAt = p.appliedAt
+	}
+}
+
+// movedRollups is, per tenant in order, the buckets of one table whose
+// delta is not zero, sorted.
+func (p *deliveryPipeline) movedRollups(hours bool) []rollupKey {
+	var keys []rollupKey
+	for _, t := range p.tenants {
+		deltas := t.delta.days
+		if hours {
+			deltas = t.delta.buckets
+		}
+		for _, bucket := range slices.Sorted(maps.Keys(deltas)) {
+			if !deltas[bucket].zero() {
+				keys = append(keys, rollupKey{t.tenant, bucket})
+			}
+		}
+	}
+	return keys
+}
+
+// lockUnforeseenRollups reads and locks the rollup rows the changes move
+// that step 1 did not look for. lockStep looks for every bucket a change
+// can move, so this costs nothing unless that reasoning is ever wrong.
+func (p *deliveryPipeline) lockUnforeseenRollups(ctx context.Context, conn *pgx.Conn) error {
+	b := &pgx.Batch{}
+	for _, l := range []struct {
+		rows  *lockedRollups
+		hours bool
+	}{{p.hours, true}, {p.days, false}} {
+		missing := map[string][]int64{}
+		var tenants []string
+		for _, k := range p.movedRollups(l.hours) {
+			if !l.rows.sought[k] {
+				if _, ok := missing[k.tenant]; !ok {
+					tenants = append(tenants, k.tenant)
+				}
+				missing[k.tenant] = append(missing[k.tenant], k.bucket)
+			}
+		}
+		for _, t := range tenants {
+			l.rows.queueLock(b, t, missing[t])
+		}
+	}
+	if b.Len() == 0 {
+		return nil
+	}
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("rollups: %w", err)
+	}
+	return nil
+}
+
+// writeStep is step 2: the runs, the outcomes, the rollup rows, COMMIT;
+// with a round trip more when the batch creates rows.
+func (p *deliveryPipeline) writeStep(ctx context.Context, conn *pgx.Conn) error {
+	b := &pgx.Batch{}
+	var inserts, updates [][]any
+	type runKey struct{ tenant, run string }
+	newIDs := map[runKey]int64{}
+	for _, t := range p.tenants {
+		for _, id := range t.runIDs {
+			st := t.runs[id]
+			switch {
+			case !st.storedExists:
+				inserts = append(inserts, snapshotArgs(st.now))
+			case !sameSnapshot(st.stored, st.now):
+				updates = append(updates, append([]any{st.now.ID}, snapshotArgs(st.now)[2:]...))
+			}
+		}
+	}
+	if len(inserts) > 0 {
+		b.Queue(`INSERT INTO run_snapshots (`+snapshotInsertColumns+`) SELECT * FROM unnest(`+arrayParams(snapshotArrayTypes)+`)
+			ON CONFLICT (tenant, run_id) DO NOTHING RETURNING id, tenant, run_id`, columnsOf(inserts, snapshotInsertArity)...).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var id int64
+				var k runKey
+				if err := rows.Scan(&id, &k.tenant, &k.run); err != nil {
+					return err
+				}
+				newIDs[k] = id
+			}
+			return rows.Err()
+		})
+	}
+	if len(updates) > 0 {
+		b.Queue(snapshotsUpdateFromArrays, columnsOf(updates, 1+snapshotInsertArity-2)...)
+	}
+
+	created, wantCreated := 0, 0
+	for _, l := range []struct {
+		rows  *lockedRollups
+		hours bool
+	}{{p.hours, true}, {p.days, false}} {
+		var updates, inserts [][]any
+		for _, k := range p.movedRollups(l.hours) {
+			delta := p.byTenant[k.tenant].delta.days[k.bucket]
+			if l.hours {
+				delta = p.byTenant[k.tenant].delta.buckets[k.bucket]
+			}
+			if current, ok := l.rows.found[k]; ok {
+				current.merge(*delta)
+				updates = append(updates, append([]any{k.tenant, k.bucket}, rollupArgs(current)...))
+			} else {
+				inserts = append(inserts, append([]any{k.tenant, k.bucket}, rollupArgs(*delta)...))
+			}
+		}
+		table := l.rows.table.name
+		if len(updates) > 0 {
+			b.Queue(`UPDATE `+table+` AS t SET processed = u.processed, failed = u.failed, credits = u.credits,
+				pages = u.pages, fields_filled = u.fields_filled, fields_total = u.fields_total, failures = u.failures, timings = u.timings
+				FROM unnest(`+arrayParams(rollupArrayTypes)+`) AS u(tenant, `+rollupColumns+`)
+				WHERE t.tenant = u.tenant AND t.bucket = u.bucket`, columnsOf(updates, len(rollupArrayTypes))...)
+		}
+		if len(inserts) > 0 {
+			wantCreated += len(inserts)
+			b.Queue(`INSERT INTO `+table+` (tenant, `+rollupColumns+`) SELECT * FROM unnest(`+arrayParams(rollupArrayTypes)+`)
+				ON CONFLICT (tenant, bucket) DO NOTHING`, columnsOf(inserts, len(rollupArrayTypes))...).Exec(func(ct pgconn.CommandTag) error {
+				created += int(ct.RowsAffected())
+				return nil
+			})
+		}
+	}
+
+	if len(inserts) == 0 && wantCreated == 0 {
+		// Nothing in the batch depends on what another transaction did
+		// meanwhile: commit in the same round trip.
+		p.queueOutcomes(b)
+		return p.commit(ctx, conn, b)
+	}
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("apply %d webhook events: %w", len(p.obs), err)
+	}
+	if len(newIDs) != len(inserts) || created != wantCreated {
+		return errBatchRaced // another transaction created a run or rollup row meanwhile
+	}
+	for i := range p.out {
+		for c := range p.out[i].Changes {
+			ch := &p.out[i].Changes[c]
+			if id, ok := newIDs[runKey{ch.After.Tenant, ch.RunID}]; ok {
+				if ch.Before.RunID != "" {
+					ch.Before.ID = id
+				}
+				ch.After.ID = id
+			}
+		}
+	}
+	b = &pgx.Batch{}
+	p.queueOutcomes(b)
+	return p.commit(ctx, conn, b)
+}
+
+// queueOutcomes works out each applied event's outcome and queues their
+// writing.
+func (p *deliveryPipeline) queueOutcomes(b *pgx.Batch) {
+	var ids []int64
+	var outcomes []string
+	for _, i := range p.todo {
+		if _, ok := p.obs[i]; !ok {
+			continue
+		}
+		r := &p.out[i]
+		r.Stored.Outcome = p.ds[i].Outcome(r.Changes)
+		if r.Stored.Outcome != "" {
+			ids, outcomes = append(ids, r.Stored.ID), append(outcomes, r.Stored.Outcome)
+		}
+	}
+	if len(ids) > 0 {
+		b.Queue(`UPDATE webhook_events AS e SET outcome = u.outcome
+			FROM unnest($1::int8[], $2::text[]) AS u(id, outcome) WHERE e.id = u.id`, ids, outcomes)
+	}
+}
+
+func (p *deliveryPipeline) commit(ctx context.Context, conn *pgx.Conn, b *pgx.Batch) error {
+	committed := false
+	b.Queue("COMMIT").Exec(func(ct pgconn.CommandTag) error {
+		committed = ct.String() == "COMMIT" // a failed transaction answers ROLLBACK
+		return nil
+	})
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	if !committed {
+		return errors.New("commit: the transaction was rolled back")
+	}
+	return nil
+}
+
+// PostgreSQL array types of snapshotInsertColumns, in order, and of the
+// rollup rows (tenant, then rollupColumns).
+var (
+	snapshotArrayTypes = []string{"text", "text", "int8", "text", "text", "text", "text", "text", "text",
+		"int8", "int8", "int8", "int8", "int8", "float8", "float8", "float8", "float8", "float8",
+		"int8", "int8", "int8", "int8", "int8", "text", "int8", "int8"}
+	rollupArrayTypes = []string{"text", "int8", "int8", "int8", "float8", "int8", "int8", "int8", "bytea", "bytea"}
+)
+
+// snapshotsUpdateFromArrays rewrites runs by ID from one array per column
+// (the ID, then snapshotInsertColumns less tenant and run_id).
+var snapshotsUpdateFromArrays = func() string {
+	cols := strings.Split(snapshotInsertColumns, ",")[2:]
+	set := make([]string, len(cols))
+	for i, c := range cols {
+		c = strings.TrimSpace(c)
+		cols[i] = c
+		set[i] = c + " = u." + c
+	}
+	return `UPDATE run_snapshots AS s SET ` + strings.Join(set, ", ") + `
+		FROM unnest(` + arrayParams(append([]string{"int8"}, snapshotArrayTypes[2:]...)) + `) AS u(id, ` + strings.Join(cols, ", ") + `)
+		WHERE s.id = u.id`
+}()
+
+// arrayParams is "$1::type[], …" for one array per type.
+func arrayParams(types []string) string {
+	params := make([]string, len(types))
+	for i, t := range types {
+		params[i] = fmt.Sprintf("$%d::%s[]", i+1, t)
+	}
+	return strings.Join(params, ", ")
+}
+
+// columnsOf turns rows of arguments into one array argument per column,
+// for unnest.
+func columnsOf(rows [][]any, arity int) []any {
+	cols := make([]any, arity)
+	for c := range arity {
+		col := make([]any, len(rows))
+		for r, row := range rows {
+			col[r] = row[c]
+		}
+		cols[c] = col
+	}
+	return cols
+}
+
+func anySlices(cols [][]any) []any {
+	out := make([]any, len(cols))
+	for i, c := range cols {
+		out[i] = c
+	}
+	return out
+}

@@ -1,0 +1,138 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/editwatch/editwatch/store/storetest"
+)
+
+// A batch leaves history, rollups and the stored events as the same
+// deliveries stored one by one do, whichever way the dialect writes it
+// (on PostgreSQL, the pipelined writer): runs known and new, a run two
+// events of the batch change, a run first seen in an hour without rollup
+// row, an event naming two runs, an event without runs. A second batch
+// holds a delivery the database refuses, which fails alone; a third
+// repeats a stored event, which the pipelined writer leaves to the
+// statement-per-step one.
+func TestWebhookBatchMatchesOneByOne(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		tenant := "d/ws_a"
+		batched := openMigrated(t, dsn, WithClock(storetest.NewClock(testStart).Now), WithSealer(newTestSealer(t)))
+		alone := openMigrated(t, storetest.Backends()[backendIndex(batched)].NewDSN(t),
+			WithClock(storetest.NewClock(testStart).Now), WithSealer(newTestSealer(t)))
+		stores := []*Store{batched, alone}
+
+		obs := func(id, status string, created time.Time) RunObservation {
+			credits := 2.5
+			return RunObservation{RunID: id, SeenAt: testStart, Via: ViaWebhook,
+				RunFacts: RunFacts{Status: status, CreatedAt: created, FileName: id + ".pdf", Credits: &credits}}
+		}
+		earlier := testStart.Add(-26 * time.Hour) // another day, without rollup rows
+		for _, s := range stores {
+			for _, id := range []string{"ewh_same", "ewh_gone"} {
+				if _, err := s.CreateWebhookEndpointWithID(ctx, id, NewWebhookEndpoint{Tenant: tenant, CreatedBy: "ada"}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := s.DeleteWebhookEndpoint(ctx, "ewh_gone"); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.UpsertRuns(ctx, tenant, []RunObservation{
+				obs("edr_known", StatusProcessing, testStart),
+				obs("edr_done", StatusProcessed, testStart.Add(-time.Hour)),
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		delivery := func(endpoint, eventID string, runs ...RunObservation) WebhookDelivery {
+			return WebhookDelivery{Event: WebhookEvent{EndpointID: endpoint, EventID: eventID, EventType: "edit_run.processed",
+				Payload: []byte(`{"eventId":"` + eventID + `"}`)}, Tenant: tenant, Runs: runs, Outcome: describeTestChanges}
+		}
+		batches := [][]WebhookDelivery{{
+			delivery("ewh_same", "evt_known", obs("edr_known", StatusProcessed, testStart)),
+			delivery("ewh_same", "evt_new", obs("edr_new", StatusProcessing, earlier)),
+			delivery("ewh_same", "evt_two", obs("edr_two_a", StatusFailed, testStart), obs("edr_done", StatusProcessed, testStart.Add(-time.Hour))),
+			delivery("ewh_same", "evt_none"),
+			delivery("ewh_same", "evt_new_again", obs("edr_new", StatusProcessed, earlier)),
+		}, {
+			delivery("ewh_gone", "evt_refused", obs("edr_refused", StatusProcessed, testStart)),
+			delivery("ewh_same", "evt_beside", obs("edr_two_a", StatusProcessed, testStart)),
+		}, {
+			delivery("ewh_same", "evt_known", obs("edr_known", StatusProcessed, testStart)),
+			delivery("ewh_same", "evt_later", obs("edr_later", StatusProcessed, testStart.Add(2*time.Hour))),
+		}}
+
+		for n, batch := range batches {
+			got := batched.StoreWebhookDeliveries(ctx, batch)
+			for i, d := range batch {
+				want := alone.storeDeliveryAlone(ctx, d)
+				if diff := cmp.Diff(summarize(want), summarize(got[i])); diff != "" {
+					t.Errorf("batch %d, %s (-one by one +batched):\n%s", n, d.Event.EventID, diff)
+				}
+				if got[i].Err == nil && got[i].Stored.ID == 0 {
+					t.Errorf("batch %d, %s: no stored event ID", n, d.Event.EventID)
+				}
+				for _, c := range got[i].Changes {
+					if c.After.ID == 0 {
+						t.Errorf("batch %d, %s: change of %s without the run's ID", n, d.Event.EventID, c.RunID)
+					}
+				}
+			}
+		}
+
+		type state struct {
+			Runs   map[string]RunSnapshot
+			Hours  Series
+			Days   Series
+			Events []WebhookEvent
+		}
+		read := func(s *Store) state {
+			st := state{Runs: map[string]RunSnapshot{}}
+			for _, id := range []string{"edr_known", "edr_done", "edr_new", "edr_two_a", "edr_later", "edr_refused"} {
+				r, err := s.GetRun(ctx, tenant, id)
+				if err == nil {
+					st.Runs[id] = r
+				}
+			}
+			from := testStart.Add(-72 * time.Hour).Truncate(24 * time.Hour)
+			var err error
+			if st.Hours, err = s.RunSeries(ctx, SeriesQuery{Tenant: tenant, From: from, To: from.Add(96 * time.Hour), Step: time.Hour}); err != nil {
+				t.Fatal(err)
+			}
+			if st.Days, err = s.RunSeries(ctx, SeriesQuery{Tenant: tenant, From: from, To: from.Add(96 * time.Hour), Step: 24 * time.Hour}); err != nil {
+				t.Fatal(err)
+			}
+			if st.Events, _, err = s.ListWebhookEvents(ctx, WebhookEventFilter{Tenant: tenant, Limit: 100}); err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}
+		ignoreIDs := cmp.Options{
+			cmpopts.IgnoreFields(RunSnapshot{}, "ID"),
+			cmpopts.IgnoreFields(WebhookEvent{}, "ID"),
+			cmpopts.SortSlices(func(a, b WebhookEvent) bool { return a.EventID < b.EventID }),
+			cmpopts.EquateEmpty(),
+		}
+		if diff := cmp.Diff(read(alone), read(batched), ignoreIDs); diff != "" {
+			t.Errorf("what the batches left (-one by one +batched):\n%s", diff)
+		}
+	})
+}
+
+// backendIndex is the position in storetest.Backends of s's database.
+func backendIndex(s *Store) int {
+	for i, b := range storetest.Backends() {
+		if b.Name == string(s.Dialect()) {
+			return i
+		}
+	}
+	panic(fmt.Sprintf("no backend for %s", s.Dialect()))
+}
