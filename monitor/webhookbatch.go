@@ -123,17 +123,18 @@ func (m *Monitor) drainDeliveries() {
 	}
 }
 
-// awaitAnswered waits, at most an interval, until the senders the last
-// batch answered have delivered again, so that they join the next batch.
-// Without it, when a batch takes longer than the interval, the senders
-// split into two groups that take turns, each waiting out the other's
-// commit: half the deliveries per commit, and twice the wait.
+// awaitAnswered waits for the senders the last batch answered to deliver
+// again, so that they join the next batch: until they all have, or none
+// has for a fifth of the interval, or an interval has passed. Without
+// it, when a batch takes longer than the interval, the senders split into
+// two groups that take turns, each waiting out the other's commit: half
+// the deliveries per commit, and twice the wait.
 func (q *deliveryQueue) awaitAnswered() {
 	q.mu.Lock()
 	want := min(q.max, len(q.waiting)+q.answered)
 	arrived := q.arrived
 	q.mu.Unlock()
-	var timeout <-chan time.Time
+	var idle, limit *time.Timer
 	for {
 		q.mu.Lock()
 		n := len(q.waiting)
@@ -141,14 +142,17 @@ func (q *deliveryQueue) awaitAnswered() {
 		if n >= want {
 			return
 		}
-		if timeout == nil {
-			t := time.NewTimer(q.interval)
-			defer t.Stop()
-			timeout = t.C
+		if limit == nil {
+			idle, limit = time.NewTimer(q.interval/5), time.NewTimer(q.interval)
+			defer idle.Stop()
+			defer limit.Stop()
 		}
 		select {
 		case <-arrived:
-		case <-timeout:
+			idle.Reset(q.interval / 5)
+		case <-idle.C:
+			return
+		case <-limit.C:
 			return
 		}
 	}
