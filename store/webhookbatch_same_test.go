@@ -16,10 +16,10 @@ import (
 // deliveries stored one by one do, whichever way the dialect writes it
 // (on PostgreSQL, the pipelined writer): runs known and new, a run two
 // events of the batch change, a run first seen in an hour without rollup
-// row, an event naming two runs, an event without runs. A second batch
-// holds a delivery the database refuses, which fails alone; a third
-// repeats a stored event, which the pipelined writer leaves to the
-// statement-per-step one.
+// row, an event naming two runs, an event without runs, another tenant.
+// A second batch holds a delivery the database refuses, which fails
+// alone; a third repeats a stored event, which the pipelined writer
+// leaves to the statement-per-step one.
 func TestWebhookBatchMatchesOneByOne(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()
@@ -56,11 +56,17 @@ func TestWebhookBatchMatchesOneByOne(t *testing.T) {
 			return WebhookDelivery{Event: WebhookEvent{EndpointID: endpoint, EventID: eventID, EventType: "edit_run.processed",
 				Payload: []byte(`{"eventId":"` + eventID + `"}`)}, Tenant: tenant, Runs: runs, Outcome: describeTestChanges}
 		}
+		// The same run ID in another tenant is another run.
+		otherTenant := func(d WebhookDelivery) WebhookDelivery {
+			d.Tenant = "d/ws_b"
+			return d
+		}
 		batches := [][]WebhookDelivery{{
 			delivery("ewh_same", "evt_known", obs("edr_known", StatusProcessed, testStart)),
 			delivery("ewh_same", "evt_new", obs("edr_new", StatusProcessing, earlier)),
 			delivery("ewh_same", "evt_two", obs("edr_two_a", StatusFailed, testStart), obs("edr_done", StatusProcessed, testStart.Add(-time.Hour))),
 			delivery("ewh_same", "evt_none"),
+			otherTenant(delivery("ewh_same", "evt_other_tenant", obs("edr_new", StatusFailed, testStart))),
 			delivery("ewh_same", "evt_new_again", obs("edr_new", StatusProcessed, earlier)),
 		}, {
 			delivery("ewh_gone", "evt_refused", obs("edr_refused", StatusProcessed, testStart)),
@@ -90,6 +96,7 @@ func TestWebhookBatchMatchesOneByOne(t *testing.T) {
 
 		type state struct {
 			Runs   map[string]RunSnapshot
+			Other  Aggregate // the other tenant's
 			Hours  Series
 			Days   Series
 			Events []WebhookEvent
@@ -102,8 +109,15 @@ func TestWebhookBatchMatchesOneByOne(t *testing.T) {
 					st.Runs[id] = r
 				}
 			}
+			if r, err := s.GetRun(ctx, "d/ws_b", "edr_new"); err == nil {
+				st.Runs["ws_b edr_new"] = r
+			}
+			other, err := s.RunTotal(ctx, "d/ws_b", testStart.Add(-72*time.Hour), testStart.Add(24*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st.Other = other
 			from := testStart.Add(-72 * time.Hour).Truncate(24 * time.Hour)
-			var err error
 			if st.Hours, err = s.RunSeries(ctx, SeriesQuery{Tenant: tenant, From: from, To: from.Add(96 * time.Hour), Step: time.Hour}); err != nil {
 				t.Fatal(err)
 			}
