@@ -59,7 +59,6 @@ func (pipelinedDeliveryWriter) write(ctx context.Context, s *Store, ds []Webhook
 	if err != nil {
 		return batchEffects{}, fmt.Errorf("connect: %w", err)
 	}
-	defer conn.Close()
 	var fx batchEffects
 	err = conn.Raw(func(dc any) error {
 		pc, ok := pgxConnOf(dc)
@@ -70,6 +69,7 @@ func (pipelinedDeliveryWriter) write(ctx context.Context, s *Store, ds []Webhook
 		fx, err = p.run(ctx, pc)
 		return err
 	})
+	conn.Close() // back to the pool, before the other path takes one
 	if errors.Is(err, errBatchRaced) {
 		return txDeliveryWriter{}.write(ctx, s, ds, todo, out)
 	}
