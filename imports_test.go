@@ -24,6 +24,7 @@ var allowedImports = map[string][]string{
 	"middleware": {"store", "extendapi", "config"},
 	"upstream":   {"store", "extendapi"},
 	"monitor":    {"store", "extendapi"},
+	"alerts":     {"store", "extendapi"},
 	"config":     {"extendapi"},
 	"sandbox":    {"extendapi"},
 	"bench":      {"config", "extendapi", "views"},
