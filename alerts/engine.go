@@ -55,7 +55,14 @@ type Engine struct {
 	opts      Options
 	fileRules atomic.Pointer[Rules]
 	mu        sync.Mutex // one Tick at a time
+	leader    atomic.Bool
+	// crashOnStop: Run stops without giving the lease up, as a killed
+	// process would (tests of the takeover).
+	crashOnStop bool
 }
+
+// Leader reports whether this replica held the lease at its last try.
+func (e *Engine) Leader() bool { return e.leader.Load() }
 
 // NewEngine builds an Engine with the rules from the file (may be empty).
 func NewEngine(opts Options, fileRules Rules) *Engine {
@@ -124,6 +131,7 @@ func (e *Engine) Run(ctx context.Context) {
 		if ok != held {
 			e.opts.Logger.Info("alerts: evaluation lease", "held", ok, "holder", e.opts.Holder)
 			held = ok
+			e.leader.Store(ok)
 		}
 		if ok && time.Since(last) >= e.opts.Interval-tick/2 {
 			last = time.Now()
@@ -133,7 +141,8 @@ func (e *Engine) Run(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
-			if held {
+			e.leader.Store(false)
+			if held && !e.crashOnStop {
 				rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 				_ = e.opts.Store.ReleaseLease(rctx, LeaseName, e.opts.Holder)
 				cancel()
