@@ -151,7 +151,7 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 		return err
 	}
 	defer stopLive()
-	_, stopAlerts, err := startAlerts(ctx, cfg, st, logger)
+	alertEngine, stopAlerts, err := startAlerts(ctx, cfg, st, logger)
 	if err != nil {
 		return err
 	}
@@ -168,6 +168,7 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 		StreamsPerIdentity: cfg.StreamsPerIdentity,
 		Live:               live.live,
 		Backfills:          live.backfills,
+		Alerts:             alertEngine,
 	})
 	if err != nil {
 		return err
