@@ -333,3 +333,6 @@ func newID(prefix string) string {
 	_, _ = rand.Read(b[:])
 	return prefix + hex.EncodeToString(b[:])
 }
+
+// NewSigningSecret makes a webhook channel's signing secret.
+func NewSigningSecret() string { return newID("whsec_") + newID("")[:16] }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -101,8 +102,45 @@ func (e *Engine) SetFileRules(r Rules) {
 	}
 }
 
-// Rules returns the rules in force: the file's.
+// Rules returns the rules of the file.
 func (e *Engine) Rules() Rules { return *e.fileRules.Load() }
+
+// AllRules returns the rules in force: the file's, and those made on the
+// alerts page with their channels (a page rule or channel whose name the
+// file uses is left out: the file wins).
+func (e *Engine) AllRules(ctx context.Context) (Rules, error) {
+	file := e.Rules()
+	out := Rules{Channels: slices.Clone(file.Channels), Rules: slices.Clone(file.Rules)}
+	chans, err := e.opts.Store.AlertPageChannels(ctx)
+	if err != nil {
+		return out, err
+	}
+	for _, c := range chans {
+		if _, taken := file.Channel(c.Name); taken {
+			continue
+		}
+		out.Channels = append(out.Channels, Channel{Name: c.Name, Type: c.Type, URL: c.URL, Secret: c.Secret, To: c.To,
+			Origin: FromPage, Tenant: c.Tenant})
+	}
+	rules, err := e.opts.Store.AlertPageRules(ctx)
+	if err != nil {
+		return out, err
+	}
+	for _, pr := range rules {
+		if _, taken := file.Rule(pr.Name); taken {
+			continue
+		}
+		deployment, workspace := store.TenantParts(pr.Tenant)
+		r, err := ParseRuleYAML(pr.Spec, deployment, workspace)
+		if err != nil || r.Tenant() != pr.Tenant {
+			e.opts.Logger.Warn("alerts: a stored rule no longer reads", "rule", pr.Name, "err", err)
+			continue
+		}
+		r.Name, r.Enabled, r.Origin = pr.Name, pr.Enabled, FromPage
+		out.Rules = append(out.Rules, r)
+	}
+	return out, nil
+}
 
 // Interval is how often rules are evaluated.
 func (e *Engine) Interval() time.Duration { return e.opts.Interval }
@@ -159,7 +197,10 @@ func (e *Engine) Tick(ctx context.Context) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.opts.Now()
-	rules := e.Rules()
+	rules, err := e.AllRules(ctx)
+	if err != nil {
+		return err
+	}
 	states, err := e.opts.Store.AlertStates(ctx)
 	if err != nil {
 		return err
@@ -192,7 +233,7 @@ func (e *Engine) evaluate(ctx context.Context, rules Rules, r Rule, before store
 	if kind != "" {
 		p := e.payload(r, m, after, kind, now)
 		for _, name := range r.Notify {
-			if _, ok := rules.Channel(name); !ok {
+			if _, ok := rules.ChannelFor(r, name); !ok {
 				continue
 			}
 			p.NotificationID = newID("ntf_")

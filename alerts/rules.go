@@ -120,6 +120,9 @@ type Channel struct {
 	Secret string   // webhook: signs deliveries
 	To     []string // email
 	Origin string
+	// Tenant: a channel made on the alerts page serves only the rules of
+	// its workspace; "" (the file's) serves every rule.
+	Tenant string
 	Line   int
 }
 
@@ -140,6 +143,16 @@ func (r Rules) Channel(name string) (Channel, bool) {
 		}
 	}
 	return Channel{}, false
+}
+
+// ChannelFor finds the channel name a rule may notify: the file's, or
+// one made on the page for the rule's workspace.
+func (r Rules) ChannelFor(rule Rule, name string) (Channel, bool) {
+	c, ok := r.Channel(name)
+	if !ok || (c.Tenant != "" && c.Tenant != rule.Tenant()) {
+		return Channel{}, false
+	}
+	return c, true
 }
 
 // Rule finds a rule by name.
@@ -239,8 +252,8 @@ func Parse(data []byte, defaultDeployment string, readFile func(string) ([]byte,
 }
 
 // ParseRuleYAML checks one rule in its YAML form (a rule made on the
-// settings page is stored so).
-func ParseRuleYAML(spec, defaultDeployment string) (Rule, error) {
+// alerts page is stored so), for the workspace given unless it names one.
+func ParseRuleYAML(spec, defaultDeployment, defaultWorkspace string) (Rule, error) {
 	var doc yaml.Node
 	if err := yaml.Unmarshal([]byte(spec), &doc); err != nil {
 		return Rule{}, yamlError(err)
@@ -248,12 +261,16 @@ func ParseRuleYAML(spec, defaultDeployment string) (Rule, error) {
 	if len(doc.Content) == 0 {
 		return Rule{}, errors.New("the rule is empty")
 	}
-	return ParseRule(doc.Content[0], defaultDeployment)
+	return parseRule(doc.Content[0], defaultDeployment, defaultWorkspace)
 }
 
 // ParseRule checks one rule's mapping node.
 func ParseRule(n *yaml.Node, defaultDeployment string) (Rule, error) {
-	r := Rule{Deployment: defaultDeployment, Window: DefaultWindow, ResolveAfter: DefaultResolveAfter,
+	return parseRule(n, defaultDeployment, "")
+}
+
+func parseRule(n *yaml.Node, defaultDeployment, defaultWorkspace string) (Rule, error) {
+	r := Rule{Deployment: defaultDeployment, Workspace: defaultWorkspace, Window: DefaultWindow, ResolveAfter: DefaultResolveAfter,
 		Repeat: DefaultRepeat, Enabled: true, Origin: FromFile, Line: n.Line, MinRuns: 1, AtLeast: 1}
 	var above *yaml.Node
 	var hours string

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -19,6 +20,9 @@ const (
 	auditSilence   = "silence"
 	auditUnsilence = "unsilence"
 	auditAlertTest = "alert-test"
+	// Rules and channels made on the page.
+	auditAlertRule    = "alert-rule"
+	auditAlertChannel = "alert-channel"
 )
 
 // Bounds of the alerts page.
@@ -28,15 +32,20 @@ const (
 	maxSilenceReason  = 200
 )
 
-// workspaceRules are the rules watching the connected workspace.
-func (a *dashboard) workspaceRules(tenant string) []alerts.Rule {
+// workspaceRules are the rules in force (file and page) and those
+// watching the connected workspace.
+func (a *dashboard) workspaceRules(c echo.Context, tenant string) (alerts.Rules, []alerts.Rule, error) {
+	all, err := a.Alerts.AllRules(c.Request().Context())
+	if err != nil {
+		return all, nil, err
+	}
 	var out []alerts.Rule
-	for _, r := range a.Alerts.Rules().Rules {
+	for _, r := range all.Rules {
 		if r.Tenant() == tenant {
 			out = append(out, r)
 		}
 	}
-	return out
+	return all, out, nil
 }
 
 // alertsPage is GET /alerts?ws=: the workspace's rules and where they
@@ -56,9 +65,28 @@ func (a *dashboard) alertsPage(c echo.Context) error {
 		return err
 	}
 	now := a.Store.Now()
-	page := views.AlertsPage{Base: b, Workspace: conn.Ref(), Interval: a.Alerts.Interval(), Now: now}
-	rules := a.workspaceRules(conn.Tenant)
+	page := views.AlertsPage{Base: b, Workspace: conn.Ref(), Interval: a.Alerts.Interval(), Now: now, Kinds: alerts.Kinds}
+	all, rules, err := a.workspaceRules(c, conn.Tenant)
+	if err != nil {
+		return err
+	}
 	page.NoRulesFile = len(a.Alerts.Rules().Rules) == 0
+	specs := map[string]string{}
+	if pageRules, err := a.Store.AlertPageRules(ctx); err == nil {
+		for _, pr := range pageRules {
+			specs[pr.Name] = pr.Spec
+		}
+	}
+	for _, ch := range all.Channels {
+		if ch.Tenant != "" && ch.Tenant != conn.Tenant {
+			continue
+		}
+		v := views.AlertChannelView{Name: ch.Name, Type: ch.Type, Origin: "from file", Target: channelTarget(ch), Signed: ch.Secret != ""}
+		if ch.Origin == alerts.FromPage {
+			v.Origin, v.Deletable = "from this page", true
+		}
+		page.Channels = append(page.Channels, v)
+	}
 	states, err := a.Store.AlertStates(ctx)
 	if err != nil {
 		return err
@@ -68,9 +96,13 @@ func (a *dashboard) alertsPage(c echo.Context) error {
 		mine[r.Name] = true
 		st := states[r.Name]
 		v := views.AlertRuleView{Name: r.Name, Kind: r.Kind, Condition: describeRule(r), Origin: "from file", Enabled: r.Enabled,
+			FromPage: r.Origin == alerts.FromPage, Spec: specs[r.Name],
 			Status: orDefault(st.Status, store.AlertOK), Notify: strings.Join(r.Notify, ", "),
 			SilencedUntil: st.SilencedUntil, SilencedBy: st.SilencedBy, Why: st.SilenceReason,
 			RunsURL: alerts.RunsLink(strings.TrimSuffix(a.BasePath, "/"), r, ruleLinkScope(r), now)}
+		if v.FromPage {
+			v.Origin = "from this page"
+		}
 		switch st.Status {
 		case store.AlertFiring:
 			v.Since = st.FiredAt
@@ -196,7 +228,11 @@ func (a *dashboard) alertRuleTarget(c echo.Context) (connection, alerts.Rule, er
 		return conn, alerts.Rule{}, err
 	}
 	name := c.FormValue("rule")
-	for _, r := range a.workspaceRules(conn.Tenant) {
+	_, rules, err := a.workspaceRules(c, conn.Tenant)
+	if err != nil {
+		return conn, alerts.Rule{}, err
+	}
+	for _, r := range rules {
 		if r.Name == name {
 			return conn, r, nil
 		}
@@ -246,10 +282,13 @@ func (a *dashboard) testAlert(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	rules := a.Alerts.Rules()
+	rules, err := a.Alerts.AllRules(c.Request().Context())
+	if err != nil {
+		return err
+	}
 	var failed []string
 	for _, name := range r.Notify {
-		ch, ok := rules.Channel(name)
+		ch, ok := rules.ChannelFor(r, name)
 		if !ok {
 			continue
 		}
@@ -269,4 +308,170 @@ func (a *dashboard) testAlert(c echo.Context) error {
 		return err
 	}
 	return redirect(c, views.AlertsURL(a.BasePath, conn.Ref()))
+}
+
+// channelTarget says where a channel goes without its secrets: the
+// recipients, or the URL's scheme and host.
+func channelTarget(ch alerts.Channel) string {
+	if ch.Type == alerts.ChannelEmail {
+		return strings.Join(ch.To, ", ")
+	}
+	u, err := url.Parse(ch.URL)
+	if err != nil || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + u.Host + "/…"
+}
+
+// alertFlashBack sets a flash and goes back to the alerts page.
+func (a *dashboard) alertFlashBack(c echo.Context, conn connection, kind views.FlashKind, msg string) error {
+	if err := a.setFlash(c, kind, msg); err != nil {
+		return err
+	}
+	return redirect(c, views.AlertsURL(a.BasePath, conn.Ref()))
+}
+
+// saveAlertRule is POST /alerts/rules?ws=: create or replace a rule of
+// this workspace, given in the rules file's YAML form; audited.
+func (a *dashboard) saveAlertRule(c echo.Context) error {
+	conn, _, err := a.settingsTarget(c)
+	if err != nil {
+		return err
+	}
+	spec := strings.TrimSpace(c.FormValue("spec"))
+	deployment, workspace := store.TenantParts(conn.Tenant)
+	r, perr := alerts.ParseRuleYAML(spec, deployment, workspace)
+	switch {
+	case len(spec) > 4000:
+		perr = errors.New("the rule is longer than 4,000 characters")
+	case perr == nil && r.Tenant() != conn.Tenant:
+		perr = fmt.Errorf("a rule made here watches this workspace (%s); leave deployment and workspace out", workspace)
+	}
+	all, _, err := a.workspaceRules(c, conn.Tenant)
+	if err != nil {
+		return err
+	}
+	if perr == nil {
+		if fr, taken := a.Alerts.Rules().Rule(r.Name); taken {
+			perr = fmt.Errorf("the rules file already has a rule named %q (line %d): choose another name", r.Name, fr.Line)
+		}
+		for _, name := range r.Notify {
+			if _, ok := all.ChannelFor(r, name); !ok && perr == nil {
+				perr = fmt.Errorf("notify: there is no channel %q for this workspace: add it under Channels first", name)
+			}
+		}
+	}
+	if perr != nil {
+		return a.alertFlashBack(c, conn, views.FlashError, "The rule was not saved: "+perr.Error())
+	}
+	err = a.Store.PutAlertRule(c.Request().Context(), store.AlertPageRule{Name: r.Name, Tenant: conn.Tenant, Spec: spec,
+		Enabled: r.Enabled, UpdatedBy: actorOf(c)})
+	if errors.Is(err, store.ErrAlertNameTaken) {
+		return a.alertFlashBack(c, conn, views.FlashError, fmt.Sprintf("The rule was not saved: another workspace has a rule named %q.", r.Name))
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.audit(c, auditAlertRule, conn.Tenant, r.Name, "saved"); err != nil {
+		return err
+	}
+	return a.alertFlashBack(c, conn, views.FlashSuccess, "Rule "+r.Name+" saved.")
+}
+
+// changeAlertRule is POST /alerts/rules/change?ws=: enable, disable or
+// delete a rule made on this page; audited.
+func (a *dashboard) changeAlertRule(c echo.Context) error {
+	conn, _, err := a.settingsTarget(c)
+	if err != nil {
+		return err
+	}
+	ctx, name, change, by := c.Request().Context(), c.FormValue("rule"), c.FormValue("change"), actorOf(c)
+	switch change {
+	case views.AlertRuleEnable, views.AlertRuleDisable:
+		err = a.Store.SetAlertRuleEnabled(ctx, conn.Tenant, name, change == views.AlertRuleEnable, by)
+	case views.AlertRuleDelete:
+		err = a.Store.DeleteAlertRule(ctx, conn.Tenant, name)
+	default:
+		return a.alertFlashBack(c, conn, views.FlashError, "Choose enable, disable or delete.")
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		return a.alertFlashBack(c, conn, views.FlashError, fmt.Sprintf("This workspace has no rule named %q made on this page (rules from the file change in the file).", clipField(name)))
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.audit(c, auditAlertRule, conn.Tenant, name, change); err != nil {
+		return err
+	}
+	return a.alertFlashBack(c, conn, views.FlashSuccess, "Rule "+name+": "+change+"d.")
+}
+
+// saveAlertChannel is POST /alerts/channels?ws=: create or replace a
+// channel of this workspace; its URL and any signing secret are sealed.
+// A new signing secret is shown once, in the flash. Audited.
+func (a *dashboard) saveAlertChannel(c echo.Context) error {
+	conn, _, err := a.settingsTarget(c)
+	if err != nil {
+		return err
+	}
+	ch := alerts.Channel{Name: strings.TrimSpace(c.FormValue("name")), Type: c.FormValue("type"), URL: strings.TrimSpace(c.FormValue("url"))}
+	for _, to := range strings.Split(c.FormValue("to"), ",") {
+		if to = strings.TrimSpace(to); to != "" {
+			ch.To = append(ch.To, to)
+		}
+	}
+	if ch.Type == alerts.ChannelEmail {
+		ch.URL = ""
+	} else {
+		ch.To = nil
+	}
+	perr := alerts.CheckChannel(ch)
+	if perr == nil && len(ch.URL) > 2000 {
+		perr = errors.New("the URL is longer than 2,000 characters")
+	}
+	if _, taken := a.Alerts.Rules().Channel(ch.Name); taken && perr == nil {
+		perr = fmt.Errorf("the rules file already has a channel named %q", ch.Name)
+	}
+	if perr != nil {
+		return a.alertFlashBack(c, conn, views.FlashError, "The channel was not saved: "+perr.Error())
+	}
+	if c.FormValue("sign") == "1" && ch.Type == alerts.ChannelWebhook {
+		ch.Secret = alerts.NewSigningSecret()
+	}
+	err = a.Store.PutAlertChannel(c.Request().Context(), store.AlertPageChannel{Name: ch.Name, Tenant: conn.Tenant, Type: ch.Type,
+		To: ch.To, URL: ch.URL, Secret: ch.Secret, UpdatedBy: actorOf(c)})
+	if errors.Is(err, store.ErrAlertNameTaken) {
+		return a.alertFlashBack(c, conn, views.FlashError, fmt.Sprintf("The channel was not saved: another workspace has a channel named %q.", ch.Name))
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.audit(c, auditAlertChannel, conn.Tenant, ch.Name, "saved "+ch.Type); err != nil {
+		return err
+	}
+	msg := "Channel " + ch.Name + " saved."
+	if ch.Secret != "" {
+		msg += " Its signing secret, shown this once: " + ch.Secret
+	}
+	return a.alertFlashBack(c, conn, views.FlashSuccess, msg)
+}
+
+// deleteAlertChannel is POST /alerts/channels/delete?ws=; audited.
+func (a *dashboard) deleteAlertChannel(c echo.Context) error {
+	conn, _, err := a.settingsTarget(c)
+	if err != nil {
+		return err
+	}
+	name := c.FormValue("name")
+	err = a.Store.DeleteAlertChannel(c.Request().Context(), conn.Tenant, name)
+	if errors.Is(err, store.ErrNotFound) {
+		return a.alertFlashBack(c, conn, views.FlashError, fmt.Sprintf("This workspace has no channel named %q made on this page.", clipField(name)))
+	}
+	if err != nil {
+		return err
+	}
+	if err := a.audit(c, auditAlertChannel, conn.Tenant, name, "deleted"); err != nil {
+		return err
+	}
+	return a.alertFlashBack(c, conn, views.FlashSuccess, "Channel "+name+" deleted.")
 }

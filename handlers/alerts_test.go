@@ -139,3 +139,83 @@ func TestAlertsPageReadOnlyForViewers(t *testing.T) {
 		t.Errorf("viewer test: %d, %d sent", r.StatusCode, len(received()))
 	}
 }
+
+func TestAlertRulesAndChannelsMadeOnThePage(t *testing.T) {
+	env, engine, received := newAlertsEnv(t, envOptions{})
+	env.connect(demoKey, demoWS)
+	hook := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	defer hook.Close()
+
+	// A signed webhook channel: the secret is shown once, in the flash.
+	r := env.post("alerts/channels?ws="+demoWS, url.Values{"name": {"team-hook"}, "type": {"webhook"}, "url": {hook.URL + "/x?token=s3cret"}, "sign": {"1"}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("save channel: %d %s", r.StatusCode, errorText(r))
+	}
+	page := env.get("alerts?ws=" + demoWS)
+	if !strings.Contains(page.body, "shown this once: whsec_") {
+		t.Error("the new signing secret is not shown once")
+	}
+	if strings.Contains(page.body, "s3cret") {
+		t.Error("the page shows the channel's URL")
+	}
+	if strings.Contains(env.get("alerts?ws="+demoWS).body, "whsec_") {
+		t.Error("the signing secret is shown again")
+	}
+	// Sealed at rest: the raw column holds no URL.
+	chans, err := env.st.AlertPageChannels(t.Context())
+	if err != nil || len(chans) != 1 || chans[0].URL != hook.URL+"/x?token=s3cret" || !strings.HasPrefix(chans[0].Secret, "whsec_") {
+		t.Fatalf("stored channel: %v %v", len(chans), err)
+	}
+
+	// A bad rule says the line and the problem.
+	r = env.post("alerts/rules?ws="+demoWS, url.Values{"spec": {"name: mine\nkind: reason\nreason: OUT_OF_CREDITS\nwindow: soon\nnotify: [team-hook]\n"}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("bad rule: %d", r.StatusCode)
+	}
+	if body := env.get("alerts?ws=" + demoWS).body; !strings.Contains(body, "line 4") && !strings.Contains(body, `&#34;soon&#34;: want a duration`) {
+		t.Errorf("bad rule flash missing: %s", errorText(response{body: body}))
+	}
+	// A good one, notifying the page channel.
+	r = env.post("alerts/rules?ws="+demoWS, url.Values{"spec": {"name: mine\nkind: reason\nreason: OUT_OF_CREDITS\nwindow: 10m\nnotify: [team-hook, ops-hook]\n"}})
+	if r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("rule: %d", r.StatusCode)
+	}
+	d := env.get("alerts?ws=" + demoWS).doc(t)
+	if testid(d, "alert-rule").Length() != 2 || testid(d, "rule-change-form").Length() != 1 {
+		t.Fatalf("rules after save: %d, change forms %d", testid(d, "alert-rule").Length(), testid(d, "rule-change-form").Length())
+	}
+	all, err := engine.AllRules(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rule, ok := all.Rule("mine"); !ok || rule.Origin != alerts.FromPage || rule.Tenant() != "test/ws_demo" || rule.Window != 10*time.Minute {
+		t.Fatalf("engine's rule: %+v %v", rule, ok)
+	}
+	// The test notification reaches both channels.
+	if r := env.post("alerts/test?ws="+demoWS, url.Values{"rule": {"mine"}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("test: %d", r.StatusCode)
+	}
+	if len(received()) != 1 {
+		t.Errorf("file channel got %d test notifications", len(received()))
+	}
+	// Disable, then delete; each audited.
+	for _, change := range []string{"disable", "delete"} {
+		if r := env.post("alerts/rules/change?ws="+demoWS, url.Values{"rule": {"mine"}, "change": {change}}); r.StatusCode != http.StatusSeeOther {
+			t.Fatalf("%s: %d", change, r.StatusCode)
+		}
+	}
+	if rules, _ := env.st.AlertPageRules(t.Context()); len(rules) != 0 {
+		t.Errorf("rules after delete: %+v", rules)
+	}
+	entries, _, err := env.st.ListAudit(t.Context(), store.AuditFilter{Action: auditAlertRule})
+	if err != nil || len(entries) != 3 {
+		t.Errorf("rule audit entries: %d %v", len(entries), err)
+	}
+	// A file rule cannot be changed here.
+	if r := env.post("alerts/rules/change?ws="+demoWS, url.Values{"rule": {"failure-spike"}, "change": {"delete"}}); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("file rule delete: %d", r.StatusCode)
+	}
+	if _, ok := engine.Rules().Rule("failure-spike"); !ok {
+		t.Error("the file rule is gone")
+	}
+}

@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -10,7 +11,29 @@ const (
 	RouteAlerts        = "alerts"         // GET ?ws=: the workspace's rules, what fired, the delivery log
 	RouteAlertsSilence = "alerts/silence" // POST ?ws= rule, for, reason (for=0 lifts the silence)
 	RouteAlertsTest    = "alerts/test"    // POST ?ws= rule: a test notification to the rule's channels
+	// Rules and channels made on the page (those who may act).
+	RouteAlertRules          = "alerts/rules"           // POST ?ws= spec: create or replace a rule (YAML)
+	RouteAlertRuleChange     = "alerts/rules/change"    // POST ?ws= rule, change=enable|disable|delete
+	RouteAlertChannels       = "alerts/channels"        // POST ?ws= name, type, url, to, secret
+	RouteAlertChannelsDelete = "alerts/channels/delete" // POST ?ws= name
 )
+
+// Changes of a page rule (RouteAlertRuleChange).
+const (
+	AlertRuleEnable  = "enable"
+	AlertRuleDisable = "disable"
+	AlertRuleDelete  = "delete"
+)
+
+// AlertChannelView is one channel, its URL and secret never shown.
+type AlertChannelView struct {
+	Name, Type, Origin string
+	// Target is where it goes, without secrets: the recipients of an
+	// e-mail channel, the scheme and host of a URL.
+	Target    string
+	Signed    bool
+	Deletable bool
+}
 
 // NavAlerts marks the alerts page in the header.
 const NavAlerts = "alerts"
@@ -33,8 +56,11 @@ type AlertsPage struct {
 	Rules     []AlertRuleView
 	Events    []AlertEventView
 	Log       []AlertDeliveryView
+	Channels  []AlertChannelView
 	// NoRulesFile: no --alert-rules was given.
 	NoRulesFile bool
+	// Kinds are the rule kinds, for the form's hint.
+	Kinds []string
 	Now         time.Time
 }
 
@@ -50,6 +76,10 @@ type AlertRuleView struct {
 	SilencedUntil         time.Time
 	SilencedBy, Why       string
 	RunsURL               string
+	// FromPage: made on this page, so it may be changed here; Spec is
+	// its YAML.
+	FromPage bool
+	Spec     string
 	// Blind says what the rule cannot see (stuck and silence without the
 	// shared poll).
 	Blind string
@@ -82,3 +112,8 @@ func formatLasted(d time.Duration) string {
 	}
 	return d.Round(time.Minute).String()
 }
+
+// AlertRuleExample fills the new-rule form.
+const AlertRuleExample = "name: failure-spike\nkind: failure_rate\nabove: 0.2\nmin_runs: 5\nwindow: 5m\nnotify: [ops-hook]\n"
+
+func (p AlertsPage) kindsList() string { return strings.Join(p.Kinds, ", ") }

@@ -1,10 +1,11 @@
 -- +goose Up
--- Alerts (package alerts). Rules and channels made on the settings page
--- live here; those from --alert-rules live in the file and only their
--- state is kept. Channel URLs and secrets are sealed like API keys (the
+-- Alerts (package alerts). Rules and channels made on the alerts page
+-- live here, each for one workspace (tenant); those from --alert-rules
+-- live in the file and only their state is kept. Channel URLs and secrets are sealed like API keys (the
 -- row's name is the associated data).
 CREATE TABLE alert_channels (
     name          TEXT    NOT NULL PRIMARY KEY,
+    tenant        TEXT    NOT NULL,
     type          TEXT    NOT NULL,
     recipients    TEXT    NOT NULL DEFAULT '',
     url_sealed    BYTEA,
