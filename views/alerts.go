@@ -61,7 +61,7 @@ type AlertsPage struct {
 	NoRulesFile bool
 	// Kinds are the rule kinds, for the form's hint.
 	Kinds []string
-	Now         time.Time
+	Now   time.Time
 }
 
 // AlertRuleView is one rule and where it stands.
