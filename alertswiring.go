@@ -62,7 +62,7 @@ func startAlerts(ctx context.Context, cfg config.Serve, st *store.Store, logger 
 		linkBase = strings.TrimRight(cfg.PublicURL, "/") + cfg.BasePath
 	}
 	engine := alerts.NewEngine(alerts.Options{
-		Store: st, Interval: a.Interval, LinkBase: linkBase, Logger: logger, Now: st.Now,
+		Store: st, Interval: a.Interval, LinkBase: linkBase, Logger: logger, Now: st.Now, Retention: cfg.Retention,
 		Sender: alerts.NewSender(alerts.SenderOptions{AllowPrivate: a.AllowPrivateURLs, SMTP: alerts.SMTP{
 			Host: a.SMTPHost, Port: a.SMTPPort, StartTLS: a.SMTPStartTLS, User: a.SMTPUser, Password: a.SMTPPassword, From: a.SMTPFrom}}),
 		// Keeper: the shared per-workspace poll of "Live pages" (#12),

@@ -28,7 +28,9 @@ const (
 // WorkspaceKeeper keeps a workspace's history fresh while nobody watches
 // it: the shared per-workspace poll of "Live pages" (#12). stuck and
 // silence rules need it for runs started outside Editwatch, which reach
-// history otherwise only when their webhook arrives. main wires it once
+// history otherwise only when their webhook arrives. The engine calls
+// Keep at every evaluation for each enabled stuck or silence rule, so a
+// keeper may let a workspace go once the calls stop. main wires it once
 // that poll exists; until then Options.Keeper is nil and those rules see
 // what webhooks and open pages bring.
 type WorkspaceKeeper interface {
@@ -46,8 +48,11 @@ type Options struct {
 	// and base path, or the base path alone.
 	LinkBase string
 	Keeper   WorkspaceKeeper
-	Logger   *slog.Logger
-	Now      func() time.Time // time.Now when nil
+	// Retention: state changes and finished deliveries older than this
+	// are purged (hourly); 0 keeps them.
+	Retention time.Duration
+	Logger    *slog.Logger
+	Now       func() time.Time // time.Now when nil
 }
 
 // Engine evaluates the rules and sends the notifications, on the one
@@ -57,6 +62,7 @@ type Engine struct {
 	fileRules atomic.Pointer[Rules]
 	mu        sync.Mutex // one Tick at a time
 	leader    atomic.Bool
+	lastPurge time.Time
 	// crashOnStop: Run stops without giving the lease up, as a killed
 	// process would (tests of the takeover).
 	crashOnStop bool
@@ -93,13 +99,6 @@ func (e *Engine) SetFileRules(r Rules) {
 		r.Channels[i].Origin = FromFile
 	}
 	e.fileRules.Store(&r)
-	if e.opts.Keeper != nil {
-		for _, rule := range r.Rules {
-			if rule.Enabled && (rule.Kind == KindStuck || rule.Kind == KindSilence) {
-				e.opts.Keeper.Keep(rule.Deployment, rule.Workspace)
-			}
-		}
-	}
 }
 
 // Rules returns the rules of the file.
@@ -210,12 +209,22 @@ func (e *Engine) Tick(ctx context.Context) error {
 		if !r.Enabled {
 			continue
 		}
+		if e.opts.Keeper != nil && (r.Kind == KindStuck || r.Kind == KindSilence) {
+			e.opts.Keeper.Keep(r.Deployment, r.Workspace)
+		}
 		if err := e.evaluate(ctx, rules, r, states[r.Name], now); err != nil {
 			errs = append(errs, fmt.Errorf("rule %s: %w", r.Name, err))
 		}
 	}
 	if err := e.deliver(ctx, rules); err != nil {
 		errs = append(errs, err)
+	}
+	if e.opts.Retention > 0 && now.Sub(e.lastPurge) >= time.Hour {
+		if _, err := e.opts.Store.PurgeAlertHistoryBefore(ctx, now.Add(-e.opts.Retention)); err != nil {
+			errs = append(errs, err)
+		} else {
+			e.lastPurge = now
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/store"
+	"github.com/editwatch/editwatch/store/storetest"
 )
 
 func newTestEngine(t *testing.T, st *store.Store, clk *clock, rules Rules, smtpCfg SMTP) *Engine {
@@ -242,5 +243,43 @@ func TestPrivateDestinationRefusedWithoutTheFlag(t *testing.T) {
 	if _, err := NewSender(SenderOptions{AllowPrivate: true}).Deliver(context.Background(),
 		Channel{Name: "s", Type: ChannelSlack, URL: hook.URL}, Payload{Rule: "r", Summary: "x"}); err != nil || hook.calls() != 1 {
 		t.Errorf("with the flag: %v, %d calls", err, hook.calls())
+	}
+}
+
+type keeper struct{ kept []string }
+
+func (k *keeper) Keep(deployment, workspace string) { k.kept = append(k.kept, deployment+"/"+workspace) }
+
+// Stuck and silence rules ask the keeper (the shared poll) to keep their
+// workspace fresh at each evaluation; history older than the retention
+// is purged.
+func TestKeeperAndRetention(t *testing.T) {
+	clk := &clock{t: testStart}
+	st := openStore(t, storetest.SQLiteDSN(t), clk.Now)
+	rules, err := Parse([]byte(`channels:
+  - {name: h, type: webhook, url: "http://127.0.0.1:1/x"}
+rules:
+  - {name: stuck, workspace: ws_a, kind: stuck, longer_than: 1m, notify: [h]}
+  - {name: quiet, workspace: ws_b, kind: silence, window: 1h, notify: [h], enabled: false}
+  - {name: spike, workspace: ws_c, kind: failure_rate, above: 0.5, notify: [h]}
+`), "us", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := &keeper{}
+	e := NewEngine(Options{Store: st, Interval: time.Second, Keeper: k, Retention: 24 * time.Hour, Now: clk.Now,
+		Sender: NewSender(SenderOptions{})}, rules)
+	tick(t, e)
+	if len(k.kept) != 1 || k.kept[0] != "us/ws_a" {
+		t.Errorf("kept %v, want the enabled stuck rule's workspace", k.kept)
+	}
+	ctx := context.Background()
+	if err := st.SilenceAlert(ctx, "spike", "us/ws_c", clk.Now().Add(time.Hour), "a", "b"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Add(48 * time.Hour)
+	tick(t, e)
+	if ev, err := st.AlertEvents(ctx, "", 10); err != nil || len(ev) != 0 {
+		t.Errorf("events after the retention: %d %v", len(ev), err)
 	}
 }
