@@ -13,8 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/editwatch/editwatch/alerts"
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/internal/testenv"
 )
 
 // TestAlertOnSandboxFailureSpike runs the dashboard with the embedded
@@ -108,5 +111,69 @@ rules:
 	time.Sleep(4 * time.Second)
 	if n := len(received()); n != 1 {
 		t.Fatalf("%d notifications while the spike holds, want 1", n)
+	}
+
+	// The alerts page, as a person sees it: the rule firing, from file,
+	// and the delivery in the log. EDITWATCH_SCREENSHOTS=dir keeps the
+	// screenshot (the README's docs/screenshots/alerts.png).
+	if testing.Short() {
+		return
+	}
+	alertsPageInBrowser(t, strings.TrimSuffix(base, "/"))
+}
+
+func alertsPageInBrowser(t *testing.T, base string) {
+	chromium := testenv.Chromium(t)
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.WindowSize(1360, 900))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancelAlloc()
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	defer cancel()
+	if err := chromedp.Do(ctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	do := func(name string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		stepCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		defer cancel()
+		if err := chromedp.Do(stepCtx, actions...); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	waitFor := func(what, expr string) {
+		t.Helper()
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			stepCtx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			ok, err := chromedp.Run(stepCtx, chromedp.Evaluate[bool](expr))
+			cancel()
+			if err == nil && ok {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("waiting for %s (%s): %v", what, expr, err)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	do("open dashboard", chromedp.Navigate(base+"/"))
+	waitFor("connect page", `!!document.querySelector('[data-testid=connect-submit]')`)
+	do("connect", chromedp.Click(chromedp.CSS(`[data-testid=connect-submit]`)))
+	waitFor("runs table", `document.querySelectorAll('[data-testid=run-row]').length > 0`)
+	do("open alerts", chromedp.Click(chromedp.CSS(`[data-testid=nav-alerts]`)))
+	waitFor("the rule firing", `(document.querySelector('[data-testid=alert-rule][data-rule=failure-spike] [data-testid=alert-status]')||{}).textContent?.includes('firing')`)
+	waitFor("the delivery", `document.querySelectorAll('[data-testid=alert-delivery]').length === 1 && document.querySelector('[data-testid=alert-delivery]').textContent.includes('sent')`)
+	waitFor("from file", `document.querySelector('[data-testid=alert-origin]').textContent.trim() === 'from file'`)
+	if shots := os.Getenv("EDITWATCH_SCREENSHOTS"); shots != "" {
+		stepCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+		png, err := chromedp.Run(stepCtx, chromedp.FullScreenshot(100))
+		cancel()
+		if err != nil {
+			t.Fatalf("screenshot: %v", err)
+		}
+		if err := os.WriteFile(filepath.Join(shots, "alerts.png"), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
