@@ -248,7 +248,9 @@ func TestPrivateDestinationRefusedWithoutTheFlag(t *testing.T) {
 
 type keeper struct{ kept []string }
 
-func (k *keeper) Keep(deployment, workspace string) { k.kept = append(k.kept, deployment+"/"+workspace) }
+func (k *keeper) Keep(deployment, workspace string) {
+	k.kept = append(k.kept, deployment+"/"+workspace)
+}
 
 // Stuck and silence rules ask the keeper (the shared poll) to keep their
 // workspace fresh at each evaluation; history older than the retention

@@ -22,7 +22,7 @@ func TestMeasureEveryKind(t *testing.T) {
 		addRuns(t, st, tenant, 1, now.Add(-time.Minute), store.StatusFailed, "CORRUPT_FILE")
 		addRuns(t, st, tenant, 4, now.Add(-time.Minute), store.StatusProcessed, "")
 		addRuns(t, st, tenant, 2, now.Add(-30*time.Minute), store.StatusProcessing, "") // stuck for 30 min
-		addRuns(t, st, tenant, 1, now.Add(-time.Minute), store.StatusProcessing, "")     // just started
+		addRuns(t, st, tenant, 1, now.Add(-time.Minute), store.StatusProcessing, "")    // just started
 
 		base := Rule{Name: "r", Deployment: "us", Workspace: "ws_demo", Window: 5 * time.Minute, MinRuns: 1, AtLeast: 1}
 		for _, tc := range []struct {
