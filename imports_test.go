@@ -20,10 +20,11 @@ const modulePath = "github.com/editwatch/editwatch"
 // Extend client; a package missing here fails the test, so a new package
 // has to say where it stands.
 var allowedImports = map[string][]string{
-	"handlers":   {"middleware", "upstream", "monitor", "store", "extendapi", "views", "static", "config"},
+	"handlers":   {"middleware", "upstream", "monitor", "alerts", "store", "extendapi", "views", "static", "config"},
 	"middleware": {"store", "extendapi", "config"},
 	"upstream":   {"store", "extendapi"},
 	"monitor":    {"store", "extendapi"},
+	"alerts":     {"store", "extendapi"},
 	"config":     {"extendapi"},
 	"sandbox":    {"extendapi"},
 	"bench":      {"config", "extendapi", "views"},

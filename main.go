@@ -68,6 +68,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		logger := newLogger(stderr, cfg.Bench.LogFormat, cfg.Bench.LogLevel)
 		return exitCode(logger, runBench(ctx, cfg.Bench, stdout))
 	default:
+		if !checkAlertRules(cfg.Serve, stderr) {
+			return 2
+		}
 		logger := newLogger(stderr, cfg.Serve.LogFormat, cfg.Serve.LogLevel)
 		return exitCode(logger, runServe(ctx, cfg.Serve, logger, stdout))
 	}

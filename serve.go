@@ -151,6 +151,11 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 		return err
 	}
 	defer stopLive()
+	alertEngine, stopAlerts, err := startAlerts(ctx, cfg, st, logger)
+	if err != nil {
+		return err
+	}
+	defer stopAlerts()
 	dashboard, err := handlers.New(handlers.Options{
 		Store: st, Sessions: sessions, Assets: assets, Logger: logger, Identity: identity,
 		BasePath: cfg.BasePath, FrameAncestors: cfg.FrameAncestors, SignOutURL: cfg.SignOutURL,
@@ -163,6 +168,7 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 		StreamsPerIdentity: cfg.StreamsPerIdentity,
 		Live:               live.live,
 		Backfills:          live.backfills,
+		Alerts:             alertEngine,
 	})
 	if err != nil {
 		return err

@@ -92,6 +92,7 @@ type Serve struct {
 	// streams one session and one proxy identity hold open.
 	StreamsPerSession  int
 	StreamsPerIdentity int
+	Alerts             Alerts
 	LogFormat          string
 	LogLevel           string
 }
@@ -202,6 +203,7 @@ type serveRaw struct {
 	retention, upstreamTimeout  string
 	streamsPerSession           string
 	streamsPerIdentity          string
+	alerts                      alertsRaw
 }
 
 func (r *serveRaw) flags() *flagSet {
@@ -240,6 +242,7 @@ func (r *serveRaw) flags() *flagSet {
 	f.str(&r.upstreamTimeout, "upstream-timeout", "30s", "timeout of each call to Extend")
 	f.str(&r.streamsPerSession, "streams-per-session", "16", "live-update streams one session keeps open (tabs); a new one closes the oldest")
 	f.str(&r.streamsPerIdentity, "streams-per-identity", "64", "live-update streams one proxy identity keeps open; past it, 429")
+	r.alerts.flags(f)
 	f.logging(&r.LogFormat, &r.LogLevel)
 	return f
 }
@@ -277,6 +280,9 @@ func (r *serveRaw) build() (Serve, error) {
 		return s, err
 	}
 	if s.StreamsPerIdentity, err = parseCount("--streams-per-identity", r.streamsPerIdentity); err != nil {
+		return s, err
+	}
+	if s.Alerts, err = r.alerts.build(); err != nil {
 		return s, err
 	}
 	if s.DB == "" {
@@ -373,6 +379,7 @@ func (s Serve) Validate() error {
 	if s.FrameAncestors == "" || strings.ContainsAny(s.FrameAncestors, ";,\r\n") {
 		errs = append(errs, fmt.Errorf("--frame-ancestors %q: want CSP sources separated by spaces, for example 'none' or https://portal.example.com", s.FrameAncestors))
 	}
+	errs = append(errs, s.Alerts.validate()...)
 	if err := checkLogging(s.LogFormat, s.LogLevel); err != nil {
 		errs = append(errs, err)
 	}

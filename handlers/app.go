@@ -11,6 +11,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/editwatch/editwatch/alerts"
 	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/monitor"
 	"github.com/editwatch/editwatch/static"
@@ -78,6 +79,8 @@ type Options struct {
 	Live *monitor.Live
 	// Backfills syncs history from Extend's list; required with Live.
 	Backfills *upstream.Backfills
+	// Alerts evaluates the alert rules; nil leaves the alerts page out.
+	Alerts *alerts.Engine
 	// Metrics, when set (--metrics-listen), counts requests and upstream
 	// calls; see middleware.NewMetrics.
 	Metrics *middleware.Metrics

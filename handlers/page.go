@@ -39,6 +39,7 @@ func (a *dashboard) plainBase(c echo.Context, title string) views.Base {
 		Now:               a.Now(),
 		PollInterval:      a.PollInterval,
 		LiveUpdates:       a.Live != nil,
+		Alerts:            a.Alerts != nil,
 		Upstream:          a.upstreamStatus(c),
 	}
 }

@@ -113,6 +113,15 @@ func routes(e *echo.Echo, app *dashboard) {
 	g.GET("/"+views.RouteExportCSV, app.exportCSV)
 	g.GET("/"+views.RouteExportNDJSON, app.exportNDJSON)
 	g.GET("/"+views.RouteAudit, app.auditLog)
+	if app.Alerts != nil {
+		g.GET("/"+views.RouteAlerts, app.alertsPage)
+		bodies.Form(g.POST("/"+views.RouteAlertsSilence, app.silenceAlert, app.requireAct), actionBodyLimit, "The silence form")
+		bodies.Form(g.POST("/"+views.RouteAlertsTest, app.testAlert, app.requireAct), actionBodyLimit, "The test form")
+		g.POST("/"+views.RouteAlertRules, app.saveAlertRule, app.requireAct)
+		bodies.Form(g.POST("/"+views.RouteAlertRuleChange, app.changeAlertRule, app.requireAct), actionBodyLimit, "The rule form")
+		g.POST("/"+views.RouteAlertChannels, app.saveAlertChannel, app.requireAct)
+		bodies.Form(g.POST("/"+views.RouteAlertChannelsDelete, app.deleteAlertChannel, app.requireAct), actionBodyLimit, "The channel form")
+	}
 
 	if app.Live == nil {
 		return

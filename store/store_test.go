@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -58,8 +59,8 @@ func TestOpenMigratePing(t *testing.T) {
 		if err := again.queryRow(ctx, `SELECT COUNT(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied); err != nil {
 			t.Fatal(err)
 		}
-		if int64(applied) != latest {
-			t.Fatalf("goose_db_version holds %d applied versions, want %d (each applied once)", applied, latest)
+		if want := embeddedMigrations(t); applied != want {
+			t.Fatalf("goose_db_version holds %d applied versions, want %d (each applied once)", applied, want)
 		}
 	})
 }
@@ -156,7 +157,19 @@ func TestConcurrentMigratePostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rows != distinct || int64(rows) != latest {
-		t.Fatalf("goose_db_version: %d rows for %d versions, want %d each applied once", rows, distinct, latest)
+	if want := embeddedMigrations(t); rows != distinct || rows != want {
+		t.Fatalf("goose_db_version: %d rows for %d versions, want %d each applied once", rows, distinct, want)
 	}
+}
+
+// embeddedMigrations counts one dialect's migrations: numbers are
+// reserved per change in flight, so the newest number may exceed the
+// count while a reserved one has not landed yet.
+func embeddedMigrations(t *testing.T) int {
+	t.Helper()
+	files, err := fs.Glob(migrationFiles, "migrations/sqlite/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(files)
 }

@@ -3,7 +3,7 @@ package views
 import "time"
 
 // AuditActions are the actions the audit log records, for the filter.
-var AuditActions = []string{"connect", "disconnect", "create", "rerun", "delete", "download", "view", "reveal"}
+var AuditActions = []string{"connect", "disconnect", "create", "rerun", "delete", "download", "view", "reveal", "silence", "unsilence", "alert-test", "alert-rule", "alert-channel"}
 
 // AuditFilter is the audit page's state, all of it in the URL.
 type AuditFilter struct {

@@ -99,6 +99,8 @@ type Base struct {
 	// LiveUpdates: pages subscribe to the workspace's event stream (the
 	// polling stays as the fallback).
 	LiveUpdates bool
+	// Alerts: the alerts page exists (the nav links it).
+	Alerts bool
 	// Upstream is how Extend has been answering lately; the layout shows a
 	// banner when it is degraded or rate limiting the workspace.
 	Upstream UpstreamStatus
