@@ -33,9 +33,9 @@ const (
 // scripts; pages swap in the fragments the server renders for their
 // stream (row-<id>, status-<id>, created: see writeFragment).
 const (
-	sseEventReady   = "ready"
-	sseEventRun     = "run"
-	sseEventResync  = "resync"
+	sseEventReady  = "ready"
+	sseEventRun    = "run"
+	sseEventResync = "resync"
 	// sseEventPaused tells a tab that a newer tab of the same session took
 	// its stream: it stops reconnecting and refreshes on a timer.
 	sseEventPaused = "paused"

@@ -44,6 +44,8 @@ func (a *dashboard) newLiveView(c echo.Context, conn connection, watched []strin
 	if lv.kind == views.LiveViewRuns {
 		q := c.QueryParams()
 		lv.filter = parseRunsQuery(q).Filter
+		// "run" names the watched runs here; the prefix has its own name.
+		lv.filter.RunIDPrefix = clipField(q.Get(views.ParamLiveRunPrefix))
 		lv.filter.Range = parseTimeRange(q, a.Now(), "", false)
 	}
 	for _, id := range watched {

@@ -42,7 +42,8 @@ func TestRunsStreamFiltersNewRuns(t *testing.T) {
 	env := newLiveEnv(t, envOptions{})
 	env.connect(demoKey, demoWS)
 	endpoint := addEndpoint(t, env.st, "test/"+demoWS)
-	stream := env.openStream(t, views.RunsEventsURL("", demoWS, views.RunsFilter{Status: views.StatusFailed}, nil)[1:])
+	// A watched run on the page: its ID must not be read as a run-ID filter.
+	stream := env.openStream(t, views.RunsEventsURL("", demoWS, views.RunsFilter{Status: views.StatusFailed}, []string{"edr_other"})[1:])
 
 	for i, run := range []struct{ id, status string }{{"edr_ok1", "PROCESSED"}, {"edr_bad1", "FAILED"}} {
 		if status, _ := deliver(t, env.srv.URL+env.app.BasePath, endpoint, testWebhookSecret, runEventBody("evt_f"+string(rune('0'+i)), run.id, run.status), time.Now()); status != http.StatusOK {

@@ -53,10 +53,18 @@ const (
 // ParamLiveView names the page an event stream serves.
 const ParamLiveView = "view"
 
+// ParamLiveRunPrefix carries a runs list's run-ID prefix filter on its
+// event stream, where "run" names the runs to watch.
+const ParamLiveRunPrefix = "run_prefix"
+
 // RunsEventsURL is the runs list's event stream: it watches the rows
 // still processing and sends new runs that match the list's filter.
 func RunsEventsURL(basePath, ws string, f RunsFilter, runs []string) string {
 	q := f.Query()
+	q.Del(ParamRunID)
+	if f.RunIDPrefix != "" {
+		q.Set(ParamLiveRunPrefix, f.RunIDPrefix)
+	}
 	q.Set(ParamWorkspace, ws)
 	q.Set(ParamLiveView, LiveViewRuns)
 	for _, id := range runs {
