@@ -109,6 +109,27 @@ func TestRunsListShowsNewRunsInBrowser(t *testing.T) {
 	if !holds(`document.querySelector('[data-live-new-bar]').hidden`) {
 		t.Error("the new-runs bar shows on a list at its top")
 	}
+
+	// On the list's second page a new run only counts in the bar.
+	do("open the second page", chromedp.Click(chromedp.CSS(`[data-testid=pager-next]`)))
+	waitFor("the second page's stream", `location.search.includes('cursor=') && !!document.querySelector('[data-testid=runs-live][data-sse-open]')`, 30*time.Second)
+	rowsBefore := `document.querySelectorAll('[data-testid=run-row]').length`
+	var shown int
+	ctx, cancel := context.WithTimeout(tab, 5*time.Second)
+	shown, err = chromedp.Run(ctx, chromedp.Evaluate[int](rowsBefore))
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := api.CreateEditRun(context.Background(), &extendapi.CreateEditRunRequest{
+		File: &extendapi.FileRef{ID: template.File.ID}, Config: template.Config})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor("the new-runs bar", `!document.querySelector('[data-live-new-bar]').hidden && document.querySelector('[data-live-new-count]').textContent === '1'`, 30*time.Second)
+	if !holds(fmt.Sprintf(`%s === %d && !document.querySelector('[data-run-id="%s"]')`, rowsBefore, shown, run.ID)) {
+		t.Error("a new run was inserted into the list's second page")
+	}
 }
 
 func sortedCopy(s []string) []string {
