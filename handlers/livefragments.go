@@ -127,7 +127,7 @@ func (a *dashboard) writeFragment(ctx context.Context, w io.Writer, lv liveView,
 		page := snapshotRunPage(*snap, lv.ws)
 		page.Base = b
 		page.LiveFinished = snap.Status != store.StatusProcessing
-		event, fragment = views.LiveStatusEvent(e.RunID), views.RunStatusPanel(page)
+		event, fragment = views.LiveStatusEvent(e.RunID), statusPanelWithBadge(page)
 	case created:
 		if !liveFilterMatches(lv.filter, *snap) {
 			return nil
@@ -184,4 +184,10 @@ func snapshotRunPage(s store.RunSnapshot, ws string) views.RunPage {
 		p.Usage = &views.RunUsage{Credits: *s.Credits}
 	}
 	return p
+}
+
+// statusPanelWithBadge is a run page's status panel and, out of band, its
+// header's status badge.
+func statusPanelWithBadge(page views.RunPage) templ.Component {
+	return templ.Join(views.RunStatusPanel(page), views.LiveStatusBadge(page.Status))
 }

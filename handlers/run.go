@@ -88,6 +88,9 @@ func (a *dashboard) runStatus(c echo.Context) error {
 	// The panel replaces itself in place; the page's other cards (values,
 	// timings, actions) wait for the person's reload.
 	page.LiveFinished = run.Status != extendapi.StatusProcessing && c.Request().Header.Get("HX-Request") != ""
+	if page.LiveFinished {
+		return a.render(c, http.StatusOK, statusPanelWithBadge(page))
+	}
 	return a.render(c, http.StatusOK, views.RunStatusPanel(page))
 }
 

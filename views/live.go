@@ -50,6 +50,10 @@ const (
 	LiveViewRun  = "run"  // a run page: its status panel
 )
 
+// runStatusBadgeID is the run page header's status badge, which live
+// updates replace.
+const runStatusBadgeID = "run-status-badge"
+
 // ParamLiveView names the page an event stream serves.
 const ParamLiveView = "view"
 
