@@ -109,6 +109,8 @@ func TestRunsListShowsNewRunsInBrowser(t *testing.T) {
 	if !holds(`document.querySelector('[data-live-new-bar]').hidden`) {
 		t.Error("the new-runs bar shows on a list at its top")
 	}
+	// Swapped-in rows settle: none keeps the brief highlight (htmx-added).
+	waitFor("the new rows to settle", `document.querySelectorAll('tr.htmx-added').length === 0`, 10*time.Second)
 
 	// On the list's second page a new run only counts in the bar.
 	do("open the second page", chromedp.Click(chromedp.CSS(`[data-testid=pager-next]`)))
