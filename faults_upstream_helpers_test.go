@@ -28,13 +28,13 @@ import (
 // upstreamDashboard is one person's browser on a running dashboard, with the
 // address of the sandbox's fault switch.
 type upstreamDashboard struct {
-	t         *testing.T
+	t         testing.TB
 	base      string // ends with the base path's slash
 	faultsURL string
 	client    *http.Client
 }
 
-func newUpstreamDashboard(t *testing.T, base, faultsURL string) *upstreamDashboard {
+func newUpstreamDashboard(t testing.TB, base, faultsURL string) *upstreamDashboard {
 	jar, _ := cookiejar.New(nil)
 	return &upstreamDashboard{t: t, base: base, faultsURL: faultsURL, client: &http.Client{Jar: jar, Timeout: 60 * time.Second}}
 }
@@ -45,7 +45,7 @@ type upstreamResponse struct {
 	body string
 }
 
-func (r upstreamResponse) doc(t *testing.T) *goquery.Document {
+func (r upstreamResponse) doc(t testing.TB) *goquery.Document {
 	t.Helper()
 	d, err := goquery.NewDocumentFromReader(strings.NewReader(r.body))
 	if err != nil {
@@ -260,7 +260,7 @@ func (d *upstreamDashboard) timePages(pages []string, n int) map[string]pageTimi
 }
 
 // freeMetricsAddr is a loopback address with a port free a moment ago.
-func freeMetricsAddr(t *testing.T) string {
+func freeMetricsAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -281,7 +281,7 @@ func timeRatio(a, b time.Duration) float64 {
 
 // upstreamAttempts reads the Extend attempt counter from the metrics
 // listener: how many attempts, by operation and status (0: no answer).
-func upstreamAttempts(t *testing.T, metricsURL string) map[string]map[string]int {
+func upstreamAttempts(t testing.TB, metricsURL string) map[string]map[string]int {
 	t.Helper()
 	resp, err := http.Get(metricsURL)
 	if err != nil {

@@ -67,15 +67,22 @@ func startLive(ctx context.Context, cfg config.Serve, st *store.Store, connector
 		}
 	}
 	refresher := monitor.NewRefresher(refreshOpts)
+	poller := monitor.NewWorkspacePoller(monitor.WorkspacePollerOptions{Store: st,
+		Ingest: func(ctx context.Context, tenant string, runs []extendapi.EditRun) error {
+			_, err := mon.IngestMany(ctx, tenant, store.ViaList, runs)
+			return err
+		},
+		Logger: logger.With("component", "workspace-poller")})
 	fail := func(err error) (liveParts, func(), error) {
 		broker.Close()
 		refresher.Close()
+		poller.Close()
 		return liveParts{}, nil, err
 	}
 	// stop may come before ctx ends (the dashboard failed to start): it
 	// ends the background work itself.
 	ctx, cancel := context.WithCancel(ctx)
-	live, err := monitor.NewLive(ctx, monitor.LiveOptions{Monitor: mon, Broker: broker, Refresher: refresher, PublicURL: cfg.PublicURL})
+	live, err := monitor.NewLive(ctx, monitor.LiveOptions{Monitor: mon, Broker: broker, Refresher: refresher, Poller: poller, PublicURL: cfg.PublicURL})
 	if err != nil {
 		cancel()
 		return fail(err)
@@ -120,6 +127,7 @@ func startLive(ctx context.Context, cfg config.Serve, st *store.Store, connector
 	return liveParts{live: live, backfills: backfills}, func() {
 		cancel()
 		refresher.Close()
+		poller.Close()
 		<-done
 		<-done
 		live.Wait()

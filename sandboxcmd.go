@@ -74,6 +74,7 @@ func sandboxOptions(cfg config.Sandbox, logger *slog.Logger) sandbox.Options {
 			FailReason:      extendapi.FailureReason(cfg.FaultFailReason),
 			RateStuck:       cfg.FaultStuck,
 			RateWebhookFail: cfg.FaultWebhook,
+			ProcessingTime:  cfg.FaultProcessingTime,
 		},
 		Logger: logger,
 	}

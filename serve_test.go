@@ -49,7 +49,7 @@ func startServe(t *testing.T, dataDir string) (string, func() int) {
 }
 
 // startServeArgs runs editwatch with args and waits until it listens.
-func startServeArgs(t *testing.T, args ...string) (string, func() int) {
+func startServeArgs(t testing.TB, args ...string) (string, func() int) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &syncBuffer{}, &syncBuffer{}

@@ -115,8 +115,10 @@ type Sandbox struct {
 	FaultFailReason  string
 	FaultStuck       float64
 	FaultWebhook     float64
-	LogFormat        string
-	LogLevel         string
+	// FaultProcessingTime keeps each new run PROCESSING for that long.
+	FaultProcessingTime time.Duration
+	LogFormat           string
+	LogLevel            string
 }
 
 // Load parses args (without the program name) for the command they name and
@@ -398,7 +400,7 @@ func (s Serve) HeaderMode() bool { return s.IdentityHeader != "" || s.ProxyJWT !
 type sandboxRaw struct {
 	Sandbox
 	apiKeys                                                 []string
-	maxUpload, credits, rateLimit, latency                  string
+	maxUpload, credits, rateLimit, latency, processingTime  string
 	fault5xx, fault429, faultFail, faultStuck, faultWebhook string
 }
 
@@ -418,6 +420,7 @@ func (r *sandboxRaw) flags() *flagSet {
 	f.str(&r.faultFail, "fault-fail", "0", "share of runs that fail, as SHARE or SHARE:REASON (default reason INTERNAL_ERROR)")
 	f.str(&r.faultStuck, "fault-stuck", "0", "share of runs that stay PROCESSING for ever (0 to 1)")
 	f.str(&r.faultWebhook, "fault-webhook", "0", "share of webhook deliveries that fail (0 to 1)")
+	f.str(&r.processingTime, "fault-processing-time", "0s", "how long each new run stays PROCESSING before it finishes")
 	f.logging(&r.LogFormat, &r.LogLevel)
 	return f
 }
@@ -484,6 +487,9 @@ func (r *sandboxRaw) build() (Sandbox, error) {
 	}
 	s.FaultStuck = share("fault-stuck", r.faultStuck)
 	s.FaultWebhook = share("fault-webhook", r.faultWebhook)
+	if s.FaultProcessingTime, err = parseDuration("--fault-processing-time", r.processingTime); err != nil || s.FaultProcessingTime < 0 {
+		add(fmt.Errorf("--fault-processing-time %q: want a duration such as 4s", r.processingTime))
+	}
 	add(checkLogging(s.LogFormat, s.LogLevel))
 	return s, errors.Join(errs...)
 }

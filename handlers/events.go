@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -30,14 +29,13 @@ const (
 	streamBuffer = 256
 )
 
-// SSE event names. Pages listen to run-<id> (re-fetch that row or status
-// panel) and created (a notice of new runs); run carries every change for
-// other clients.
+// SSE event names. run and run-<id> carry every change as JSON for
+// scripts; pages swap in the fragments the server renders for their
+// stream (row-<id>, status-<id>, created: see writeFragment).
 const (
-	sseEventReady   = "ready"
-	sseEventRun     = "run"
-	sseEventCreated = "created"
-	sseEventResync  = "resync"
+	sseEventReady  = "ready"
+	sseEventRun    = "run"
+	sseEventResync = "resync"
 	// sseEventPaused tells a tab that a newer tab of the same session took
 	// its stream: it stops reconnecting and refreshes on a timer.
 	sseEventPaused = "paused"
@@ -57,11 +55,15 @@ type streamEvent struct {
 	At            time.Time `json:"at"`
 }
 
-// events is GET /events?ws=…[&run=…]: a Server-Sent Events stream of the
-// workspace's run changes, for a session granted its history. The runs
-// named by run= are watched: while they process, the refresher polls them
-// (once per run however many streams watch). The stream ends when the
-// client goes or the broker closes (shutdown).
+// events is GET /events?ws=…[&run=…][&view=runs|run&filters…]: a
+// Server-Sent Events stream of the workspace's run changes, for a session
+// granted its history. The runs named by run= are watched: while they
+// process, the refresher polls them (once per run however many streams
+// watch). With view=, the stream also carries the page's fragments,
+// rendered for this connection from the stored snapshot (liveView); a
+// runs list's stream keeps the workspace's shared poll going, so new runs
+// reach it. The stream ends when the client goes or the broker closes
+// (shutdown).
 func (a *dashboard) events(c echo.Context) error {
 	conn, cl, err := a.workspaceClient(c)
 	if errors.Is(err, errNoConnection) {
@@ -81,8 +83,11 @@ func (a *dashboard) events(c echo.Context) error {
 	defer a.streams.close(stream)
 	sub := a.Live.Broker.Subscribe(conn.Tenant, streamBuffer)
 	defer sub.Close()
+	watched := watchedRuns(c.QueryParams()[views.ParamRun])
+	lv := a.newLiveView(c, conn, watched)
+	defer a.wantWorkspacePoll(lv, cl)()
 	if a.Live.Refresher != nil {
-		for _, id := range watchedRuns(c.QueryParams()[views.ParamRun]) {
+		for _, id := range watched {
 			stop := a.Live.Refresher.Watch(conn.Tenant, id, func(ctx context.Context) (*extendapi.EditRun, error) {
 				return cl.GetEditRun(ctx, id)
 			})
@@ -105,11 +110,14 @@ func (a *dashboard) events(c echo.Context) error {
 	if err := writeSSE(w, sseEventReady, "{}"); err != nil {
 		return nil
 	}
+	ctx := c.Request().Context()
+	if err := a.catchUp(ctx, w, lv); err != nil {
+		return nil
+	}
 	if err := rc.Flush(); err != nil {
 		return nil
 	}
 
-	ctx := c.Request().Context()
 	heartbeat := time.NewTicker(a.Live.Heartbeat)
 	defer heartbeat.Stop()
 	var dropped uint64
@@ -128,7 +136,7 @@ func (a *dashboard) events(c echo.Context) error {
 			if !open {
 				return nil // the broker closed: shutdown
 			}
-			werr = a.writeRunEvent(c, w, conn.Ref(), e)
+			werr = a.writeRunEvent(ctx, w, lv, e)
 			if d := sub.Dropped(); d != dropped && werr == nil {
 				dropped = d
 				werr = writeSSE(w, sseEventResync, "{}")
@@ -157,10 +165,9 @@ func watchedRuns(ids []string) []string {
 	return out
 }
 
-// writeRunEvent sends one change: run (all of it), run-<id> (what the
-// page's row or panel listens to) and, for a run new to history, created
-// with a rendered notice.
-func (a *dashboard) writeRunEvent(c echo.Context, w io.Writer, ws string, e monitor.Event) error {
+// writeRunEvent sends one change: run (all of it), run-<id> (for scripts)
+// and the page's fragment (writeFragment).
+func (a *dashboard) writeRunEvent(ctx context.Context, w io.Writer, lv liveView, e monitor.Event) error {
 	data, err := json.Marshal(streamEvent{Kind: e.Kind, RunID: e.RunID, Status: e.Status, PrevStatus: e.PrevStatus,
 		FailureReason: e.FailureReason, At: e.At})
 	if err != nil {
@@ -172,14 +179,7 @@ func (a *dashboard) writeRunEvent(c echo.Context, w io.Writer, ws string, e moni
 	if err := writeSSE(w, sseRunEvent(e.RunID), string(data)); err != nil {
 		return err
 	}
-	if e.Kind != monitor.EventRun || e.PrevStatus != "" {
-		return nil
-	}
-	var buf bytes.Buffer
-	if err := views.Render(c.Request().Context(), &buf, views.LiveNewRunNotice(a.BasePath, ws, e.RunID, e.Status)); err != nil {
-		return err
-	}
-	return writeSSE(w, sseEventCreated, buf.String())
+	return a.writeFragment(ctx, w, lv, e)
 }
 
 // writeSSE writes one event; data may span lines.

@@ -32,14 +32,14 @@ func decodeStreamEvent(t *testing.T, ev sseEvent) streamEvent {
 }
 
 // A webhook received is announced on the workspace's open event streams:
-// the run's own event (what its row listens to), the generic one, and a
-// notice for a run new to history. Closing the broker (shutdown) ends the
-// stream cleanly.
+// the run's own JSON event (never its file name), the generic one, and, on
+// a runs list's stream, the rendered row of a run new to history. Closing
+// the broker (shutdown) ends the stream cleanly.
 func TestWebhookUpdatesEventStream(t *testing.T) {
 	env := newLiveEnv(t, envOptions{})
 	env.connect(demoKey, demoWS)
 	endpoint := addEndpoint(t, env.st, "test/"+demoWS)
-	stream := env.openStream(t, "events?ws="+demoWS)
+	stream := env.openStream(t, "events?ws="+demoWS+"&view=runs")
 
 	status, _ := deliver(t, env.srv.URL+env.app.BasePath, endpoint, testWebhookSecret, runEventBody("evt_1", "edr_live1", "FAILED"), time.Now())
 	if status != http.StatusOK {
@@ -52,9 +52,13 @@ func TestWebhookUpdatesEventStream(t *testing.T) {
 	if se := decodeStreamEvent(t, ev); se.Status != "FAILED" || se.FailureReason != "PDF_PARSE_ERROR" || se.Kind != monitor.EventRun {
 		t.Errorf("event %+v", se)
 	}
-	created, ok := stream.next(t, sseEventCreated, 5*time.Second)
-	if !ok || !strings.Contains(created.Data, `data-run-id="edr_live1"`) || strings.Contains(created.Data, "w9.pdf") {
-		t.Errorf("created notice %q (ok %v): want the run, never its file name", created.Data, ok)
+	if strings.Contains(ev.Data, "w9.pdf") {
+		t.Errorf("the JSON event carries the file name: %q", ev.Data)
+	}
+	created, ok := stream.next(t, views.LiveEventCreated, 5*time.Second)
+	if !ok || !strings.Contains(created.Data, `data-run-id="edr_live1"`) || !strings.Contains(created.Data, `data-status="FAILED"`) ||
+		strings.Contains(created.Data, "sse-swap") {
+		t.Errorf("created row %q (ok %v): want the finished run's row, which listens to nothing more", created.Data, ok)
 	}
 
 	env.app.Live.Broker.(*monitor.MemoryBroker).Close()
@@ -88,8 +92,11 @@ func TestPagesSubscribe(t *testing.T) {
 	}
 	d.Find(`tr[data-status="PROCESSING"]`).Each(func(_ int, row *goquery.Selection) {
 		id, _ := row.Attr("data-run-id")
-		if trig, _ := row.Attr("hx-trigger"); !strings.Contains(trig, "sse:"+views.LiveRunEvent(id)) {
-			t.Errorf("row %s trigger %q", id, trig)
+		if swap, _ := row.Attr("sse-swap"); swap != views.LiveRowEvent(id) {
+			t.Errorf("row %s sse-swap %q", id, swap)
+		}
+		if trig, _ := row.Attr("hx-trigger"); strings.Contains(trig, "sse:") {
+			t.Errorf("row %s asks the server back on an event: trigger %q", id, trig)
 		}
 		if !slices.Contains(cu.Query()["run"], id) {
 			t.Errorf("stream %q does not watch processing run %s", connectURL, id)
@@ -375,7 +382,7 @@ func TestSandboxModeLiveUpdates(t *testing.T) {
 	}
 	loc, _ := url.Parse(location(t, r))
 	id := strings.TrimPrefix(loc.Path, testBase+"runs/")
-	created, ok := stream.next(t, sseEventCreated, 60*time.Second)
+	created, ok := stream.next(t, views.LiveEventCreated, 60*time.Second)
 	if !ok || !strings.Contains(created.Data, `data-run-id="`+id+`"`) {
 		t.Fatalf("the stream did not announce run %s: %q", id, created.Data)
 	}

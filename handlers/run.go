@@ -59,9 +59,10 @@ func (a *dashboard) runPage(c echo.Context) error {
 	return a.render(c, http.StatusOK, views.RunView(page))
 }
 
-// runStatus is GET /runs/:id/status, the polling of the status panel.
-// When the run has finished, htmx is told to reload the whole page so
-// values, timings and actions appear.
+// runStatus is GET /runs/:id/status, the timer fallback of the status
+// panel while the page's event stream is down. A finished run's panel
+// says so and asks for a reload; nothing reloads by itself. A run deleted
+// meanwhile reloads the page (its not-found page).
 func (a *dashboard) runStatus(c echo.Context) error {
 	conn, cl, id, err := a.runTarget(c)
 	if err != nil {
@@ -79,14 +80,17 @@ func (a *dashboard) runStatus(c echo.Context) error {
 		return err
 	}
 	a.ingest(c, conn, cl, store.ViaRun, *run)
-	if run.Status != extendapi.StatusProcessing && c.Request().Header.Get("HX-Request") != "" {
-		c.Response().Header().Set("HX-Refresh", "true")
-	}
 	page, err := runPageModel(*run, conn.Ref(), nil)
 	if err != nil {
 		return err
 	}
 	page.Base = a.plainBase(c, "")
+	// The panel replaces itself in place; the page's other cards (values,
+	// timings, actions) wait for the person's reload.
+	page.LiveFinished = run.Status != extendapi.StatusProcessing && c.Request().Header.Get("HX-Request") != ""
+	if page.LiveFinished {
+		return a.render(c, http.StatusOK, statusPanelWithBadge(page))
+	}
 	return a.render(c, http.StatusOK, views.RunStatusPanel(page))
 }
 

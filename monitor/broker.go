@@ -5,6 +5,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/editwatch/editwatch/store"
 )
 
 // Event kinds.
@@ -16,9 +18,11 @@ const (
 	EventDeleted = "deleted"
 )
 
-// Event tells a tenant's open pages that something changed. It carries
-// only what a page needs to decide what to re-render: never a file name
-// or anything else from the run beyond its state.
+// Event tells a tenant's open pages that something changed. Snapshot is
+// the history row just written, from which each event stream renders its
+// own fragment (no store read, no Extend call per viewer); it stays on the
+// server: what reaches a browser is its rendered fragment and the state
+// fields here, never the snapshot itself.
 type Event struct {
 	Tenant        string    `json:"tenant"`
 	Kind          string    `json:"kind"`
@@ -30,6 +34,9 @@ type Event struct {
 	// Origin names the broker that published the event, so a replica
 	// ignores its own events coming back through NOTIFY.
 	Origin string `json:"origin,omitempty"`
+	// Snapshot is the run as history now has it; nil when the event was
+	// too large to carry it between replicas (readers then ask the store).
+	Snapshot *store.RunSnapshot `json:"snapshot,omitempty"`
 }
 
 // Publisher is what Monitor needs of a broker.

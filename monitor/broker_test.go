@@ -112,12 +112,17 @@ func TestPGBrokerAcrossReplicas(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Event{Tenant: tenantA, Kind: EventRun, RunID: "edr_1", Status: "FAILED", FailureReason: "CORRUPT_FILE", At: testStart}
-	ignoreOrigin := cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Origin" }, cmp.Ignore())
+	ignoreOrigin := cmp.FilterPath(func(p cmp.Path) bool { return p.Last().String() == ".Origin" || p.Last().String() == ".Snapshot" }, cmp.Ignore())
 	for name, sub := range map[string]*Subscription{"same replica": onOneA, "other replica": onTwoA} {
 		select {
 		case got := <-sub.C:
 			if diff := cmp.Diff(want, got, ignoreOrigin); diff != "" {
 				t.Errorf("%s (-want +got):\n%s", name, diff)
+			}
+			// The snapshot travels too, so the other replica's streams render
+			// without reading the store.
+			if snap := got.Snapshot; snap == nil || snap.RunID != "edr_1" || snap.Status != "FAILED" || snap.FailureMessage != "xref table not found" || !snap.At.Equal(testStart) {
+				t.Errorf("%s: snapshot %+v", name, snap)
 			}
 		case <-ctx.Done():
 			t.Fatalf("%s: no event", name)

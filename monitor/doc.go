@@ -5,7 +5,9 @@
 // events out to subscribers of a tenant, in memory (MemoryBroker) or across
 // replicas through PostgreSQL LISTEN/NOTIFY (PGBroker); the Refresher
 // polls the runs someone is watching while they process, once per run
-// however many watch; Live holds these for the pages and runs background
+// however many watch; the WorkspacePoller lists a watched workspace's
+// first page to learn of runs started elsewhere, once per workspace (and
+// on one replica) however many watch; Live holds these for the pages and runs background
 // work under the process's lifetime; the Reconciler settles runs whose
 // webhook never came; the Janitor is the one retention loop (history,
 // deliveries, audit, expired sessions); Seed writes synthetic history.

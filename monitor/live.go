@@ -26,6 +26,9 @@ type LiveOptions struct {
 	Monitor   *Monitor
 	Broker    Broker
 	Refresher *Refresher // nil: watched runs are not refreshed
+	// Poller lists watched workspaces' first page to learn of new runs;
+	// nil: open lists hear only of runs that webhooks or pages report.
+	Poller *WorkspacePoller
 	// PublicURL is --public-url: how Extend reaches this dashboard. Without
 	// it "Enable live updates" cannot register an endpoint.
 	PublicURL string

@@ -171,6 +171,9 @@ func (m *Monitor) publishChanges(ctx context.Context, tenant string, changes []s
 		}
 		e := Event{Tenant: tenant, Kind: EventRun, RunID: c.RunID, Status: c.After.Status, PrevStatus: c.Before.Status,
 			FailureReason: c.After.FailureReason, At: m.now().UTC()}
+		if snap := c.After; snap.ID != 0 {
+			e.Snapshot = &snap
+		}
 		if c.After.Deleted() {
 			e.Kind = EventDeleted
 		}

@@ -12,6 +12,9 @@ import (
 	"github.com/editwatch/editwatch/store"
 )
 
+// maxNotifyPayload keeps notifications under PostgreSQL's 8000-byte limit.
+const maxNotifyPayload = 7000
+
 // PGBroker carries events between replicas sharing a PostgreSQL database
 // through a store.Listener (LISTEN/NOTIFY). Subscribers are local (a
 // MemoryBroker): an event published here reaches them at once and every
@@ -61,6 +64,12 @@ func (b *PGBroker) Publish(ctx context.Context, e Event) error {
 	e.Origin = b.origin
 	_ = b.local.Publish(ctx, e)
 	payload, err := json.Marshal(e)
+	if err == nil && len(payload) > maxNotifyPayload && e.Snapshot != nil {
+		// PostgreSQL refuses larger notifications: the other replicas read
+		// the snapshot from the store instead.
+		e.Snapshot = nil
+		payload, err = json.Marshal(e)
+	}
 	if err != nil {
 		return fmt.Errorf("monitor: broker: encode event: %w", err)
 	}

@@ -154,7 +154,7 @@ func (s *Server) createEditRun(w http.ResponseWriter, r *http.Request, c *callCo
 		s.waiters[rec.Run.ID] = append(s.waiters[rec.Run.ID], done)
 	}
 	if !rec.Stuck {
-		s.enqueueLocked(jobEdit, wd.ID, rec.Run.ID)
+		s.enqueueNewLocked(jobEdit, wd.ID, rec.Run.ID)
 	}
 	s.markDirtyLocked()
 	return s.presentEditRunLocked(rec, c.baseURL, viewFull), done, nil

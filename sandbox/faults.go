@@ -17,8 +17,12 @@ import (
 // maxFaultLatency bounds injected latency so a typo cannot hang clients.
 const maxFaultLatency = time.Minute
 
+// maxProcessingTime bounds the injected processing time for the same reason.
+const maxProcessingTime = 10 * time.Minute
+
 // Faults is the sandbox's fault injection, all off at zero. Rates are
-// shares from 0 to 1. In JSON, Latency is a Go duration string ("250ms").
+// shares from 0 to 1. In JSON, Latency and ProcessingTime are Go duration
+// strings ("250ms") or numbers of milliseconds.
 type Faults struct {
 	// Latency is added before every Extend API answer.
 	Latency time.Duration `json:"latency"`
@@ -35,6 +39,11 @@ type Faults struct {
 	// RateWebhookFail fails that share of webhook delivery attempts (they are
 	// then retried like any failed delivery).
 	RateWebhookFail float64 `json:"rateWebhookFail"`
+	// ProcessingTime is how long each new run stays PROCESSING, counted from
+	// its creation, before its result (and its webhook) is applied, so that
+	// clients can watch runs change. A run whose work takes longer finishes
+	// when its work is done; a restart finishes held runs at once.
+	ProcessingTime time.Duration `json:"processingTime"`
 }
 
 // faultsJSON is Faults on the wire, latency as a duration string.
@@ -46,29 +55,35 @@ type faultsJSON struct {
 	FailReason      extendapi.FailureReason `json:"failReason,omitempty"`
 	RateStuck       float64                 `json:"rateStuck"`
 	RateWebhookFail float64                 `json:"rateWebhookFail"`
+	ProcessingTime  string                  `json:"processingTime"`
 }
 
-// MarshalJSON writes Latency as a duration string.
+// MarshalJSON writes Latency and ProcessingTime as duration strings.
 func (f Faults) MarshalJSON() ([]byte, error) {
 	return json.Marshal(faultsJSON{Latency: f.Latency.String(), Rate5xx: f.Rate5xx, Rate429: f.Rate429,
-		RateFail: f.RateFail, FailReason: f.FailReason, RateStuck: f.RateStuck, RateWebhookFail: f.RateWebhookFail})
+		RateFail: f.RateFail, FailReason: f.FailReason, RateStuck: f.RateStuck, RateWebhookFail: f.RateWebhookFail,
+		ProcessingTime: f.ProcessingTime.String()})
 }
 
-// UnmarshalJSON reads Latency as a duration string or a number of
-// milliseconds. Fields absent from the JSON keep their current values, so a
+// UnmarshalJSON reads Latency and ProcessingTime as duration strings or
+// numbers of milliseconds. Fields absent from the JSON keep their current values, so a
 // POST can change one fault and leave the others.
 func (f *Faults) UnmarshalJSON(data []byte) error {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(data, &raw); err != nil {
 		return err
 	}
-	if lat, ok := raw["latency"]; ok {
-		d, err := parseLatency(lat)
+	for name, field := range map[string]*time.Duration{"latency": &f.Latency, "processingTime": &f.ProcessingTime} {
+		value, ok := raw[name]
+		if !ok {
+			continue
+		}
+		d, err := parseFaultDuration(name, value)
 		if err != nil {
 			return err
 		}
-		f.Latency = d
-		delete(raw, "latency")
+		*field = d
+		delete(raw, name)
 	}
 	rest, _ := json.Marshal(raw)
 	type plain Faults // no methods: the standard decoding of the other fields
@@ -80,7 +95,8 @@ func (f *Faults) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
-func parseLatency(raw json.RawMessage) (time.Duration, error) {
+// parseFaultDuration reads the duration fault called name.
+func parseFaultDuration(name string, raw json.RawMessage) (time.Duration, error) {
 	var text string
 	if json.Unmarshal(raw, &text) == nil {
 		if text == "" {
@@ -88,13 +104,13 @@ func parseLatency(raw json.RawMessage) (time.Duration, error) {
 		}
 		d, err := time.ParseDuration(text)
 		if err != nil {
-			return 0, fmt.Errorf("latency %q: %w", text, err)
+			return 0, fmt.Errorf("%s %q: %w", name, text, err)
 		}
 		return d, nil
 	}
 	var ms float64
 	if err := json.Unmarshal(raw, &ms); err != nil {
-		return 0, fmt.Errorf("latency: want a duration such as \"250ms\" or a number of milliseconds")
+		return 0, fmt.Errorf("%s: want a duration such as \"250ms\" or a number of milliseconds", name)
 	}
 	return time.Duration(ms * float64(time.Millisecond)), nil
 }
@@ -111,6 +127,9 @@ func (f Faults) Validate() error {
 	}
 	if f.Latency < 0 || f.Latency > maxFaultLatency {
 		return fmt.Errorf("%w: fault latency %s must be between 0 and %s", ErrInvalidOption, f.Latency, maxFaultLatency)
+	}
+	if f.ProcessingTime < 0 || f.ProcessingTime > maxProcessingTime {
+		return fmt.Errorf("%w: fault processing time %s must be between 0 and %s", ErrInvalidOption, f.ProcessingTime, maxProcessingTime)
 	}
 	if f.FailReason != "" && !slices.Contains(extendapi.FailureReasons, f.FailReason) {
 		return fmt.Errorf("%w: fault fail reason %q is not a documented failure reason", ErrInvalidOption, f.FailReason)

@@ -175,3 +175,44 @@ func TestRateLimit(t *testing.T) {
 		t.Fatalf("after a second: %d", resp.StatusCode)
 	}
 }
+
+// TestProcessingTimeFault: with processingTime set, a new run stays
+// PROCESSING at least that long after its creation, then finishes with its
+// metrics counting the wait; the fault is read as JSON and bounded.
+func TestProcessingTimeFault(t *testing.T) {
+	ts := startSandbox(t, Options{})
+	c := ts.api(testKeyA, "")
+	ctx := context.Background()
+	resp, data := ts.raw(http.MethodPost, "/_sandbox/faults", nil, []byte(`{"processingTime": "800ms"}`))
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(data), `"processingTime":"800ms"`) {
+		t.Fatalf("POST processingTime: %d %s", resp.StatusCode, data)
+	}
+	for _, bad := range []string{`{"processingTime": "-1s"}`, `{"processingTime": "2h"}`, `{"processingTime": "soon"}`} {
+		if resp, data := ts.raw(http.MethodPost, "/_sandbox/faults", nil, []byte(bad)); resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("POST %s: %d %s, want 400", bad, resp.StatusCode, data)
+		}
+	}
+
+	form := demoForm(t, "")
+	file := uploadFile(t, c, form.Name, form.PDF, "")
+	start := time.Now()
+	created, err := c.CreateEditRun(ctx, &extendapi.CreateEditRunRequest{File: &extendapi.FileRef{ID: file.ID}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if created.Status != extendapi.StatusProcessing {
+		t.Fatalf("new run: %s, want PROCESSING", created.Status)
+	}
+	run := waitRun(t, c, created.ID)
+	if took := time.Since(start); took < 800*time.Millisecond {
+		t.Fatalf("the run finished %s after its creation, before its processing time of 800ms", took)
+	}
+	if run.Status != extendapi.StatusProcessed || run.Metrics == nil || run.Metrics.ProcessingTimeMs == nil || *run.Metrics.ProcessingTimeMs < 800 {
+		t.Fatalf("finished run: %s, metrics %+v; want PROCESSED with processingTimeMs ≥ 800", run.Status, run.Metrics)
+	}
+
+	var ms Faults
+	if err := json.Unmarshal([]byte(`{"processingTime": 4000}`), &ms); err != nil || ms.ProcessingTime != 4*time.Second {
+		t.Fatalf("milliseconds: %+v, %v", ms, err)
+	}
+}

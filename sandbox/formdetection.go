@@ -121,7 +121,7 @@ func (s *Server) createDetectionRun(w http.ResponseWriter, r *http.Request, c *c
 		s.waiters[rec.Run.ID] = append(s.waiters[rec.Run.ID], done)
 	}
 	if !rec.Stuck {
-		s.enqueueLocked(jobDetect, wd.ID, rec.Run.ID)
+		s.enqueueNewLocked(jobDetect, wd.ID, rec.Run.ID)
 	}
 	s.markDirtyLocked()
 	return presentDetectionRun(rec), done, nil

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/editwatch/editwatch/extendapi"
 )
@@ -21,6 +22,10 @@ type job struct {
 	workspace string
 	runID     string
 	seq       uint64
+	// readyAt is when the result may be applied at the earliest, the
+	// processingTime fault (hold) after the run's creation; zero for no wait.
+	readyAt time.Time
+	hold    time.Duration
 }
 
 // jobQueue is an unbounded FIFO shared by the workers: submissions never
@@ -77,14 +82,24 @@ type commitSequence struct {
 	pending map[uint64]*jobResult // finished early, waiting for their turn
 }
 
-// enqueueLocked numbers a run and queues it.
-func (s *Server) enqueueLocked(kind jobKind, workspace, runID string) {
+// enqueueNewLocked queues a run just created, which the processingTime fault
+// keeps PROCESSING for that long.
+func (s *Server) enqueueNewLocked(kind jobKind, workspace, runID string) {
+	s.enqueueLocked(kind, workspace, runID, max(s.Faults().ProcessingTime, 0))
+}
+
+// enqueueLocked numbers a run and queues it; its result is applied no
+// sooner than hold from now.
+func (s *Server) enqueueLocked(kind jobKind, workspace, runID string, hold time.Duration) {
 	seq := s.seqs[workspace]
 	if seq == nil {
 		seq = &commitSequence{pending: map[uint64]*jobResult{}}
 		s.seqs[workspace] = seq
 	}
 	j := job{kind: kind, workspace: workspace, runID: runID, seq: seq.next}
+	if hold > 0 {
+		j.readyAt, j.hold = time.Now().Add(hold), hold
+	}
 	seq.next++
 	s.queue.push(j)
 }
@@ -111,7 +126,26 @@ func (s *Server) work() {
 			res.discard()
 			return
 		}
+		if wait := time.Until(j.readyAt); wait > 0 {
+			// The worker moves on; a timer applies the result when due.
+			res.elapsed = max(res.elapsed, j.hold)
+			s.wg.Go(func() { s.finishAfter(res, wait) })
+			continue
+		}
 		s.finish(res)
+	}
+}
+
+// finishAfter applies a result held by the processingTime fault once its
+// time has come; a Close first leaves the run PROCESSING for the next start.
+func (s *Server) finishAfter(res *jobResult, wait time.Duration) {
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		s.finish(res)
+	case <-s.ctx.Done():
+		res.discard()
 	}
 }
 
@@ -160,6 +194,6 @@ func (s *Server) requeueInterruptedLocked() {
 		return 1
 	})
 	for _, q := range all {
-		s.enqueueLocked(q.kind, q.workspace, q.key.id)
+		s.enqueueLocked(q.kind, q.workspace, q.key.id, 0)
 	}
 }

@@ -297,7 +297,7 @@ func (s *Server) releaseSeededRuns(rng *rand.Rand, ids []string) {
 		s.mu.Lock()
 		if rec := s.editRunLocked(s.opts.SeedWorkspace, id); rec != nil && rec.delayed && rec.Run.Status == extendapi.StatusProcessing {
 			rec.delayed = false
-			s.enqueueLocked(jobEdit, s.opts.SeedWorkspace, id)
+			s.enqueueLocked(jobEdit, s.opts.SeedWorkspace, id, 0)
 		}
 		s.mu.Unlock()
 	}

@@ -29,11 +29,61 @@ const (
 // NavSettings marks the settings and deliveries pages in the header.
 const NavSettings = "settings"
 
-// LiveRunEvent names the SSE event announcing a change of one run.
+// LiveRunEvent names the SSE event announcing a change of one run (JSON,
+// for scripts).
 func LiveRunEvent(runID string) string { return "run-" + runID }
 
-// liveEventCreated names the SSE event carrying a new-run notice.
-const liveEventCreated = "created"
+// LiveRowEvent names the SSE event carrying a run's runs-table row,
+// rendered by the server for that stream; the row swaps itself with it.
+func LiveRowEvent(runID string) string { return "row-" + runID }
+
+// LiveStatusEvent names the SSE event carrying a run page's status panel.
+func LiveStatusEvent(runID string) string { return "status-" + runID }
+
+// LiveEventCreated names the SSE event carrying the row of a run new to
+// the workspace that matches the list's filters.
+const LiveEventCreated = "created"
+
+// What an event stream renders its fragments for (ParamLiveView).
+const (
+	LiveViewRuns = "runs" // a runs list: rows, new rows
+	LiveViewRun  = "run"  // a run page: its status panel
+)
+
+// runStatusBadgeID is the run page header's status badge, which live
+// updates replace.
+const runStatusBadgeID = "run-status-badge"
+
+// ParamLiveView names the page an event stream serves.
+const ParamLiveView = "view"
+
+// ParamLiveRunPrefix carries a runs list's run-ID prefix filter on its
+// event stream, where "run" names the runs to watch.
+const ParamLiveRunPrefix = "run_prefix"
+
+// RunsEventsURL is the runs list's event stream: it watches the rows
+// still processing and sends new runs that match the list's filter.
+func RunsEventsURL(basePath, ws string, f RunsFilter, runs []string) string {
+	q := f.Query()
+	q.Del(ParamRunID)
+	if f.RunIDPrefix != "" {
+		q.Set(ParamLiveRunPrefix, f.RunIDPrefix)
+	}
+	q.Set(ParamWorkspace, ws)
+	q.Set(ParamLiveView, LiveViewRuns)
+	for _, id := range runs {
+		q.Add(ParamRun, id)
+	}
+	return withQuery(joinPath(basePath, RouteEvents), q)
+}
+
+// RunEventsURL is a run page's event stream, watching that run.
+func RunEventsURL(basePath, ws, runID string) string {
+	q := wsQuery(ws)
+	q.Set(ParamLiveView, LiveViewRun)
+	q.Add(ParamRun, runID)
+	return withQuery(joinPath(basePath, RouteEvents), q)
+}
 
 // EventsURL is a workspace's event stream, watching runs (those still
 // processing on the page).
@@ -64,14 +114,21 @@ func DeliveriesURL(basePath, ws string, before int64) string {
 	return withQuery(joinPath(basePath, RouteDeliveries), q)
 }
 
-// liveTrigger is the hx-trigger of a PROCESSING row or status panel: the
-// timer (the fallback, skipped by app.js while the stream is open) and the
-// run's own event.
-func (b Base) liveTrigger(runID string) string {
+// liveSwap is the sse-swap of a PROCESSING row or status panel: the event
+// whose data replaces it (none without live updates). Its hx-trigger is
+// the timer alone, the fallback that app.js pauses while the stream is
+// open.
+func (b Base) liveSwap(event string) string {
 	if !b.LiveUpdates {
-		return b.pollTrigger()
+		return ""
 	}
-	return b.pollTrigger() + ", sse:" + LiveRunEvent(runID)
+	return event
+}
+
+// livePaged: new runs do not go at the top of this list (a later page, or
+// oldest first) but only count in its "N new runs" bar.
+func (p RunsPage) livePaged() bool {
+	return p.Pager.PrevURL != "" || p.Filter.SortDir == DirAsc
 }
 
 // processingRunIDs are the runs of the page the stream should watch.
@@ -84,9 +141,6 @@ func (p RunsPage) processingRunIDs() []string {
 	}
 	return ids
 }
-
-// liveRunIDs is the run page's watch list: the run while it processes.
-func (p RunPage) liveRunIDs() []string { return []string{p.ID} }
 
 // WebhookEndpointView is one webhook endpoint on the settings page.
 type WebhookEndpointView struct {

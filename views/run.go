@@ -132,6 +132,10 @@ type RunPage struct {
 	Usage          *RunUsage
 	HasOutput      bool   // an edited PDF exists: offer Download
 	RawJSON        string // pretty, presignedUrl removed, personal values masked
+	// LiveFinished: the run finished while the page was open; the panel
+	// was rendered from history, so it asks for a reload to show the
+	// filled values.
+	LiveFinished bool
 }
 
 func (p RunPage) failureTexts() (meaning, action string) {

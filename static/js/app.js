@@ -149,17 +149,27 @@
     var elt = evt.detail && evt.detail.elt;
     if (!elt || !elt.closest || !elt.closest('[data-poll]')) return;
     if (isPaused() || document.hidden) { evt.preventDefault(); return; }
-    // While the page's event stream is open, the server pushes changes:
-    // the timer's polls are only the fallback for when it is not.
-    // Each polled element still makes its first timer poll after the stream
-    // opened: a change that happened between rendering the page and opening
-    // the stream is pushed to nobody, and that poll catches it up.
-    var stream = elt.closest('[data-sse-open]');
-    var cause = evt.detail.requestConfig && evt.detail.requestConfig.triggeringEvent;
-    var pushed = cause && typeof cause.type === 'string' && cause.type.indexOf('sse:') === 0;
-    var poller = elt.closest('[data-poll]');
-    if (stream && !pushed && poller.hasAttribute('data-caught-up')) evt.preventDefault();
-    else if (stream) poller.setAttribute('data-caught-up', '');
+    // While the page's event stream is open, the server pushes each change
+    // rendered (and, when it opens, what changed since the page was
+    // rendered): the timer's polls are only the fallback for when it is not.
+    if (elt.closest('[data-sse-open]')) evt.preventDefault();
+  }
+  // New runs arrive as rows for the top of the list. A list paged or
+  // scrolled away from its top only counts them in its "N new runs" bar,
+  // so nothing moves under the reader's eyes.
+  function onStreamMessage(evt) {
+    var rows = evt.target;
+    if (!rows || !rows.hasAttribute || !rows.hasAttribute('data-live-new-rows')) return;
+    var away = rows.hasAttribute('data-live-paged') || rows.getBoundingClientRect().top < 0;
+    if (!away) return;
+    evt.preventDefault();
+    var bar = document.querySelector('[data-live-new-bar]');
+    if (!bar) return;
+    var count = bar.querySelector('[data-live-new-count]');
+    var n = (parseInt(count.textContent, 10) || 0) + 1;
+    count.textContent = String(n);
+    bar.querySelector('[data-live-new-noun]').textContent = n === 1 ? 'run' : 'runs';
+    bar.hidden = false;
   }
   // The SSE extension reports its stream's state on the sse-connect element.
   // The server sends "paused" to a tab whose stream a newer tab of the same
@@ -352,6 +362,7 @@
 
     document.body.addEventListener('htmx:beforeRequest', onBeforeRequest);
     document.body.addEventListener('htmx:sseOpen', onStreamOpen);
+    document.body.addEventListener('htmx:sseBeforeMessage', onStreamMessage);
     document.body.addEventListener('htmx:sseError', onStreamDown);
     document.body.addEventListener('htmx:sseClose', onStreamDown);
     // New content from htmx (a polled row, a detected schema) gets the same
