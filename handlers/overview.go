@@ -104,7 +104,7 @@ type chartBuilder struct {
 }
 
 func (cb chartBuilder) bucket(pt store.SeriesPoint) views.TimeRange {
-	return views.CustomRange(pt.Start, pt.Start.Add(cb.series.Step))
+	return views.CustomRange(pt.Start, pt.End)
 }
 
 func (cb chartBuilder) runsURL(f views.RunsFilter) string {

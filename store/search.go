@@ -251,12 +251,11 @@ type RunCounts struct {
 }
 
 // CountRuns counts the runs of a tenant whose time (At) is in [from, to),
-// by status (zero from/to: unbounded). The whole hours inside the range
-// come from the rollups and only the partial hours at its edges, and the
-// runs still processing, from the snapshots, so the cost does not grow
-// with history.
+// by status (zero from/to: unbounded). The finished runs come from the
+// rollups, exactly (see RangeTotal), and the runs still processing from
+// the snapshots, so the cost does not grow with history.
 func (s *Store) CountRuns(ctx context.Context, tenant string, from, to time.Time) (RunCounts, error) {
-	lo, hi := int64(math.MinInt64/2), int64(math.MaxInt64/2)
+	lo, hi := int64(math.MinInt64/4), int64(math.MaxInt64/4)
 	if !from.IsZero() {
 		lo = millis(from)
 	}
@@ -267,49 +266,16 @@ func (s *Store) CountRuns(ctx context.Context, tenant string, from, to time.Time
 	if hi <= lo {
 		return counts, nil
 	}
-	size := RollupBucket.Milliseconds()
-	hourLo := lo + ((size-lo%size)%size+size)%size // ceil to the hour
-	hourHi := hi - (hi%size+size)%size             // floor to the hour
 	fail := func(err error) (RunCounts, error) {
 		return RunCounts{}, fmt.Errorf("store: count runs of %s: %w", tenant, err)
 	}
-	countFinished := func(a, b int64) error {
-		rows, err := s.query(ctx, `SELECT status, COUNT(*) FROM run_snapshots
-			WHERE tenant = ? AND status IN (?, ?) AND at >= ? AND at < ? AND deleted_at IS NULL GROUP BY status`,
-			tenant, StatusProcessed, StatusFailed, a, b)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var status string
-			var n int64
-			if err := rows.Scan(&status, &n); err != nil {
-				rows.Close()
-				return err
-			}
-			counts.ByStatus[status] += n
-		}
-		return closeRows(rows)
+	var finished Aggregate
+	finished.init()
+	if err := s.addRange(ctx, tenant, lo, hi, rangeLevels, &finished); err != nil {
+		return fail(err)
 	}
-	if hourLo >= hourHi {
-		if err := countFinished(lo, hi); err != nil {
-			return fail(err)
-		}
-	} else {
-		if err := countFinished(lo, hourLo); err != nil {
-			return fail(err)
-		}
-		if err := countFinished(hourHi, hi); err != nil {
-			return fail(err)
-		}
-		var processed, failed sql.NullInt64
-		if err := s.queryRow(ctx, `SELECT SUM(processed), SUM(failed) FROM run_rollups
-			WHERE tenant = ? AND bucket >= ? AND bucket < ?`, tenant, hourLo, hourHi).Scan(&processed, &failed); err != nil {
-			return fail(err)
-		}
-		counts.ByStatus[StatusProcessed] += processed.Int64
-		counts.ByStatus[StatusFailed] += failed.Int64
-	}
+	counts.ByStatus[StatusProcessed] = finished.Runs[StatusProcessed]
+	counts.ByStatus[StatusFailed] = finished.Runs[StatusFailed]
 	var processing int64
 	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM run_snapshots
 		WHERE tenant = ? AND status = ? AND at >= ? AND at < ? AND deleted_at IS NULL`,
