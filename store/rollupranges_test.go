@@ -63,9 +63,13 @@ func TestRangesAreExact(t *testing.T) {
 		}
 		for _, horizon := range []int64{0, millis(testStart.Add(36 * time.Hour))} {
 			s.minuteHorizon.Store(&horizon)
-			for range 40 {
+			for i := range 60 {
 				from := testStart.Add(time.Duration(rnd.Int64N(int64(span))).Truncate(time.Millisecond))
 				to := from.Add(time.Duration(rnd.Int64N(int64(26 * time.Hour))).Truncate(time.Millisecond))
+				if i%3 == 0 {
+					// Less than an hour, often across an hour's end.
+					to = from.Add(time.Duration(rnd.Int64N(int64(time.Hour))).Truncate(time.Millisecond))
+				}
 				wantRuns, wantFailures := brute(from, to)
 				total, err := s.RangeTotal(ctx, tenantA, from, to)
 				if err != nil {

@@ -524,16 +524,18 @@ func (s *Store) RunSeries(ctx context.Context, q SeriesQuery) (Series, error) {
 	pointOf := func(ms int64) *Aggregate { return &series.Points[(ms-from)/stepMs].Aggregate }
 	inLo, inHi := ceilMs(lo, table.size), floorMs(hi, table.size)
 	fail := func(err error) (Series, error) { return Series{}, fmt.Errorf("store: run series: %w", err) }
-	if inLo >= inHi {
+	if inLo > inHi {
 		// Within one bucket of the table, so within the one point.
 		if err := s.addRange(ctx, q.Tenant, lo, hi, levels, pointOf(lo)); err != nil {
 			return fail(err)
 		}
 	} else {
 		// Each row is decoded once, straight into its point; the total is
-		// the sum of the points.
-		if err := s.addRollupRows(ctx, q.Tenant, table, inLo, inHi, pointOf); err != nil {
-			return fail(err)
+		// the sum of the points. The edges lie within a bucket each.
+		if inLo < inHi {
+			if err := s.addRollupRows(ctx, q.Tenant, table, inLo, inHi, pointOf); err != nil {
+				return fail(err)
+			}
 		}
 		if err := s.addRange(ctx, q.Tenant, lo, inLo, levels, pointOf(lo)); err != nil {
 			return fail(err)

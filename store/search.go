@@ -29,8 +29,10 @@ var searchWindow = 2000
 // RunFilter selects runs of one tenant's history; zero fields do not
 // filter. Deleted runs never match.
 type RunFilter struct {
-	Tenant        string // required
-	Status        string
+	Tenant string // required
+	Status string
+	// FailureReason selects one reason; FailureReasonNone the failed runs
+	// that gave none.
 	FailureReason string
 	From, To      time.Time // RunSnapshot.At in [From, To)
 	Source        string
@@ -242,6 +244,80 @@ func (s *Store) RunsSeq(ctx context.Context, f RunFilter) iter.Seq2[RunSnapshot,
 			f.Cursor = page.NextCursor
 		}
 	}
+}
+
+// FailureReasonNone is the RunFilter.FailureReason of runs that failed
+// without a reason (Extend's reasons are upper-case words).
+const FailureReasonNone = "-"
+
+// CountMatching counts the runs f selects (its Limit and Cursor aside), up
+// to limit, reading at most limit rows: exact reports whether n is the
+// whole count; otherwise at least n runs match. A search term common
+// enough to need a scan is counted among the newest limit rows that pass
+// the other filters, so a rare term costs its matches and a common one at
+// most limit rows, never all of history.
+func (s *Store) CountMatching(ctx context.Context, f RunFilter, limit int) (n int64, exact bool, err error) {
+	if f.Tenant == "" {
+		return 0, false, errors.New("store: count runs: no tenant")
+	}
+	f.Cursor = ""
+	q := runQuery{filter: f, countUpTo: limit + 1}
+	searching := f.FileName != "" || f.RunIDPrefix != ""
+	if searching {
+		rare, err := s.searchIsRare(ctx, f)
+		if err != nil {
+			return 0, false, fmt.Errorf("store: count runs: %w", err)
+		}
+		if rare {
+			q.byIndex = true
+		} else {
+			q.window = limit
+		}
+	}
+	sqlText, args, err := s.runSQL(q)
+	if err != nil {
+		return 0, false, fmt.Errorf("store: count runs: %w", err)
+	}
+	if err := s.queryRow(ctx, sqlText, args...).Scan(&n); err != nil {
+		return 0, false, fmt.Errorf("store: count runs: %w", err)
+	}
+	if n > int64(limit) {
+		return int64(limit), false, nil
+	}
+	if q.window > 0 {
+		// The matches were counted among the newest limit rows: exact only
+		// when those were all the rows.
+		sqlText, args, err := s.runSQL(runQuery{filter: RunFilter{Tenant: f.Tenant, Status: f.Status, FailureReason: f.FailureReason,
+			From: f.From, To: f.To, Source: f.Source}, countUpTo: limit + 1})
+		if err != nil {
+			return 0, false, fmt.Errorf("store: count runs: %w", err)
+		}
+		var rows int64
+		if err := s.queryRow(ctx, sqlText, args...).Scan(&rows); err != nil {
+			return 0, false, fmt.Errorf("store: count runs: %w", err)
+		}
+		return n, rows <= int64(limit), nil
+	}
+	return n, true, nil
+}
+
+// OldestRunAt is the time of the oldest run f's filters select (its
+// search, Limit and Cursor aside); zero when none. Give it a narrow range:
+// without an index on its filters it reads the range's runs.
+func (s *Store) OldestRunAt(ctx context.Context, f RunFilter) (time.Time, error) {
+	f.Cursor, f.FileName, f.RunIDPrefix = "", "", ""
+	q, args, err := s.runSQL(runQuery{filter: f, oldest: true})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: oldest run: %w", err)
+	}
+	var at sql.NullInt64
+	if err := s.queryRow(ctx, q, args...).Scan(&at); err != nil {
+		return time.Time{}, fmt.Errorf("store: oldest run: %w", err)
+	}
+	if !at.Valid {
+		return time.Time{}, nil
+	}
+	return fromMillis(at.Int64), nil
 }
 
 // RunCounts counts a tenant's runs by status over a range.

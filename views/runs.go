@@ -97,13 +97,25 @@ type RunsPage struct {
 	ExportNDJSON string
 }
 
-// StatusCount is one status's count over the list's range, with a link
-// that filters to it.
+// StatusCount is how many runs the list shows with one status and the
+// other filters kept, with a link there.
 type StatusCount struct {
 	Status string
 	Count  int64
+	// Exact is false when counting stopped: at least Count runs match.
+	Exact  bool
 	URL    string
 	Active bool
+}
+
+// Display is the count for people: "1,234", or "10,000+" when counting
+// stopped.
+func (c StatusCount) Display() string {
+	s := FormatCount(c.Count)
+	if !c.Exact {
+		s += "+"
+	}
+	return s
 }
 
 // defaultPageSize is what the size select shows when the URL names none.
