@@ -194,3 +194,25 @@ func TestStatusChipsMatchTheirLists(t *testing.T) {
 		}
 	}
 }
+
+// TestReasonFilterChoices: the reason filter offers no reason, Extend's
+// documented reasons and the others seen in history, the chosen one
+// selected.
+func TestReasonFilterChoices(t *testing.T) {
+	now := time.Now().UTC().Truncate(time.Minute)
+	env := numbersEnv(t, now)
+	d := env.get("runs?ws=" + demoWS + "&reason=TIMEOUT").doc(t)
+	options := map[string]string{}
+	testid(d, "filter-reason").Find("option").Each(func(_ int, o *goquery.Selection) {
+		options[o.AttrOr("value", "")] = o.Text()
+	})
+	for value, label := range map[string]string{"": "Any", store.FailureReasonNone: "No reason given",
+		"CORRUPT_FILE": "CORRUPT_FILE", "TIMEOUT": "TIMEOUT (seen in history)"} {
+		if options[value] != label {
+			t.Errorf("option %q = %q, want %q (all: %v)", value, options[value], label, options)
+		}
+	}
+	if got := testid(d, "filter-reason").Find("option[selected]").AttrOr("value", ""); got != "TIMEOUT" {
+		t.Errorf("selected %q, want TIMEOUT", got)
+	}
+}

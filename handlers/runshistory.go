@@ -101,6 +101,9 @@ func (a *dashboard) historyList(c echo.Context, conn connection, cl *extendapi.C
 	if hl.page.Counts, err = a.statusCounts(c, tenant, ws, rq.Filter, hl.threshold, hl.now); err != nil {
 		return historyListing{}, err
 	}
+	if hl.page.Reasons, err = a.reasonChoices(c, tenant, rq.Filter.Reason); err != nil {
+		return historyListing{}, err
+	}
 	return hl, nil
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
@@ -50,6 +51,29 @@ func (a *dashboard) statusCounts(c echo.Context, tenant, ws string, f views.Runs
 			return nil, err
 		}
 		out[i].Count, out[i].Exact = n, exact
+	}
+	return out, nil
+}
+
+// reasonChoices are the failure-reason filter's options: no reason given,
+// Extend's documented reasons, then any other reason history has seen (and
+// the chosen one, so the filter always shows what it filters by).
+func (a *dashboard) reasonChoices(c echo.Context, tenant, chosen string) ([]views.ReasonChoice, error) {
+	seen, err := a.Store.FailureReasonsSeen(c.Request().Context(), tenant)
+	if err != nil {
+		return nil, err
+	}
+	out := []views.ReasonChoice{{Value: store.FailureReasonNone, Label: "No reason given"}}
+	listed := map[string]bool{store.FailureReasonNone: true, "": true}
+	for _, r := range extendapi.FailureReasons {
+		out = append(out, views.ReasonChoice{Value: string(r), Label: string(r)})
+		listed[string(r)] = true
+	}
+	for _, r := range append(seen, chosen) {
+		if !listed[r] {
+			out = append(out, views.ReasonChoice{Value: r, Label: r + " (seen in history)"})
+			listed[r] = true
+		}
 	}
 	return out, nil
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"time"
 )
 
@@ -114,4 +116,24 @@ func (s *Store) minutesSince(ctx context.Context) (int64, error) {
 	}
 	s.minuteHorizon.Store(&since)
 	return since, nil
+}
+
+// FailureReasonsSeen lists the failure reasons of a tenant's history,
+// sorted, "" (none given) included when some run gave none: read from the
+// daily rollups, a row per day of history.
+func (s *Store) FailureReasonsSeen(ctx context.Context, tenant string) ([]string, error) {
+	var all Aggregate
+	all.init()
+	lo, hi := int64(math.MinInt64/4), int64(math.MaxInt64/4)
+	if err := s.addRollupRows(ctx, tenant, dayRollups, lo, hi, func(int64) *Aggregate { return &all }); err != nil {
+		return nil, fmt.Errorf("store: failure reasons of %s: %w", tenant, err)
+	}
+	reasons := make([]string, 0, len(all.Failures))
+	for reason, n := range all.Failures {
+		if n > 0 {
+			reasons = append(reasons, reason)
+		}
+	}
+	slices.Sort(reasons)
+	return reasons, nil
 }

@@ -92,9 +92,17 @@ type RunsPage struct {
 	Counts []StatusCount
 	// Stuck flags runs processing past the threshold.
 	Stuck StuckRuns
+	// Reasons are the failure-reason filter's choices (besides "any"): the
+	// documented reasons, then any other seen in history.
+	Reasons []ReasonChoice
 	// ExportCSV and ExportNDJSON download what the list shows.
 	ExportCSV    string
 	ExportNDJSON string
+}
+
+// ReasonChoice is one option of the runs list's failure-reason filter.
+type ReasonChoice struct {
+	Value, Label string
 }
 
 // StatusCount is how many runs the list shows with one status and the
