@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
@@ -214,5 +216,32 @@ func TestReasonFilterChoices(t *testing.T) {
 	}
 	if got := testid(d, "filter-reason").Find("option[selected]").AttrOr("value", ""); got != "TIMEOUT" {
 		t.Errorf("selected %q, want TIMEOUT", got)
+	}
+}
+
+// TestTimeZoneCookie: times are written in the zone of the cookie app.js
+// writes, and in UTC without it or with anything but a zone in it.
+func TestTimeZoneCookie(t *testing.T) {
+	now := time.Date(2026, 12, 6, 15, 4, 5, 0, time.UTC)
+	for _, tc := range []struct{ cookie, want string }{
+		{"", "UTC"}, {"UTC", "UTC"}, {"Europe/Berlin", "CET"}, {"../../etc/passwd", "UTC"}, {"Mars/Olympus_Mons", "UTC"},
+	} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		if tc.cookie != "" {
+			req.AddCookie(&http.Cookie{Name: views.TimeZoneCookie, Value: tc.cookie})
+		}
+		if got := views.AbsoluteIn(now, TimeZoneOf(req)); !strings.HasSuffix(got, " "+tc.want) {
+			t.Errorf("cookie %q: %q, want a time in %s", tc.cookie, got, tc.want)
+		}
+	}
+	env := numbersEnv(t, now)
+	u, _ := url.Parse(env.srv.URL)
+	env.client.Jar.SetCookies(u, []*http.Cookie{{Name: views.TimeZoneCookie, Value: "Europe/Berlin", Path: "/"}})
+	d := env.get("?ws=" + demoWS).doc(t)
+	if note := testid(d, "history-note").Find("time").Text(); !strings.HasSuffix(note, " CET") {
+		t.Errorf("history note time %q, want Berlin time", note)
+	}
+	if got := testid(d, "tz-select").First().Find("option[selected]").AttrOr("value", ""); got != "local" {
+		t.Errorf("zone switch shows %q, want local", got)
 	}
 }
