@@ -44,6 +44,9 @@ type TimeChart struct {
 	// Empty is what the card says when no column has data ("No runs in
 	// this period." when "").
 	Empty string
+	// Note says what a column is and the zone of its labels, and anything
+	// else a reader needs to trust the chart.
+	Note string
 }
 
 // LinePoint is one point of a LineSeries; Known is false where the bucket
@@ -67,6 +70,7 @@ type LineChart struct {
 	Format          func(float64) string
 	XLabels         []string
 	Series          []LineSeries
+	Note            string // as TimeChart's
 }
 
 // BarRow is one category of a BarChart, with one bar per legend entry.
@@ -251,11 +255,27 @@ func (c TimeChart) xLabels() []svgText {
 	return xLabels(labels, tcLeft, tcWidth-tcLeft-tcRight, tcHeight-8)
 }
 
+// gridSteps is how many gridlines divide a time chart's height.
+const gridSteps = 4
+
+// yLabels label the gridlines: 0, a quarter of top, …, top.
 func yLabels(top float64, format func(float64) string) []svgText {
-	return []svgText{
-		{X: f1(tcLeft - 6), Y: f1(tcTop + 8), Text: format(top), Anchor: "end"},
-		{X: f1(tcLeft - 6), Y: f1(tcHeight - tcBottom), Text: format(0), Anchor: "end"},
+	out := make([]svgText, 0, gridSteps+1)
+	for i := range gridSteps + 1 {
+		y := tcHeight - tcBottom - float64(i)*(tcHeight-tcBottom-tcTop)/gridSteps
+		out = append(out, svgText{X: f1(tcLeft - 6), Y: f1(y + 4), Text: format(top * float64(i) / gridSteps), Anchor: "end"})
 	}
+	return out
+}
+
+// gridPath draws the horizontal gridlines above the axis.
+func gridPath() string {
+	var b strings.Builder
+	for i := 1; i <= gridSteps; i++ {
+		y := tcHeight - tcBottom - float64(i)*(tcHeight-tcBottom-tcTop)/gridSteps
+		b.WriteString("M" + f1(tcLeft) + " " + f1(y) + " H" + f1(tcWidth-tcRight) + " ")
+	}
+	return strings.TrimSpace(b.String())
 }
 
 func (c TimeChart) yLabels() []svgText { return yLabels(c.scale(), chartFormat(c.Format)) }
@@ -451,8 +471,11 @@ func (s Sparkline) points() string {
 }
 
 // BucketLabel names a time bucket by its start, shorter for whole days.
-func BucketLabel(start time.Time, step time.Duration) string {
-	start = start.UTC()
+func BucketLabel(start time.Time, step time.Duration, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	start = start.In(loc)
 	if step >= 24*time.Hour && step%(24*time.Hour) == 0 && start.Hour() == 0 {
 		return start.Format("01-02")
 	}

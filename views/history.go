@@ -209,6 +209,9 @@ type OverviewPage struct {
 	Range    TimeRange
 	History  HistoryNote
 	Figures  OverviewFigures
+	// Cards are the summary cards, from Figures, with their links and
+	// changes.
+	Cards    []FigureCard
 	Stuck    StuckRuns
 	RunsURL  string // the runs list over the range
 	Failures string // the failure groups over the range
@@ -289,24 +292,6 @@ func (s StuckRuns) countText() string {
 		n += "+"
 	}
 	return n + " " + plural(s.Count == 1 && !s.More, "run", "runs")
-}
-
-func (f OverviewFigures) successText() string {
-	if f.SuccessRate == nil {
-		return dash
-	}
-	return FormatPercent(*f.SuccessRate)
-}
-
-func (f OverviewFigures) finishedHint() string {
-	return formatNumber(float64(f.Processed)) + " processed of " + formatNumber(float64(f.Processed+f.Failed)) + " finished"
-}
-
-func (f OverviewFigures) processingHint() string {
-	if f.Processing == 0 {
-		return ""
-	}
-	return formatNumber(float64(f.Processing)) + " still processing"
 }
 
 // rangeLink is the overview over another range.
