@@ -206,9 +206,9 @@ type HistoryNote struct {
 // OverviewPage is GET /.
 type OverviewPage struct {
 	Base
-	Range    TimeRange
-	History  HistoryNote
-	Figures  OverviewFigures
+	Range   TimeRange
+	History HistoryNote
+	Figures OverviewFigures
 	// Cards are the summary cards, from Figures, with their links and
 	// changes.
 	Cards    []FigureCard
