@@ -145,6 +145,26 @@ func niceCeil(v float64) float64 {
 	return 10 * p
 }
 
+// gridScale is the top of a time chart's axis: gridSteps gridlines of 1,
+// 2, 2.5 or 5 times a power of ten, so every gridline's label reads well
+// (never 2.5 of a count: a step of 2.5 runs is a step of 5).
+func gridScale(max float64) float64 {
+	v := max / gridSteps
+	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return gridSteps
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if m == 2.5 && p == 1 {
+			continue
+		}
+		if v <= m*p {
+			return gridSteps * m * p
+		}
+	}
+	return gridSteps * 10 * p
+}
+
 func chartFormat(f func(float64) string) func(float64) string {
 	if f == nil {
 		return formatNumber
@@ -161,7 +181,7 @@ func (c TimeChart) scale() float64 {
 		}
 		m = math.Max(m, sum)
 	}
-	return niceCeil(m)
+	return gridScale(m)
 }
 
 func (c TimeChart) viewBox() string { return "0 0 " + f1(tcWidth) + " " + f1(tcHeight) }
@@ -302,7 +322,7 @@ func (c LineChart) scale() float64 {
 			}
 		}
 	}
-	return niceCeil(m)
+	return gridScale(m)
 }
 
 func (c LineChart) viewBox() string { return "0 0 " + f1(tcWidth) + " " + f1(tcHeight) }

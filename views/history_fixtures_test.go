@@ -138,9 +138,14 @@ func TestTimeChartStacksAndScales(t *testing.T) {
 		{Label: "a", Segments: []ChartSegment{{Label: "P", Value: 30}, {Label: "F", Value: 10}}},
 		{Label: "b", Segments: []ChartSegment{{Label: "P", Value: 0}, {Label: "F", Value: 5}}},
 	}}
-	if got := c.scale(); got != 50 {
-		t.Errorf("scale = %v, want 50 (40 rounded up)", got)
+	if got := c.scale(); got != 40 {
+		t.Errorf("scale = %v, want 40 (four gridlines of 10)", got)
 	}
+	c.Columns[1].Segments[1].Value = 41
+	if got := c.scale(); got != 80 {
+		t.Errorf("scale = %v, want 80 (four gridlines of 20)", got)
+	}
+	c.Columns[1].Segments[1].Value = 5
 	rects := c.rects()
 	if len(rects) != 3 {
 		t.Fatalf("%d rects, want 3 (a zero segment draws nothing)", len(rects))
