@@ -129,6 +129,23 @@ func TestFailureGroupsMatchTheirLists(t *testing.T) {
 			if groups.Length() == 0 {
 				t.Fatal("no failure groups")
 			}
+			// The overview's cards of runs and failures, and each failure
+			// bar, agree with their lists too.
+			o := env.get("?ws=" + demoWS + "&" + rng).doc(t)
+			for _, id := range []string{"runs", "failures"} {
+				card := testid(o, "figure-"+id).Find(`[data-testid="figure-value"]`)
+				count, _ := number(t, card.Text())
+				if rows := listedRows(t, env, card.AttrOr("href", "")); rows != count {
+					t.Errorf("card %s: %d, its list has %d rows", id, count, rows)
+				}
+			}
+			testid(o, "chart-failures-chart").Find(`table[data-testid="chart-table"] tbody tr`).Each(func(i int, tr *goquery.Selection) {
+				count, _ := number(t, tr.Find("td").Last().Text())
+				link := testid(o, "chart-failures-chart").Find(`[data-testid="chart-link"]`).Eq(i).AttrOr("href", "")
+				if rows := listedRows(t, env, link); rows != count {
+					t.Errorf("failure bar %d: %d, its list has %d rows", i, count, rows)
+				}
+			})
 			groups.Each(func(_ int, g *goquery.Selection) {
 				count, _ := number(t, g.Find(`[data-testid="group-count"]`).Text())
 				link := g.Find(`[data-testid="group-runs-link"]`).AttrOr("href", "")

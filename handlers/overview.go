@@ -207,7 +207,7 @@ func (cb chartBuilder) failuresChart() views.BarChart {
 		}
 		ch.Rows = append(ch.Rows, views.BarRow{Label: label, Bars: []views.ChartSegment{{
 			Label: "Failed runs", Value: float64(rc.n), Class: classFailed,
-			Href: cb.runsURL(views.RunsFilter{Status: store.StatusFailed, Reason: rc.reason, Range: cb.rng}),
+			Href: cb.runsURL(views.RunsFilter{Status: store.StatusFailed, Reason: reasonFilter(rc.reason), Range: cb.rng}),
 		}}})
 	}
 	return ch
