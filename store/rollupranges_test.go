@@ -103,3 +103,65 @@ func TestRangesAreExact(t *testing.T) {
 		}
 	})
 }
+
+// TestCountMatching checks the capped counts behind the status chips on
+// both databases: exact ones equal a count through ListRuns, capped ones
+// never exceed it.
+func TestCountMatching(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, dsn string) {
+		ctx := context.Background()
+		s := openMigrated(t, dsn)
+		var obs []RunObservation
+		for i := range 300 {
+			id := fmt.Sprintf("edr_%04d", i)
+			var o RunObservation
+			switch i % 3 {
+			case 0:
+				o = failed(id, 0, []string{"CORRUPT_FILE", ""}[i%2])
+			case 1:
+				o = processing(id, 0)
+			default:
+				o = processed(id, 0, 900)
+			}
+			o.FileName = []string{"acme-w9.pdf", "lease.pdf", "acme-invoice.pdf"}[i%3]
+			o.CreatedAt = testStart.Add(time.Duration(i) * time.Minute)
+			obs = append(obs, o)
+		}
+		if _, err := s.UpsertRuns(ctx, tenantA, obs); err != nil {
+			t.Fatal(err)
+		}
+		listed := func(f RunFilter) int64 {
+			var n int64
+			for _, err := range s.RunsSeq(ctx, f) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				n++
+			}
+			return n
+		}
+		from, to := testStart.Add(17*time.Minute+5*time.Second), testStart.Add(251*time.Minute)
+		for _, f := range []RunFilter{
+			{Tenant: tenantA},
+			{Tenant: tenantA, Status: StatusFailed, FailureReason: FailureReasonNone},
+			{Tenant: tenantA, FileName: "acme", From: from, To: to},
+			{Tenant: tenantA, FileName: "acme-in", Status: StatusFailed},
+			{Tenant: tenantA, RunIDPrefix: "edr_01", From: from},
+			{Tenant: tenantA, FileName: "le", To: to},
+		} {
+			want := listed(f)
+			for _, limit := range []int{1000, 40} {
+				n, exact, err := s.CountMatching(ctx, f, limit)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if exact && n != want || !exact && (n > want || n > int64(limit)) || n > want {
+					t.Errorf("%+v up to %d: %d (exact %v), the list has %d", f, limit, n, exact, want)
+				}
+				if limit == 1000 && !exact {
+					t.Errorf("%+v: %d of %d not exact under the cap", f, n, want)
+				}
+			}
+		}
+	})
+}
