@@ -48,9 +48,10 @@ func (a *dashboard) failures(c echo.Context) error {
 	return a.render(c, http.StatusOK, views.FailuresView(views.FailuresPage{Base: b, Range: rng, History: hs.note(), Groups: groups}))
 }
 
-// failureGroups reads the hourly rollups of the range (counts, first hour
-// seen, sparkline) and a few newest runs of each reason (examples, last
-// seen): the cost follows the range and the number of reasons, not history.
+// failureGroups reads the rollups of the range, exact to its edges
+// (counts, sparkline), the oldest run of each reason's first hour (first
+// seen) and a few newest runs of each reason (examples, last seen): the
+// cost follows the range and the number of reasons, not history.
 func (a *dashboard) failureGroups(c echo.Context, tenant, ws string, rng views.TimeRange) ([]views.FailureGroup, error) {
 	ctx := c.Request().Context()
 	step := store.RollupBucket
