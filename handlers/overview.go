@@ -147,7 +147,7 @@ func (cb chartBuilder) runsChart() views.TimeChart {
 
 func (cb chartBuilder) latencyChart() views.LineChart {
 	ch := views.LineChart{ID: "latency-chart", Title: "Processing time over time (p50, p95)",
-		Desc: "Median and 95th percentile processing time of the processed runs of each period.", Format: views.FormatMs,
+		Desc: "Median and 95th percentile processing time of the processed runs of each period.", Format: views.FormatMs, AxisFormat: views.FormatMsAxis,
 		Note: cb.note("Points")}
 	p50 := views.LineSeries{Label: "p50", LineClass: classLineP50, DotClass: classP50}
 	p95 := views.LineSeries{Label: "p95", LineClass: classLineP95, DotClass: classP95}

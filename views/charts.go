@@ -71,6 +71,9 @@ type LineChart struct {
 	XLabels         []string
 	Series          []LineSeries
 	Note            string // as TimeChart's
+	// AxisFormat writes the gridline labels when they need to be shorter
+	// than Format's.
+	AxisFormat func(float64) string
 }
 
 // BarRow is one category of a BarChart, with one bar per legend entry.
@@ -391,7 +394,25 @@ func (c LineChart) xLabels() []svgText {
 	return xLabels(c.XLabels, tcLeft, tcWidth-tcLeft-tcRight, tcHeight-8)
 }
 
-func (c LineChart) yLabels() []svgText { return yLabels(c.scale(), chartFormat(c.Format)) }
+func (c LineChart) yLabels() []svgText {
+	format := chartFormat(c.Format)
+	if c.AxisFormat != nil {
+		format = c.AxisFormat
+	}
+	return yLabels(c.scale(), format)
+}
+
+// FormatMsAxis writes milliseconds short enough for an axis label: 850
+// ms, 20 s, 1.5 min.
+func FormatMsAxis(ms float64) string {
+	switch {
+	case ms < 1000:
+		return strconv.FormatFloat(ms, 'f', -1, 64) + " ms"
+	case ms < 60_000:
+		return strconv.FormatFloat(math.Round(ms/100)/10, 'f', -1, 64) + " s"
+	}
+	return strconv.FormatFloat(math.Round(ms/6000)/10, 'f', -1, 64) + " min"
+}
 
 func (c LineChart) cell(s LineSeries, i int) string {
 	if i >= len(s.Points) || !s.Points[i].Known {
