@@ -48,9 +48,10 @@ func (a *dashboard) failures(c echo.Context) error {
 	return a.render(c, http.StatusOK, views.FailuresView(views.FailuresPage{Base: b, Range: rng, History: hs.note(), Groups: groups}))
 }
 
-// failureGroups reads the hourly rollups of the range (counts, first hour
-// seen, sparkline) and a few newest runs of each reason (examples, last
-// seen): the cost follows the range and the number of reasons, not history.
+// failureGroups reads the rollups of the range, exact to its edges
+// (counts, sparkline), the oldest run of each reason's first hour (first
+// seen) and a few newest runs of each reason (examples, last seen): the
+// cost follows the range and the number of reasons, not history.
 func (a *dashboard) failureGroups(c echo.Context, tenant, ws string, rng views.TimeRange) ([]views.FailureGroup, error) {
 	ctx := c.Request().Context()
 	step := store.RollupBucket
@@ -67,7 +68,7 @@ func (a *dashboard) failureGroups(c echo.Context, tenant, ws string, rng views.T
 			continue
 		}
 		g := views.FailureGroup{Reason: reason, Count: n,
-			RunsURL: views.RunsURL(a.BasePath, ws, views.RunsFilter{Status: store.StatusFailed, Reason: reason, Range: rng}, "")}
+			RunsURL: views.RunsURL(a.BasePath, ws, views.RunsFilter{Status: store.StatusFailed, Reason: reasonFilter(reason), Range: rng}, "")}
 		if rerunnable(reason) {
 			g.RerunURL = views.FailuresRerunURL(a.BasePath, ws, reason, rng)
 		}
@@ -76,7 +77,14 @@ func (a *dashboard) failureGroups(c echo.Context, tenant, ws string, rng views.T
 		for i, pt := range series.Points {
 			per[i] = pt.Failures[reason]
 			if per[i] > 0 && g.FirstSeen.IsZero() {
-				g.FirstSeen = pt.Start
+				// The oldest run of the first step that has one: a step's
+				// runs at most.
+				first, err := a.Store.OldestRunAt(ctx, store.RunFilter{Tenant: tenant, Status: store.StatusFailed,
+					FailureReason: reasonFilter(reason), From: pt.Start, To: pt.End})
+				if err != nil {
+					return nil, err
+				}
+				g.FirstSeen = first
 			}
 		}
 		g.Spark = views.Sparkline{Values: rebin(per, sparklineBuckets), Label: "Failures with this reason over " + rng.Label()}
@@ -99,18 +107,24 @@ func (a *dashboard) failureGroups(c echo.Context, tenant, ws string, rng views.T
 	return groups, nil
 }
 
-// failedRuns lists up to n of the newest failed runs of a reason in the
-// range. The store's filter cannot ask for "no reason", so those are
-// picked out of the failed runs as they come.
+// reasonFilter is the runs list's reason filter of a failure group: the
+// reason, or "none given" for the runs that failed without one.
+func reasonFilter(reason string) string {
+	if reason == "" {
+		return store.FailureReasonNone
+	}
+	return reason
+}
+
+// failedRuns lists up to n of the newest failed runs of a reason ("" or
+// store.FailureReasonNone: none given) in the range.
 func (a *dashboard) failedRuns(c echo.Context, tenant, reason string, rng views.TimeRange, n int) ([]store.RunSnapshot, error) {
-	f := store.RunFilter{Tenant: tenant, Status: store.StatusFailed, FailureReason: reason, From: rng.Start, To: rng.End, Limit: min(n, store.MaxRunLimit)}
+	f := store.RunFilter{Tenant: tenant, Status: store.StatusFailed, FailureReason: reasonFilter(reason), From: rng.Start, To: rng.End,
+		Limit: min(n, store.MaxRunLimit)}
 	var out []store.RunSnapshot
 	for r, err := range a.Store.RunsSeq(c.Request().Context(), f) {
 		if err != nil {
 			return nil, err
-		}
-		if r.FailureReason != reason {
-			continue
 		}
 		out = append(out, r)
 		if len(out) >= n {
@@ -142,6 +156,9 @@ func (a *dashboard) failuresRerun(c echo.Context) error {
 	}
 	q := c.QueryParams()
 	reason := clipField(q.Get(views.ParamReason))
+	if reason == store.FailureReasonNone {
+		reason = ""
+	}
 	rng := parseTimeRange(q, a.Now(), views.RangeWeek, true)
 	runs, err := a.failedRuns(c, tenant, reason, rng, maxBulkRerun+1)
 	if err != nil {

@@ -88,6 +88,10 @@ func parseTimeLocal(v string) (time.Time, bool) {
 	if t, err := time.Parse(views.DateTimeLayout, v); err == nil {
 		return t.UTC(), true
 	}
+	// With seconds (a fraction is accepted after them).
+	if t, err := time.Parse("2006-01-02T15:04:05", v); err == nil {
+		return t.UTC(), true
+	}
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t.UTC(), true
 	}
@@ -109,10 +113,10 @@ func parseTimeRange(q url.Values, now time.Time, def string, bounded bool) views
 		if okFrom || okTo {
 			r := views.TimeRange{Preset: views.RangeCustom}
 			if okFrom {
-				r.Start, r.From = from, from.Format(views.DateTimeLayout)
+				r.Start, r.From = from, views.CustomRange(from, from).From
 			}
 			if okTo {
-				r.End, r.To = to, to.Format(views.DateTimeLayout)
+				r.End, r.To = to, views.CustomRange(to, to).To
 			}
 			if bounded {
 				if !okTo {

@@ -87,7 +87,12 @@ func (a *dashboard) overviewModel(c echo.Context, tenant, ws string, rng views.T
 		f.P50Ms, f.P95Ms = &p50, &p95
 	}
 	f.Credits = series.Total.Credits
-	cb := chartBuilder{basePath: a.BasePath, ws: ws, rng: rng, series: series}
+	prev, err := a.previousFigures(c, tenant, rng)
+	if err != nil {
+		return views.OverviewPage{}, err
+	}
+	p.Cards = figureCards(a.BasePath, ws, rng, p.Figures, prev)
+	cb := chartBuilder{basePath: a.BasePath, ws: ws, rng: rng, series: series, loc: TimeZoneOf(c.Request())}
 	p.Charts = views.OverviewCharts{
 		Runs: cb.runsChart(), Latency: cb.latencyChart(), Stages: cb.stagesChart(),
 		Failures: cb.failuresChart(), Credits: cb.creditsChart(), Fill: cb.fillChart(),
@@ -101,10 +106,16 @@ type chartBuilder struct {
 	basePath, ws string
 	rng          views.TimeRange
 	series       store.Series
+	loc          *time.Location // the zone of the labels
+}
+
+// note says what a column is and the zone of the labels.
+func (cb chartBuilder) note(what string) string {
+	return what + " of " + views.SpanLabel(cb.series.Step) + " (the first and last cut to the period) · times in " + views.ZoneLabel(cb.loc)
 }
 
 func (cb chartBuilder) bucket(pt store.SeriesPoint) views.TimeRange {
-	return views.CustomRange(pt.Start, pt.Start.Add(cb.series.Step))
+	return views.CustomRange(pt.Start, pt.End)
 }
 
 func (cb chartBuilder) runsURL(f views.RunsFilter) string {
@@ -112,7 +123,7 @@ func (cb chartBuilder) runsURL(f views.RunsFilter) string {
 }
 
 func (cb chartBuilder) label(pt store.SeriesPoint) string {
-	return views.BucketLabel(pt.Start, cb.series.Step)
+	return views.BucketLabel(pt.Start, cb.series.Step, cb.loc)
 }
 
 func (cb chartBuilder) runsChart() views.TimeChart {
@@ -120,6 +131,7 @@ func (cb chartBuilder) runsChart() views.TimeChart {
 		ID: "runs-chart", Title: "Finished runs over time",
 		Desc:   "Runs that finished in each period, processed and failed stacked; " + cb.rng.Label() + ".",
 		Legend: []views.LegendItem{{Label: "Processed", Class: classProcessed}, {Label: "Failed", Class: classFailed}},
+		Note:   cb.note("Columns"),
 	}
 	for _, pt := range cb.series.Points {
 		r := cb.bucket(pt)
@@ -135,7 +147,8 @@ func (cb chartBuilder) runsChart() views.TimeChart {
 
 func (cb chartBuilder) latencyChart() views.LineChart {
 	ch := views.LineChart{ID: "latency-chart", Title: "Processing time over time (p50, p95)",
-		Desc: "Median and 95th percentile processing time of the processed runs of each period.", Format: views.FormatMs}
+		Desc: "Median and 95th percentile processing time of the processed runs of each period.", Format: views.FormatMs, AxisFormat: views.FormatMsAxis,
+		Note: cb.note("Points")}
 	p50 := views.LineSeries{Label: "p50", LineClass: classLineP50, DotClass: classP50}
 	p95 := views.LineSeries{Label: "p95", LineClass: classLineP95, DotClass: classP95}
 	for _, pt := range cb.series.Points {
@@ -194,7 +207,7 @@ func (cb chartBuilder) failuresChart() views.BarChart {
 		}
 		ch.Rows = append(ch.Rows, views.BarRow{Label: label, Bars: []views.ChartSegment{{
 			Label: "Failed runs", Value: float64(rc.n), Class: classFailed,
-			Href: cb.runsURL(views.RunsFilter{Status: store.StatusFailed, Reason: rc.reason, Range: cb.rng}),
+			Href: cb.runsURL(views.RunsFilter{Status: store.StatusFailed, Reason: reasonFilter(rc.reason), Range: cb.rng}),
 		}}})
 	}
 	return ch
@@ -203,7 +216,7 @@ func (cb chartBuilder) failuresChart() views.BarChart {
 func (cb chartBuilder) creditsChart() views.TimeChart {
 	ch := views.TimeChart{ID: "credits-chart", Title: "Credits over time",
 		Desc:   "Credits used by the runs that finished in each period.",
-		Legend: []views.LegendItem{{Label: "Credits", Class: classCredits}}}
+		Legend: []views.LegendItem{{Label: "Credits", Class: classCredits}}, Note: cb.note("Columns")}
 	for _, pt := range cb.series.Points {
 		ch.Columns = append(ch.Columns, views.TimeColumn{Label: cb.label(pt), Segments: []views.ChartSegment{{
 			Label: "Credits", Value: pt.Credits, Class: classCredits, Href: cb.runsURL(views.RunsFilter{Range: cb.bucket(pt)}),
@@ -219,7 +232,8 @@ func (cb chartBuilder) fillChart() views.TimeChart {
 		Legend: []views.LegendItem{{Label: "Fill ratio", Class: classFill}},
 		// Extend's list gives no filled values: runs seen only there (or
 		// in a webhook without them) count nowhere here.
-		Empty: "No run in this period reported both its schema's field count and its filled values. Runs seen only in Extend's list have neither; opening a run records them."}
+		Empty: "No run in this period reported both its schema's field count and its filled values. Runs seen only in Extend's list have neither; opening a run records them.",
+		Note:  cb.note("Columns") + ". Only runs that reported both their schema's field count and their filled values count here; runs seen only in Extend's list have neither."}
 	for _, pt := range cb.series.Points {
 		seg := views.ChartSegment{Label: "Fill ratio", Class: classFill, Href: cb.runsURL(views.RunsFilter{Range: cb.bucket(pt)})}
 		if pt.FieldsTotal > 0 {
@@ -230,4 +244,102 @@ func (cb chartBuilder) fillChart() views.TimeChart {
 		ch.Columns = append(ch.Columns, views.TimeColumn{Label: cb.label(pt), Segments: []views.ChartSegment{seg}})
 	}
 	return ch
+}
+
+// periodFigures are the figures of the period before the range, of the
+// same length, for the cards' changes.
+type periodFigures struct {
+	known                   bool
+	runs, processed, failed int64
+	credits                 float64
+	p50, p95                float64
+	hasLatency, span        bool
+	length                  time.Duration
+}
+
+// previousFigures reads the figures of the period just before rng, as
+// exactly as the range's own (and as cheaply); unknown for an unbounded
+// range.
+func (a *dashboard) previousFigures(c echo.Context, tenant string, rng views.TimeRange) (periodFigures, error) {
+	if rng.Start.IsZero() || rng.End.IsZero() {
+		return periodFigures{}, nil
+	}
+	ctx := c.Request().Context()
+	length := rng.End.Sub(rng.Start)
+	from, to := rng.Start.Add(-length), rng.Start
+	counts, err := a.Store.CountRuns(ctx, tenant, from, to)
+	if err != nil {
+		return periodFigures{}, err
+	}
+	total, err := a.Store.RangeTotal(ctx, tenant, from, to)
+	if err != nil {
+		return periodFigures{}, err
+	}
+	p := periodFigures{known: true, length: length, runs: counts.Total,
+		processed: counts.ByStatus[store.StatusProcessed], failed: counts.ByStatus[store.StatusFailed], credits: total.Credits}
+	if h := total.Processing(); h.Count() > 0 {
+		p.hasLatency, p.p50, p.p95 = true, h.P50(), h.P95()
+	}
+	return p, nil
+}
+
+// figureCards are the overview's summary cards: each links to the list it
+// counts and compares itself with the previous period.
+func figureCards(basePath, ws string, rng views.TimeRange, f views.OverviewFigures, prev periodFigures) []views.FigureCard {
+	list := func(status string) string {
+		return views.RunsURL(basePath, ws, views.RunsFilter{Status: status, Range: rng}, "")
+	}
+	count := func(n int64) string { return views.FormatCount(n) }
+	change := func(now, before float64, shown string, higherIsGood bool) views.FigureChange {
+		if !prev.known {
+			return views.FigureChange{}
+		}
+		return views.CompareFigures(now, before, prev.length, shown, higherIsGood)
+	}
+	cards := []views.FigureCard{
+		{ID: "runs", Label: "Runs", Value: count(f.Runs), Hint: processingHint(f), URL: list(""),
+			Change: change(float64(f.Runs), float64(prev.runs), count(prev.runs), true)},
+		{ID: "success", Label: "Success rate", Value: successText(f.SuccessRate), URL: list(store.StatusProcessed),
+			Hint: count(f.Processed) + " processed of " + count(f.Processed+f.Failed) + " finished"},
+		{ID: "failures", Label: "Failures", Value: count(f.Failed), URL: list(store.StatusFailed),
+			Change: change(float64(f.Failed), float64(prev.failed), count(prev.failed), false)},
+		{ID: "p50", Label: "p50 processing", Value: msText(f.P50Ms), URL: list(store.StatusProcessed)},
+		{ID: "p95", Label: "p95 processing", Value: msText(f.P95Ms), URL: list(store.StatusProcessed)},
+		{ID: "credits", Label: "Credits", Value: views.FormatCredits(f.Credits), URL: list(""),
+			Change: change(f.Credits, prev.credits, views.FormatCredits(prev.credits), false)},
+	}
+	if prev.known && f.SuccessRate != nil && prev.processed+prev.failed > 0 {
+		before := float64(prev.processed) / float64(prev.processed+prev.failed)
+		cards[1].Change = views.CompareFigures(*f.SuccessRate, before, prev.length, views.FormatPercent(before), true)
+	}
+	if prev.known && prev.hasLatency {
+		if f.P50Ms != nil {
+			cards[3].Change = views.CompareFigures(*f.P50Ms, prev.p50, prev.length, views.FormatMs(prev.p50), false)
+		}
+		if f.P95Ms != nil {
+			cards[4].Change = views.CompareFigures(*f.P95Ms, prev.p95, prev.length, views.FormatMs(prev.p95), false)
+		}
+	}
+	return cards
+}
+
+func processingHint(f views.OverviewFigures) string {
+	if f.Processing == 0 {
+		return ""
+	}
+	return views.FormatCount(f.Processing) + " still processing"
+}
+
+func successText(rate *float64) string {
+	if rate == nil {
+		return "—"
+	}
+	return views.FormatPercent(*rate)
+}
+
+func msText(ms *float64) string {
+	if ms == nil {
+		return "—"
+	}
+	return views.FormatMs(*ms)
 }

@@ -87,7 +87,8 @@ func workspaceOptions(conns []connection, current string) ([]views.WorkspaceOpti
 // becomes a clean 500, never half a page.
 func (a *dashboard) render(c echo.Context, status int, page templ.Component) error {
 	var buf bytes.Buffer
-	if err := views.Render(c.Request().Context(), &buf, page); err != nil {
+	ctx := views.WithZone(c.Request().Context(), TimeZoneOf(c.Request()))
+	if err := views.Render(ctx, &buf, page); err != nil {
 		return err
 	}
 	c.Response().Header().Set("Cache-Control", "no-store")

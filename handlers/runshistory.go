@@ -98,11 +98,12 @@ func (a *dashboard) historyList(c echo.Context, conn connection, cl *extendapi.C
 		hl.page.Rows = append(hl.page.Rows, item)
 	}
 	hl.page.Pager = rq.pager(a.BasePath, ws, list.NextCursor, len(hl.page.Rows))
-	counts, err := a.Store.CountRuns(ctx, tenant, rq.Filter.Range.Start, rq.Filter.Range.End)
-	if err != nil {
+	if hl.page.Counts, err = a.statusCounts(c, tenant, ws, rq.Filter, hl.threshold, hl.now); err != nil {
 		return historyListing{}, err
 	}
-	hl.page.Counts = statusCounts(a.BasePath, ws, rq.Filter, counts)
+	if hl.page.Reasons, err = a.reasonChoices(c, tenant, rq.Filter.Reason); err != nil {
+		return historyListing{}, err
+	}
 	return hl, nil
 }
 
@@ -144,24 +145,6 @@ func fallbackNote(cause error) string {
 		why = "Extend is rate limiting this workspace right now"
 	}
 	return why + ", so this list shows the newest runs Editwatch has stored. History is still syncing, so some runs may be missing: reload in a moment for Extend's list."
-}
-
-// statusCounts links each status's count over the range to the list
-// filtered to it.
-func statusCounts(basePath, ws string, f views.RunsFilter, counts store.RunCounts) []views.StatusCount {
-	link := func(status string) string {
-		g := f
-		g.Status, g.Stuck = status, false
-		if status != store.StatusFailed {
-			g.Reason = ""
-		}
-		return views.RunsURL(basePath, ws, g, "")
-	}
-	out := []views.StatusCount{{Status: "", Count: counts.Total, URL: link(""), Active: f.Status == ""}}
-	for _, st := range []string{store.StatusProcessing, store.StatusProcessed, store.StatusFailed} {
-		out = append(out, views.StatusCount{Status: st, Count: counts.ByStatus[st], URL: link(st), Active: f.Status == st})
-	}
-	return out
 }
 
 // historyFilter is the store's filter for what the list shows; a stuck

@@ -23,6 +23,8 @@ type hotStatements struct {
 var hotQueries = [...]string{
 	snapshotInsert,
 	snapshotUpdate,
+	minuteRollups.insertOne,
+	minuteRollups.update,
 	hourRollups.insertOne,
 	hourRollups.update,
 	dayRollups.insertOne,
@@ -37,6 +39,7 @@ var hotQueries = [...]string{
 // their locking form (dialect.forUpdate), the one their callers run.
 var hotLockingReads = [...]string{
 	snapshotSelectOne,
+	minuteRollups.selectOne,
 	hourRollups.selectOne,
 	dayRollups.selectOne,
 }

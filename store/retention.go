@@ -34,7 +34,7 @@ func (s *Store) PurgeHistoryBefore(ctx context.Context, cutoff time.Time) (int64
 			}
 		}
 		err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
-			for _, table := range []rollupTable{hourRollups, dayRollups} {
+			for _, table := range []rollupTable{minuteRollups, hourRollups, dayRollups} {
 				if _, err := tx.ExecContext(ctx, s.d.rebind(`DELETE FROM `+table.name+` WHERE tenant = ? AND bucket < ?`), tenant, hour); err != nil {
 					return err
 				}

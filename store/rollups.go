@@ -25,6 +25,10 @@ const (
 	metricCount
 )
 
+// RollupMinute is the granularity of the finest rollup table, which ranges
+// that do not start or end on a whole hour read at their edges.
+const RollupMinute = time.Minute
+
 // RollupDay is the granularity of the daily rollup table (UTC days).
 const RollupDay = 24 * time.Hour
 
@@ -281,21 +285,22 @@ func (a *Aggregate) addEncoded(failures, timings []byte) error {
 }
 
 // rollupDelta accumulates what a transaction adds to and removes from the
-// rollups, per hour and per day, so each row is written once, in a fixed
-// order (no deadlocks between PostgreSQL transactions touching the same
-// rows).
+// rollups, per minute, hour and day, so each row is written once, in a
+// fixed order (no deadlocks between PostgreSQL transactions touching the
+// same rows).
 type rollupDelta struct {
+	minutes map[int64]*Aggregate // minute start -> delta
 	buckets map[int64]*Aggregate // hour start -> delta
 	days    map[int64]*Aggregate // UTC midnight -> delta
 }
 
 func newRollupDelta() *rollupDelta {
-	return &rollupDelta{buckets: map[int64]*Aggregate{}, days: map[int64]*Aggregate{}}
+	return &rollupDelta{minutes: map[int64]*Aggregate{}, buckets: map[int64]*Aggregate{}, days: map[int64]*Aggregate{}}
 }
 
 // absorb adds o's changes to d's.
 func (d *rollupDelta) absorb(o *rollupDelta) {
-	for _, pair := range [2][2]map[int64]*Aggregate{{d.buckets, o.buckets}, {d.days, o.days}} {
+	for _, pair := range [3][2]map[int64]*Aggregate{{d.minutes, o.minutes}, {d.buckets, o.buckets}, {d.days, o.days}} {
 		into, from := pair[0], pair[1]
 		for k, a := range from {
 			if cur, ok := into[k]; ok {
@@ -314,12 +319,13 @@ func (d *rollupDelta) apply(r RunSnapshot, sign int64) {
 	if !IsFinished(r.Status) || r.Deleted() {
 		return
 	}
+	minute := floorMs(millis(r.At), RollupMinute.Milliseconds())
 	hour := bucketOf(r.At)
 	day := floorMs(hour, RollupDay.Milliseconds())
 	for _, target := range []struct {
 		m map[int64]*Aggregate
 		k int64
-	}{{d.buckets, hour}, {d.days, day}} {
+	}{{d.minutes, minute}, {d.buckets, hour}, {d.days, day}} {
 		a := target.m[target.k]
 		if a == nil {
 			a = &Aggregate{}
@@ -351,8 +357,9 @@ func newRollupTable(name string, size time.Duration) rollupTable {
 }
 
 var (
-	hourRollups = newRollupTable("run_rollups", RollupBucket)
-	dayRollups  = newRollupTable("run_rollups_daily", RollupDay)
+	minuteRollups = newRollupTable("run_rollups_minute", RollupMinute)
+	hourRollups   = newRollupTable("run_rollups", RollupBucket)
+	dayRollups    = newRollupTable("run_rollups_daily", RollupDay)
 )
 
 // rollupRecord is a run_rollups row as scanned, before decoding.
@@ -396,9 +403,14 @@ func rollupArgs(a Aggregate) []any {
 		encodeFailures(a.Failures), encodeTimings(a.Timings)}
 }
 
-// applyRollupDelta adds the net changes to the hour and day rows, reading
-// and rewriting each touched row once (locked on PostgreSQL).
+// applyRollupDelta adds the net changes to the minute, hour and day rows,
+// reading and rewriting each touched row once (locked on PostgreSQL).
 func (s *Store) applyRollupDelta(ctx context.Context, tx *sql.Tx, tenant string, d *rollupDelta) error {
+	if !s.noMinuteRollups {
+		if err := s.applyRollupRows(ctx, tx, tenant, minuteRollups, d.minutes); err != nil {
+			return err
+		}
+	}
 	if err := s.applyRollupRows(ctx, tx, tenant, hourRollups, d.buckets); err != nil {
 		return err
 	}
@@ -446,25 +458,31 @@ func (s *Store) applyRollupRows(ctx context.Context, tx *sql.Tx, tenant string, 
 }
 
 // SeriesPoint is one step of a series: the runs whose time (RunSnapshot.At)
-// falls in [Start, Start+step).
+// falls in [Start, End).
 type SeriesPoint struct {
-	Start time.Time
+	// Start is a whole step from the series' first step, except for the
+	// first point, which starts where the range does; End is Start's step
+	// end, except for the last point, which ends where the range does.
+	Start, End time.Time
 	Aggregate
 }
 
 // Series is the rollups of a time range, by step, plus the whole range.
 type Series struct {
-	From, To time.Time // hour-aligned: From floored, To ceiled to a whole step
+	From, To time.Time // the range asked for, exactly
 	Step     time.Duration
 	Points   []SeriesPoint // every step of the range, empty ones included
 	Total    Aggregate
 }
 
-// SeriesQuery selects a series. From is floored to the hour and the points
-// start there. Step is rounded up to whole hours. A series of whole days
-// that starts at a UTC midnight reads the daily rollups (a 30-day chart is
-// 30 rows); any other reads the hourly ones (720 rows for 30 days), which
-// also serves days of a time zone whose offset is whole hours.
+// SeriesQuery selects a series. The steps are counted from From floored to
+// the hour; the first and last points are cut to the range, so every
+// count is exact. Step is rounded up to whole hours. A series of whole
+// days that starts at a UTC midnight reads the daily rollups (a 30-day
+// chart is 30 rows); any other reads the hourly ones (720 rows for 30
+// days), which also serves days of a time zone whose offset is whole
+// hours. What the range holds of its edge hours comes from the minute
+// rollups and the seconds at its very edges from the snapshots.
 type SeriesQuery struct {
 	Tenant   string
 	From, To time.Time
@@ -475,52 +493,58 @@ type SeriesQuery struct {
 const MaxSeriesPoints = 2000
 
 // RunSeries reads the rollups of a tenant over a range: one row per day
-// or hour of the range at most, so its cost follows the length of the
-// range, never the number of runs in it.
+// or hour of the range at most, and a few dozen minute rows and seconds
+// of snapshots at its edges, so its cost follows the length of the range,
+// never the number of runs in it.
 func (s *Store) RunSeries(ctx context.Context, q SeriesQuery) (Series, error) {
 	step := max(q.Step, RollupBucket)
 	step = (step + RollupBucket - 1) / RollupBucket * RollupBucket
 	stepMs := step.Milliseconds()
+	lo, hi := millis(q.From), millis(q.To)
 	from := bucketOf(q.From)
-	to := millis(q.To)
-	if to <= from {
+	if hi <= lo {
 		return Series{}, fmt.Errorf("store: run series: empty range %s..%s", q.From, q.To)
 	}
-	n := (to - from + stepMs - 1) / stepMs
+	n := (hi - from + stepMs - 1) / stepMs
 	if n > MaxSeriesPoints {
 		return Series{}, fmt.Errorf("store: run series: %d points of %s, more than %d", n, step, MaxSeriesPoints)
 	}
-	to = from + n*stepMs
-	series := Series{From: fromMillis(from), To: fromMillis(to), Step: step, Points: make([]SeriesPoint, n)}
+	series := Series{From: fromMillis(lo), To: fromMillis(hi), Step: step, Points: make([]SeriesPoint, n)}
 	for i := range series.Points {
-		series.Points[i].Start = fromMillis(from + int64(i)*stepMs)
+		start := from + int64(i)*stepMs
+		series.Points[i].Start = fromMillis(max(start, lo))
+		series.Points[i].End = fromMillis(min(start+stepMs, hi))
 		series.Points[i].init()
 	}
 	series.Total.init()
-	table := hourRollups
+	table, levels := hourRollups, rangeLevels[2:]
 	if stepMs%dayRollups.size == 0 && from%dayRollups.size == 0 {
-		table = dayRollups
+		table, levels = dayRollups, rangeLevels[1:]
 	}
-	rows, err := s.query(ctx, `SELECT `+rollupColumns+` FROM `+table.name+` WHERE tenant = ? AND bucket >= ? AND bucket < ?`,
-		q.Tenant, from, to)
-	if err != nil {
-		return Series{}, fmt.Errorf("store: run series: %w", err)
-	}
-	for rows.Next() {
-		var rec rollupRecord
-		if err := rec.scan(rows); err != nil {
-			rows.Close()
-			return Series{}, fmt.Errorf("store: run series: %w", err)
+	pointOf := func(ms int64) *Aggregate { return &series.Points[(ms-from)/stepMs].Aggregate }
+	inLo, inHi := ceilMs(lo, table.size), floorMs(hi, table.size)
+	fail := func(err error) (Series, error) { return Series{}, fmt.Errorf("store: run series: %w", err) }
+	if inLo > inHi {
+		// Within one bucket of the table, so within the one point.
+		if err := s.addRange(ctx, q.Tenant, lo, hi, levels, pointOf(lo)); err != nil {
+			return fail(err)
 		}
+	} else {
 		// Each row is decoded once, straight into its point; the total is
-		// the sum of the points.
-		if err := rec.addTo(&series.Points[(rec.bucket-from)/stepMs].Aggregate); err != nil {
-			rows.Close()
-			return Series{}, fmt.Errorf("store: run series: %w", err)
+		// the sum of the points. The edges lie within a bucket each.
+		if inLo < inHi {
+			if err := s.addRollupRows(ctx, q.Tenant, table, inLo, inHi, pointOf); err != nil {
+				return fail(err)
+			}
 		}
-	}
-	if err := closeRows(rows); err != nil {
-		return Series{}, fmt.Errorf("store: run series: %w", err)
+		if err := s.addRange(ctx, q.Tenant, lo, inLo, levels, pointOf(lo)); err != nil {
+			return fail(err)
+		}
+		if inHi < hi {
+			if err := s.addRange(ctx, q.Tenant, inHi, hi, levels, pointOf(inHi)); err != nil {
+				return fail(err)
+			}
+		}
 	}
 	for i := range series.Points {
 		series.Total.merge(series.Points[i].Aggregate)

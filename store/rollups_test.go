@@ -30,7 +30,7 @@ func canonical(a Aggregate) rollupRow {
 func storedRollups(t *testing.T, s *Store, tenant string) map[string]rollupRow {
 	t.Helper()
 	got := map[string]rollupRow{}
-	for _, table := range []rollupTable{hourRollups, dayRollups} {
+	for _, table := range []rollupTable{minuteRollups, hourRollups, dayRollups} {
 		rows, err := s.query(context.Background(), `SELECT `+rollupColumns+` FROM `+table.name+` WHERE tenant = ?`, tenant)
 		if err != nil {
 			t.Fatal(err)
@@ -62,7 +62,7 @@ func recomputedRollups(t *testing.T, s *Store, tenant string) map[string]rollupR
 		d.add(r)
 	}
 	want := map[string]rollupRow{}
-	for table, m := range map[string]map[int64]*Aggregate{hourRollups.name: d.buckets, dayRollups.name: d.days} {
+	for table, m := range map[string]map[int64]*Aggregate{minuteRollups.name: d.minutes, hourRollups.name: d.buckets, dayRollups.name: d.days} {
 		for b, a := range m {
 			if !a.zero() {
 				want[fmt.Sprint(table, b)] = canonical(*a)
@@ -190,13 +190,16 @@ func TestRunSeriesAndCounts(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(series.Points) != 5 || !series.Points[0].Start.Equal(testStart) {
+		// The steps count from the hour; the first point starts where the
+		// range does.
+		if len(series.Points) != 5 || !series.Points[0].Start.Equal(testStart.Add(30*time.Minute)) ||
+			!series.Points[1].Start.Equal(testStart.Add(2*time.Hour)) || !series.Points[4].End.Equal(testStart.Add(10*time.Hour)) {
 			t.Fatalf("points: %d from %s", len(series.Points), series.Points[0].Start)
 		}
 		for _, p := range series.Points {
 			var wantProcessed, wantFailed int64
 			for i, o := range obs {
-				if o.CreatedAt.Before(p.Start) || !o.CreatedAt.Before(p.Start.Add(2*time.Hour)) {
+				if o.CreatedAt.Before(p.Start) || !o.CreatedAt.Before(p.End) {
 					continue
 				}
 				switch obs[i].Status {
@@ -212,7 +215,7 @@ func TestRunSeriesAndCounts(t *testing.T) {
 			// Hour h's runs take 1000·(h+1) ms: the 2-hour point's median
 			// lies between its two hours' values, within one bin.
 			if p.Processing().Count() > 0 {
-				h := p.Start.Sub(testStart).Hours()
+				h := math.Floor(p.Start.Sub(testStart).Hours())
 				lo, hi := 1000*(h+1)/1.19, 1000*(h+2)*1.19
 				if p50 := p.Processing().P50(); p50 < lo || p50 > hi {
 					t.Errorf("%s: p50 %.0f ms outside [%.0f, %.0f]", p.Start, p50, lo, hi)

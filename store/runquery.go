@@ -19,6 +19,12 @@ type runQuery struct {
 	// byIndex reads the search's matches through its index: the run-ID
 	// index for a prefix, the file-name index for a name.
 	byIndex bool
+	// oldest selects the smallest time of the rows that pass the filters
+	// (no search).
+	oldest bool
+	// countUpTo counts the rows that pass the filters and the search,
+	// stopping at countUpTo (with window > 0, among the window's rows).
+	countUpTo int
 }
 
 // runSQL renders q: every query ListRuns runs has its shape here.
@@ -57,7 +63,11 @@ func (s *Store) runSQL(q runQuery) (string, []any, error) {
 	if f.Status != "" {
 		add(col("status")+" = ?", f.Status)
 	}
-	if f.FailureReason != "" {
+	switch f.FailureReason {
+	case "":
+	case FailureReasonNone:
+		add(col("failure_reason")+" = ?", "")
+	default:
 		add(col("failure_reason")+" = ?", f.FailureReason)
 	}
 	if !f.From.IsZero() {
@@ -90,6 +100,23 @@ func (s *Store) runSQL(q runQuery) (string, []any, error) {
 	search, searchArgs := strings.Join(where, " AND "), args
 
 	switch {
+	case q.oldest:
+		return `SELECT MIN(at) FROM ` + table + ` WHERE ` + filters, filterArgs, nil
+	case q.countUpTo > 0 && q.window > 0:
+		inner := `SELECT file_name, run_id FROM run_snapshots WHERE ` + filters + order + ` LIMIT ?`
+		cond := ""
+		if search != "" {
+			cond = ` WHERE ` + search
+		}
+		return `SELECT COUNT(*) FROM (SELECT 1 FROM (` + inner + `) w` + cond + ` LIMIT ?) c`,
+			slices.Concat(filterArgs, []any{q.window}, searchArgs, []any{q.countUpTo}), nil
+	case q.countUpTo > 0:
+		cond := filters
+		if search != "" {
+			cond += ` AND ` + search
+		}
+		return `SELECT COUNT(*) FROM (SELECT 1 FROM ` + table + ` WHERE ` + cond + ` LIMIT ?) c`,
+			slices.Concat(filterArgs, searchArgs, []any{q.countUpTo}), nil
 	case q.countWindow:
 		return `SELECT COUNT(*) FROM (SELECT 1 FROM run_snapshots WHERE ` + filters + ` LIMIT ?) w`,
 			slices.Concat(filterArgs, []any{q.window}), nil

@@ -29,8 +29,10 @@ var searchWindow = 2000
 // RunFilter selects runs of one tenant's history; zero fields do not
 // filter. Deleted runs never match.
 type RunFilter struct {
-	Tenant        string // required
-	Status        string
+	Tenant string // required
+	Status string
+	// FailureReason selects one reason; FailureReasonNone the failed runs
+	// that gave none.
 	FailureReason string
 	From, To      time.Time // RunSnapshot.At in [From, To)
 	Source        string
@@ -244,6 +246,80 @@ func (s *Store) RunsSeq(ctx context.Context, f RunFilter) iter.Seq2[RunSnapshot,
 	}
 }
 
+// FailureReasonNone is the RunFilter.FailureReason of runs that failed
+// without a reason (Extend's reasons are upper-case words).
+const FailureReasonNone = "-"
+
+// CountMatching counts the runs f selects (its Limit and Cursor aside), up
+// to limit, reading at most limit rows: exact reports whether n is the
+// whole count; otherwise at least n runs match. A search term common
+// enough to need a scan is counted among the newest limit rows that pass
+// the other filters, so a rare term costs its matches and a common one at
+// most limit rows, never all of history.
+func (s *Store) CountMatching(ctx context.Context, f RunFilter, limit int) (n int64, exact bool, err error) {
+	if f.Tenant == "" {
+		return 0, false, errors.New("store: count runs: no tenant")
+	}
+	f.Cursor = ""
+	q := runQuery{filter: f, countUpTo: limit + 1}
+	searching := f.FileName != "" || f.RunIDPrefix != ""
+	if searching {
+		rare, err := s.searchIsRare(ctx, f)
+		if err != nil {
+			return 0, false, fmt.Errorf("store: count runs: %w", err)
+		}
+		if rare {
+			q.byIndex = true
+		} else {
+			q.window = limit
+		}
+	}
+	sqlText, args, err := s.runSQL(q)
+	if err != nil {
+		return 0, false, fmt.Errorf("store: count runs: %w", err)
+	}
+	if err := s.queryRow(ctx, sqlText, args...).Scan(&n); err != nil {
+		return 0, false, fmt.Errorf("store: count runs: %w", err)
+	}
+	if n > int64(limit) {
+		return int64(limit), false, nil
+	}
+	if q.window > 0 {
+		// The matches were counted among the newest limit rows: exact only
+		// when those were all the rows.
+		sqlText, args, err := s.runSQL(runQuery{filter: RunFilter{Tenant: f.Tenant, Status: f.Status, FailureReason: f.FailureReason,
+			From: f.From, To: f.To, Source: f.Source}, countUpTo: limit + 1})
+		if err != nil {
+			return 0, false, fmt.Errorf("store: count runs: %w", err)
+		}
+		var rows int64
+		if err := s.queryRow(ctx, sqlText, args...).Scan(&rows); err != nil {
+			return 0, false, fmt.Errorf("store: count runs: %w", err)
+		}
+		return n, rows <= int64(limit), nil
+	}
+	return n, true, nil
+}
+
+// OldestRunAt is the time of the oldest run f's filters select (its
+// search, Limit and Cursor aside); zero when none. Give it a narrow range:
+// without an index on its filters it reads the range's runs.
+func (s *Store) OldestRunAt(ctx context.Context, f RunFilter) (time.Time, error) {
+	f.Cursor, f.FileName, f.RunIDPrefix = "", "", ""
+	q, args, err := s.runSQL(runQuery{filter: f, oldest: true})
+	if err != nil {
+		return time.Time{}, fmt.Errorf("store: oldest run: %w", err)
+	}
+	var at sql.NullInt64
+	if err := s.queryRow(ctx, q, args...).Scan(&at); err != nil {
+		return time.Time{}, fmt.Errorf("store: oldest run: %w", err)
+	}
+	if !at.Valid {
+		return time.Time{}, nil
+	}
+	return fromMillis(at.Int64), nil
+}
+
 // RunCounts counts a tenant's runs by status over a range.
 type RunCounts struct {
 	ByStatus map[string]int64
@@ -251,12 +327,11 @@ type RunCounts struct {
 }
 
 // CountRuns counts the runs of a tenant whose time (At) is in [from, to),
-// by status (zero from/to: unbounded). The whole hours inside the range
-// come from the rollups and only the partial hours at its edges, and the
-// runs still processing, from the snapshots, so the cost does not grow
-// with history.
+// by status (zero from/to: unbounded). The finished runs come from the
+// rollups, exactly (see RangeTotal), and the runs still processing from
+// the snapshots, so the cost does not grow with history.
 func (s *Store) CountRuns(ctx context.Context, tenant string, from, to time.Time) (RunCounts, error) {
-	lo, hi := int64(math.MinInt64/2), int64(math.MaxInt64/2)
+	lo, hi := int64(math.MinInt64/4), int64(math.MaxInt64/4)
 	if !from.IsZero() {
 		lo = millis(from)
 	}
@@ -267,49 +342,16 @@ func (s *Store) CountRuns(ctx context.Context, tenant string, from, to time.Time
 	if hi <= lo {
 		return counts, nil
 	}
-	size := RollupBucket.Milliseconds()
-	hourLo := lo + ((size-lo%size)%size+size)%size // ceil to the hour
-	hourHi := hi - (hi%size+size)%size             // floor to the hour
 	fail := func(err error) (RunCounts, error) {
 		return RunCounts{}, fmt.Errorf("store: count runs of %s: %w", tenant, err)
 	}
-	countFinished := func(a, b int64) error {
-		rows, err := s.query(ctx, `SELECT status, COUNT(*) FROM run_snapshots
-			WHERE tenant = ? AND status IN (?, ?) AND at >= ? AND at < ? AND deleted_at IS NULL GROUP BY status`,
-			tenant, StatusProcessed, StatusFailed, a, b)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var status string
-			var n int64
-			if err := rows.Scan(&status, &n); err != nil {
-				rows.Close()
-				return err
-			}
-			counts.ByStatus[status] += n
-		}
-		return closeRows(rows)
+	var finished Aggregate
+	finished.init()
+	if err := s.addRange(ctx, tenant, lo, hi, rangeLevels, &finished); err != nil {
+		return fail(err)
 	}
-	if hourLo >= hourHi {
-		if err := countFinished(lo, hi); err != nil {
-			return fail(err)
-		}
-	} else {
-		if err := countFinished(lo, hourLo); err != nil {
-			return fail(err)
-		}
-		if err := countFinished(hourHi, hi); err != nil {
-			return fail(err)
-		}
-		var processed, failed sql.NullInt64
-		if err := s.queryRow(ctx, `SELECT SUM(processed), SUM(failed) FROM run_rollups
-			WHERE tenant = ? AND bucket >= ? AND bucket < ?`, tenant, hourLo, hourHi).Scan(&processed, &failed); err != nil {
-			return fail(err)
-		}
-		counts.ByStatus[StatusProcessed] += processed.Int64
-		counts.ByStatus[StatusFailed] += failed.Int64
-	}
+	counts.ByStatus[StatusProcessed] = finished.Runs[StatusProcessed]
+	counts.ByStatus[StatusFailed] = finished.Runs[StatusFailed]
 	var processing int64
 	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM run_snapshots
 		WHERE tenant = ? AND status = ? AND at >= ? AND at < ? AND deleted_at IS NULL`,

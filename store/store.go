@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -60,6 +61,11 @@ type Store struct {
 	// time a webhook batch committed, so the next batches within the
 	// second do not ask the database to record it again.
 	endpointTouched sync.Map
+	// minuteHorizon caches minutesSince (rollupranges.go).
+	minuteHorizon atomic.Pointer[int64]
+	// noMinuteRollups is set by tests that write to a schema older than
+	// the minute rollups (migration 10), to check older migrations.
+	noMinuteRollups bool
 }
 
 // Option configures Open.

@@ -44,6 +44,9 @@ type TimeChart struct {
 	// Empty is what the card says when no column has data ("No runs in
 	// this period." when "").
 	Empty string
+	// Note says what a column is and the zone of its labels, and anything
+	// else a reader needs to trust the chart.
+	Note string
 }
 
 // LinePoint is one point of a LineSeries; Known is false where the bucket
@@ -67,6 +70,10 @@ type LineChart struct {
 	Format          func(float64) string
 	XLabels         []string
 	Series          []LineSeries
+	Note            string // as TimeChart's
+	// AxisFormat writes the gridline labels when they need to be shorter
+	// than Format's.
+	AxisFormat func(float64) string
 }
 
 // BarRow is one category of a BarChart, with one bar per legend entry.
@@ -141,6 +148,26 @@ func niceCeil(v float64) float64 {
 	return 10 * p
 }
 
+// gridScale is the top of a time chart's axis: gridSteps gridlines of 1,
+// 2, 2.5 or 5 times a power of ten, so every gridline's label reads well
+// (never 2.5 of a count: a step of 2.5 runs is a step of 5).
+func gridScale(max float64) float64 {
+	v := max / gridSteps
+	if v <= 0 || math.IsNaN(v) || math.IsInf(v, 0) {
+		return gridSteps
+	}
+	p := math.Pow(10, math.Floor(math.Log10(v)))
+	for _, m := range []float64{1, 2, 2.5, 5, 10} {
+		if m == 2.5 && p == 1 {
+			continue
+		}
+		if v <= m*p {
+			return gridSteps * m * p
+		}
+	}
+	return gridSteps * 10 * p
+}
+
 func chartFormat(f func(float64) string) func(float64) string {
 	if f == nil {
 		return formatNumber
@@ -157,7 +184,7 @@ func (c TimeChart) scale() float64 {
 		}
 		m = math.Max(m, sum)
 	}
-	return niceCeil(m)
+	return gridScale(m)
 }
 
 func (c TimeChart) viewBox() string { return "0 0 " + f1(tcWidth) + " " + f1(tcHeight) }
@@ -251,11 +278,27 @@ func (c TimeChart) xLabels() []svgText {
 	return xLabels(labels, tcLeft, tcWidth-tcLeft-tcRight, tcHeight-8)
 }
 
+// gridSteps is how many gridlines divide a time chart's height.
+const gridSteps = 4
+
+// yLabels label the gridlines: 0, a quarter of top, …, top.
 func yLabels(top float64, format func(float64) string) []svgText {
-	return []svgText{
-		{X: f1(tcLeft - 6), Y: f1(tcTop + 8), Text: format(top), Anchor: "end"},
-		{X: f1(tcLeft - 6), Y: f1(tcHeight - tcBottom), Text: format(0), Anchor: "end"},
+	out := make([]svgText, 0, gridSteps+1)
+	for i := range gridSteps + 1 {
+		y := tcHeight - tcBottom - float64(i)*(tcHeight-tcBottom-tcTop)/gridSteps
+		out = append(out, svgText{X: f1(tcLeft - 6), Y: f1(y + 4), Text: format(top * float64(i) / gridSteps), Anchor: "end"})
 	}
+	return out
+}
+
+// gridPath draws the horizontal gridlines above the axis.
+func gridPath() string {
+	var b strings.Builder
+	for i := 1; i <= gridSteps; i++ {
+		y := tcHeight - tcBottom - float64(i)*(tcHeight-tcBottom-tcTop)/gridSteps
+		b.WriteString("M" + f1(tcLeft) + " " + f1(y) + " H" + f1(tcWidth-tcRight) + " ")
+	}
+	return strings.TrimSpace(b.String())
 }
 
 func (c TimeChart) yLabels() []svgText { return yLabels(c.scale(), chartFormat(c.Format)) }
@@ -282,7 +325,7 @@ func (c LineChart) scale() float64 {
 			}
 		}
 	}
-	return niceCeil(m)
+	return gridScale(m)
 }
 
 func (c LineChart) viewBox() string { return "0 0 " + f1(tcWidth) + " " + f1(tcHeight) }
@@ -351,7 +394,25 @@ func (c LineChart) xLabels() []svgText {
 	return xLabels(c.XLabels, tcLeft, tcWidth-tcLeft-tcRight, tcHeight-8)
 }
 
-func (c LineChart) yLabels() []svgText { return yLabels(c.scale(), chartFormat(c.Format)) }
+func (c LineChart) yLabels() []svgText {
+	format := chartFormat(c.Format)
+	if c.AxisFormat != nil {
+		format = c.AxisFormat
+	}
+	return yLabels(c.scale(), format)
+}
+
+// FormatMsAxis writes milliseconds short enough for an axis label: 850
+// ms, 20 s, 1.5 min.
+func FormatMsAxis(ms float64) string {
+	switch {
+	case ms < 1000:
+		return strconv.FormatFloat(ms, 'f', -1, 64) + " ms"
+	case ms < 60_000:
+		return strconv.FormatFloat(math.Round(ms/100)/10, 'f', -1, 64) + " s"
+	}
+	return strconv.FormatFloat(math.Round(ms/6000)/10, 'f', -1, 64) + " min"
+}
 
 func (c LineChart) cell(s LineSeries, i int) string {
 	if i >= len(s.Points) || !s.Points[i].Known {
@@ -451,8 +512,11 @@ func (s Sparkline) points() string {
 }
 
 // BucketLabel names a time bucket by its start, shorter for whole days.
-func BucketLabel(start time.Time, step time.Duration) string {
-	start = start.UTC()
+func BucketLabel(start time.Time, step time.Duration, loc *time.Location) string {
+	if loc == nil {
+		loc = time.UTC
+	}
+	start = start.In(loc)
 	if step >= 24*time.Hour && step%(24*time.Hour) == 0 && start.Hour() == 0 {
 		return start.Format("01-02")
 	}

@@ -20,7 +20,26 @@ func formatInt(n *int) string {
 	if n == nil {
 		return dash
 	}
-	return strconv.Itoa(*n)
+	return FormatCount(int64(*n))
+}
+
+// FormatCount writes a count for people, with thousands separators:
+// 12,345.
+func FormatCount(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // formatMs renders a duration in milliseconds the way people read them:
@@ -57,13 +76,27 @@ func formatCredits(c *float64) string {
 	return formatNumber(*c)
 }
 
+// formatNumber writes up to two decimals (credits' precision), without
+// trailing zeros, and thousands separators: 12,345.5.
 func formatNumber(f float64) string {
 	s := strconv.FormatFloat(f, 'f', 2, 64)
 	s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	if s == "-0" {
 		return "0"
 	}
-	return s
+	whole, frac, hasFrac := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(whole, 10, 64)
+	if err != nil {
+		return s
+	}
+	out := FormatCount(n)
+	if n == 0 && strings.HasPrefix(whole, "-") {
+		out = "-0"
+	}
+	if hasFrac {
+		out += "." + frac
+	}
+	return out
 }
 
 // formatFilledOf renders "filled / detected" with dashes for unknowns.

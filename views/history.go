@@ -72,7 +72,22 @@ func (r TimeRange) IsZero() bool { return r.Preset == "" }
 // CustomRange is the custom range [start, end), for links to a chart's
 // time bucket.
 func CustomRange(start, end time.Time) TimeRange {
-	return TimeRange{Preset: RangeCustom, From: start.UTC().Format(DateTimeLayout), To: end.UTC().Format(DateTimeLayout), Start: start, End: end}
+	return TimeRange{Preset: RangeCustom, From: rangeBound(start), To: rangeBound(end), Start: start, End: end}
+}
+
+// DateTimeSecondsLayout is a range bound finer than a minute (the
+// datetime-local form with seconds and milliseconds), so a link to a
+// chart's partial first or last step lists exactly the runs it counts.
+const DateTimeSecondsLayout = "2006-01-02T15:04:05.999"
+
+// rangeBound writes a bound in UTC to the minute, or to the millisecond
+// when it is not a whole minute.
+func rangeBound(t time.Time) string {
+	t = t.UTC().Truncate(time.Millisecond)
+	if t.Equal(t.Truncate(time.Minute)) {
+		return t.Format(DateTimeLayout)
+	}
+	return t.Format(DateTimeSecondsLayout)
 }
 
 // addTo encodes the range into q.
@@ -191,9 +206,12 @@ type HistoryNote struct {
 // OverviewPage is GET /.
 type OverviewPage struct {
 	Base
-	Range    TimeRange
-	History  HistoryNote
-	Figures  OverviewFigures
+	Range   TimeRange
+	History HistoryNote
+	Figures OverviewFigures
+	// Cards are the summary cards, from Figures, with their links and
+	// changes.
+	Cards    []FigureCard
 	Stuck    StuckRuns
 	RunsURL  string // the runs list over the range
 	Failures string // the failure groups over the range
@@ -223,7 +241,7 @@ type FailureGroup struct {
 	Meaning   string
 	Action    string
 	Count     int64
-	FirstSeen time.Time // start of the first hour with such a failure
+	FirstSeen time.Time // the oldest such run in the range
 	LastSeen  time.Time // the newest such run
 	Spark     Sparkline
 	Examples  []FailureExample
@@ -274,24 +292,6 @@ func (s StuckRuns) countText() string {
 		n += "+"
 	}
 	return n + " " + plural(s.Count == 1 && !s.More, "run", "runs")
-}
-
-func (f OverviewFigures) successText() string {
-	if f.SuccessRate == nil {
-		return dash
-	}
-	return FormatPercent(*f.SuccessRate)
-}
-
-func (f OverviewFigures) finishedHint() string {
-	return formatNumber(float64(f.Processed)) + " processed of " + formatNumber(float64(f.Processed+f.Failed)) + " finished"
-}
-
-func (f OverviewFigures) processingHint() string {
-	if f.Processing == 0 {
-		return ""
-	}
-	return formatNumber(float64(f.Processing)) + " still processing"
 }
 
 // rangeLink is the overview over another range.

@@ -42,7 +42,7 @@ func fixtureOverviewPage() OverviewPage {
 	for i := range 4 {
 		r := bucket(i)
 		href := RunsURL(testBasePath, testWS, RunsFilter{Range: r}, "")
-		label := BucketLabel(r.Start, time.Hour)
+		label := BucketLabel(r.Start, time.Hour, nil)
 		runs.Columns = append(runs.Columns, TimeColumn{Label: label, Segments: []ChartSegment{
 			{Label: "Processed", Value: float64(10 + i), Class: runs.Legend[0].Class, Href: RunsURL(testBasePath, testWS, RunsFilter{Status: StatusProcessed, Range: r}, "")},
 			{Label: "Failed", Value: float64(i), Class: runs.Legend[1].Class, Href: RunsURL(testBasePath, testWS, RunsFilter{Status: StatusFailed, Range: r}, "")},
@@ -68,6 +68,13 @@ func fixtureOverviewPage() OverviewPage {
 		Stuck:   StuckRuns{Count: 2, Threshold: 10 * time.Minute, URL: RunsURL(testBasePath, testWS, RunsFilter{Stuck: true}, "")},
 		RunsURL: RunsURL(testBasePath, testWS, RunsFilter{Range: rng}, ""), Failures: FailuresURL(testBasePath, testWS, rng),
 		Charts: OverviewCharts{Runs: runs, Latency: latency, Stages: stages, Failures: failures, Credits: credits, Fill: fill},
+		Cards: []FigureCard{
+			{ID: "runs", Label: "Runs", Value: "1,200", Hint: "12 still processing", URL: RunsURL(testBasePath, testWS, RunsFilter{Range: rng}, ""),
+				Change: CompareFigures(1200, 1000, 24*time.Hour, "1,000", true)},
+			{ID: "failures", Label: "Failures", Value: "8", URL: RunsURL(testBasePath, testWS, RunsFilter{Status: StatusFailed, Range: rng}, ""),
+				Change: CompareFigures(8, 10, 24*time.Hour, "10", false)},
+			{ID: "p50", Label: "p50 processing", Value: "1.20 s"},
+		},
 	}
 }
 
@@ -91,8 +98,8 @@ func fixtureHistoryRunsPage() RunsPage {
 	p.FromHistory = true
 	p.Filter.Range = TimeRange{Preset: RangeCustom, From: "2026-08-01T10:00", To: "2026-08-01T11:00"}
 	p.Filter.RunIDPrefix = "edr_A"
-	p.Counts = []StatusCount{{Status: "", Count: 5, URL: RunsURL(testBasePath, testWS, RunsFilter{}, ""), Active: true},
-		{Status: StatusFailed, Count: 2, URL: RunsURL(testBasePath, testWS, RunsFilter{Status: StatusFailed}, "")}}
+	p.Counts = []StatusCount{{Status: "", Count: 12345, Exact: true, URL: RunsURL(testBasePath, testWS, RunsFilter{}, ""), Active: true},
+		{Status: StatusFailed, Count: 10000, URL: RunsURL(testBasePath, testWS, RunsFilter{Status: StatusFailed}, "")}}
 	p.Stuck = StuckRuns{Count: 100, More: true, Threshold: time.Hour, URL: RunsURL(testBasePath, testWS, RunsFilter{Stuck: true}, "")}
 	if len(p.Rows) > 0 {
 		p.Rows[0].Stuck = true
@@ -131,9 +138,14 @@ func TestTimeChartStacksAndScales(t *testing.T) {
 		{Label: "a", Segments: []ChartSegment{{Label: "P", Value: 30}, {Label: "F", Value: 10}}},
 		{Label: "b", Segments: []ChartSegment{{Label: "P", Value: 0}, {Label: "F", Value: 5}}},
 	}}
-	if got := c.scale(); got != 50 {
-		t.Errorf("scale = %v, want 50 (40 rounded up)", got)
+	if got := c.scale(); got != 40 {
+		t.Errorf("scale = %v, want 40 (four gridlines of 10)", got)
 	}
+	c.Columns[1].Segments[1].Value = 41
+	if got := c.scale(); got != 80 {
+		t.Errorf("scale = %v, want 80 (four gridlines of 20)", got)
+	}
+	c.Columns[1].Segments[1].Value = 5
 	rects := c.rects()
 	if len(rects) != 3 {
 		t.Fatalf("%d rects, want 3 (a zero segment draws nothing)", len(rects))

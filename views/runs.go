@@ -92,18 +92,38 @@ type RunsPage struct {
 	Counts []StatusCount
 	// Stuck flags runs processing past the threshold.
 	Stuck StuckRuns
+	// Reasons are the failure-reason filter's choices (besides "any"): the
+	// documented reasons, then any other seen in history.
+	Reasons []ReasonChoice
 	// ExportCSV and ExportNDJSON download what the list shows.
 	ExportCSV    string
 	ExportNDJSON string
 }
 
-// StatusCount is one status's count over the list's range, with a link
-// that filters to it.
+// ReasonChoice is one option of the runs list's failure-reason filter.
+type ReasonChoice struct {
+	Value, Label string
+}
+
+// StatusCount is how many runs the list shows with one status and the
+// other filters kept, with a link there.
 type StatusCount struct {
 	Status string
 	Count  int64
+	// Exact is false when counting stopped: at least Count runs match.
+	Exact  bool
 	URL    string
 	Active bool
+}
+
+// Display is the count for people: "1,234", or "10,000+" when counting
+// stopped.
+func (c StatusCount) Display() string {
+	s := FormatCount(c.Count)
+	if !c.Exact {
+		s += "+"
+	}
+	return s
 }
 
 // defaultPageSize is what the size select shows when the URL names none.

@@ -48,6 +48,31 @@
     }
   }
 
+  // ---- Time zone: UTC, or the browser's own IANA zone, in a cookie the
+  // server formats times with (views.TimeZoneCookie).
+  var TZ_COOKIE = 'editwatch-tz';
+  function browserZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC'; } catch (e) { return 'UTC'; }
+  }
+  function zoneChoice() {
+    var m = document.cookie.match(/(?:^|;\s*)editwatch-tz=([^;]*)/);
+    var v = m ? decodeURIComponent(m[1]) : '';
+    return v && v !== 'UTC' ? 'local' : 'utc';
+  }
+  function writeZone(choice) {
+    var v = choice === 'local' ? browserZone() : 'UTC';
+    document.cookie = TZ_COOKIE + '=' + encodeURIComponent(v) + '; path=/; max-age=31536000; samesite=lax';
+  }
+  function initZone() {
+    // A person who chose local time and travelled gets the new zone from
+    // the next page on.
+    if (zoneChoice() === 'local') writeZone('local');
+    document.querySelectorAll('select[data-tz-select]').forEach(function (select) {
+      select.value = zoneChoice();
+      select.addEventListener('change', function () { writeZone(select.value); window.location.reload(); });
+    });
+  }
+
   // ---- Progressive enhancement switches.
   function revealJSOnly(scope) {
     scope.querySelectorAll('[data-js-only]').forEach(function (el) { el.hidden = false; });
@@ -116,7 +141,8 @@
   try {
     absoluteFormat = new Intl.DateTimeFormat(undefined, {
       year: 'numeric', month: 'short', day: 'numeric',
-      hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short'
+      hour: '2-digit', minute: '2-digit', second: '2-digit', timeZoneName: 'short',
+      timeZone: zoneChoice() === 'local' ? undefined : 'UTC'
     });
   } catch (e) { absoluteFormat = null; }
   function refreshTimes(scope) {
@@ -336,6 +362,7 @@
 
   function init() {
     initTheme();
+    initZone();
     enhance(document);
     renderLiveState();
     markSelected(navRows());
