@@ -47,7 +47,7 @@ func checkAlertRules(cfg config.Serve, stderr io.Writer) bool {
 // the rules in force and logs why). The engine runs even without a rules
 // file: rules may come from elsewhere later, and it then only renews its
 // lease.
-func startAlerts(ctx context.Context, cfg config.Serve, st *store.Store, logger *slog.Logger) (*alerts.Engine, func(), error) {
+func startAlerts(ctx context.Context, cfg config.Serve, st *store.Store, live liveParts, logger *slog.Logger) (*alerts.Engine, func(), error) {
 	logger = logger.With("component", "alerts")
 	var rules alerts.Rules
 	if cfg.Alerts.RulesFile != "" {
@@ -61,13 +61,12 @@ func startAlerts(ctx context.Context, cfg config.Serve, st *store.Store, logger 
 	if cfg.PublicURL != "" {
 		linkBase = strings.TrimRight(cfg.PublicURL, "/") + cfg.BasePath
 	}
+	keeper := newPollKeeper(live, logger.With("component", "alerts-poll"))
 	engine := alerts.NewEngine(alerts.Options{
 		Store: st, Interval: a.Interval, LinkBase: linkBase, Logger: logger, Now: st.Now, Retention: cfg.Retention,
 		Sender: alerts.NewSender(alerts.SenderOptions{AllowPrivate: a.AllowPrivateURLs, SMTP: alerts.SMTP{
 			Host: a.SMTPHost, Port: a.SMTPPort, StartTLS: a.SMTPStartTLS, User: a.SMTPUser, Password: a.SMTPPassword, From: a.SMTPFrom}}),
-		// Keeper: the shared per-workspace poll of "Live pages" (#12),
-		// once it exists, keeps stuck and silence rules' workspaces
-		// fresh with nobody watching.
+		Keeper: keeper,
 	}, rules)
 	if len(rules.Rules) > 0 {
 		logger.Info("alert rules loaded", "file", cfg.Alerts.RulesFile, "rules", len(rules.Rules), "channels", len(rules.Channels))
@@ -90,7 +89,7 @@ func startAlerts(ctx context.Context, cfg config.Serve, st *store.Store, logger 
 			}
 		})
 	}
-	return engine, func() { cancel(); wg.Wait() }, nil
+	return engine, func() { cancel(); wg.Wait(); keeper.Close() }, nil
 }
 
 func reloadAlertRules(engine *alerts.Engine, cfg config.Serve, logger *slog.Logger) {

@@ -28,6 +28,7 @@ func (b pgBroker) Close() { _ = b.PGBroker.Close() }
 type liveParts struct {
 	live      *monitor.Live
 	backfills *upstream.Backfills
+	keys      *upstream.Keys
 }
 
 // startLive starts history and live updates: the broker (in memory, or
@@ -124,7 +125,7 @@ func startLive(ctx context.Context, cfg config.Serve, st *store.Store, connector
 		<-ctx.Done()
 		broker.Close()
 	}()
-	return liveParts{live: live, backfills: backfills}, func() {
+	return liveParts{live: live, backfills: backfills, keys: keys}, func() {
 		cancel()
 		refresher.Close()
 		poller.Close()

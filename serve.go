@@ -151,7 +151,7 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 		return err
 	}
 	defer stopLive()
-	alertEngine, stopAlerts, err := startAlerts(ctx, cfg, st, logger)
+	alertEngine, stopAlerts, err := startAlerts(ctx, cfg, st, live, logger)
 	if err != nil {
 		return err
 	}

@@ -118,3 +118,34 @@ func (ks *Keys) ServiceKeyFetcher(ctx context.Context, tenant string, runs int) 
 	}
 	return cl.GetEditRun, nil
 }
+
+// ServiceKeyLister is a background reader of a tenant's first page of
+// runs (see monitor.ListFunc), for a poll that runs with nobody watching
+// (alert rules on stuck runs and silence): a client made with the tenant's
+// service key. why is audited once, when the lister is made, not at each
+// poll. ErrNotFound (from store) when the tenant has no service key.
+func (ks *Keys) ServiceKeyLister(ctx context.Context, tenant string, pageSize int, why string) (func(ctx context.Context) ([]extendapi.EditRun, error), error) {
+	key, err := ks.store.ServiceKey(ctx, tenant)
+	if err != nil {
+		return nil, err
+	}
+	deployment, ws := store.TenantParts(tenant)
+	if ws == "" {
+		return nil, errors.New("a tenant named by its key has no workspace to poll with a service key")
+	}
+	conn := store.Connection{Tenant: tenant, Deployment: deployment, WorkspaceID: ws}
+	cl, err := ks.Client(conn, Key{key: key, service: true})
+	if err != nil {
+		return nil, err
+	}
+	if err := ks.auditServiceKeyUse(ctx, tenant, key, why); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context) ([]extendapi.EditRun, error) {
+		list, err := cl.ListEditRuns(ctx, extendapi.ListEditRunsParams{MaxPageSize: pageSize})
+		if err != nil {
+			return nil, err
+		}
+		return list.Data, nil
+	}, nil
+}
