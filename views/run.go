@@ -132,6 +132,7 @@ type RunPage struct {
 	Usage          *RunUsage
 	HasOutput      bool   // an edited PDF exists: offer Download
 	RawJSON        string // pretty, presignedUrl removed, personal values masked
+	DocView        *DocView
 }
 
 func (p RunPage) failureTexts() (meaning, action string) {

@@ -1,0 +1,118 @@
+package handlers
+
+import (
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+
+	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/views"
+)
+
+// Asset names of the document view's scripts in static/js.
+const (
+	docViewModule = "docview.js"
+	docViewLoader = "docviewopen.js"
+)
+
+// docViewModel is the document view of a run's page, or nil when the run
+// has nothing to show: only a PROCESSED run with its edited PDF, or a
+// FAILED run with an input file, has one.
+func (a *dashboard) docViewModel(run extendapi.EditRun, ws string) *views.DocView {
+	var d views.DocView
+	switch {
+	case run.Status == extendapi.StatusProcessed && run.Output != nil && run.Output.EditedFile.ID != "":
+		d.EditedURL = views.RunFileURL(a.BasePath, ws, run.ID, views.FileEdited)
+		if run.File.ID != "" {
+			d.InputURL = views.RunFileURL(a.BasePath, ws, run.ID, views.FileInput)
+		}
+	case run.Status == extendapi.StatusFailed && run.File.ID != "":
+		d.InputURL = views.RunFileURL(a.BasePath, ws, run.ID, views.FileInput)
+		d.Failed = true
+	default:
+		return nil
+	}
+	d.PDFJSBase = a.Assets.PDFJSURL("")
+	d.ModuleURL = a.Assets.URL(docViewModule)
+	d.LoaderURL = a.Assets.URL(docViewLoader)
+	var schema json.RawMessage
+	if run.Config != nil {
+		schema = run.Config.Schema
+	}
+	var filled map[string]json.RawMessage
+	if run.Output != nil {
+		filled = run.Output.FilledValues
+	}
+	failureMessage := ""
+	if d.Failed {
+		failureMessage = run.FailureMessage
+	}
+	d.Fields = docFields(schema, filled, failureMessage)
+	return &d
+}
+
+// schemaProperty is what the document view reads of a schema property.
+type schemaProperty struct {
+	Description string          `json:"description"`
+	FieldType   string          `json:"extend_edit:field_type"`
+	PageIndex   *int            `json:"extend_edit:page_index"`
+	BBox        *views.DocBox   `json:"extend_edit:bbox"`
+	BBoxes      []views.DocBox  `json:"extend_edit:bboxes"`
+	Value       json.RawMessage `json:"extend_edit:value"`
+}
+
+// docFields lists the schema's properties in order, then the filled
+// values the schema does not name, each with its outcome. A schema this
+// cannot read gives no positions: the view then finds the fields among
+// the input's widgets, as for a run started from instructions.
+func docFields(schema json.RawMessage, filled map[string]json.RawMessage, failureMessage string) []views.DocField {
+	fields := []views.DocField{} // never null in the JSON
+	seen := map[string]bool{}
+	if root, err := parseJSONTree(schema); err == nil && len(strings.TrimSpace(string(schema))) > 0 {
+		var required []string
+		if r := root.get("required"); r != nil {
+			required = r.strings()
+		}
+		var parsed struct {
+			Properties map[string]schemaProperty `json:"properties"`
+		}
+		_ = json.Unmarshal(schema, &parsed) // parseJSONTree accepted it; a property of the wrong shape only loses its box
+		if props := root.get("properties"); props != nil {
+			for _, m := range props.members {
+				p := parsed.Properties[m.key]
+				f := views.DocField{Name: m.key, Description: p.Description, FieldType: p.FieldType, Page: p.PageIndex,
+					Required: slices.Contains(required, m.key)}
+				if p.BBox != nil {
+					f.Boxes = append(f.Boxes, *p.BBox)
+				}
+				f.Boxes = append(f.Boxes, p.BBoxes...)
+				fields = append(fields, f)
+				seen[m.key] = true
+			}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(filled)) {
+		if !seen[name] {
+			fields = append(fields, views.DocField{Name: name})
+		}
+	}
+	for i := range fields {
+		fields[i].Outcome = fieldOutcome(fields[i].Name, filled, failureMessage)
+	}
+	return fields
+}
+
+// fieldOutcome: a FAILED run's message naming the field verbatim wins
+// (best effort: Extend's messages quote property names); else a value
+// other than null or "" is filled.
+func fieldOutcome(name string, filled map[string]json.RawMessage, failureMessage string) string {
+	if failureMessage != "" && strings.Contains(failureMessage, name) {
+		return views.OutcomeFailed
+	}
+	v := strings.TrimSpace(string(filled[name]))
+	if v == "" || v == "null" || v == `""` {
+		return views.OutcomeEmpty
+	}
+	return views.OutcomeFilled
+}

@@ -1,0 +1,26 @@
+// The document view's door: the run page loads only these few lines; the
+// view itself (docview.js) and PDF.js load when a person opens it, so the
+// page's first load stays light. Without JavaScript the button stays
+// hidden and the links beside it open each PDF in the browser's viewer.
+const section = document.querySelector('[data-docview]');
+const button = section?.querySelector('[data-docview-open]');
+if (section && button) {
+  button.classList.remove('hidden');
+  button.addEventListener('click', async () => {
+    button.disabled = true;
+    button.setAttribute('aria-busy', 'true');
+    try {
+      const view = await import(section.dataset.module);
+      await view.mount(section);
+      button.remove();
+    } catch (err) {
+      button.disabled = false;
+      button.removeAttribute('aria-busy');
+      const note = document.createElement('p');
+      note.className = 'mt-2 text-sm text-red-700 dark:text-red-300';
+      note.setAttribute('role', 'alert');
+      note.textContent = 'The document view could not start (' + (err?.message || err) + '). The links above open the PDFs in your browser instead.';
+      button.after(note);
+    }
+  });
+}
