@@ -75,12 +75,18 @@ func docFields(schema json.RawMessage, filled map[string]json.RawMessage, failur
 			required = r.strings()
 		}
 		var parsed struct {
-			Properties map[string]schemaProperty `json:"properties"`
+			Properties map[string]json.RawMessage `json:"properties"`
 		}
-		_ = json.Unmarshal(schema, &parsed) // parseJSONTree accepted it; a property of the wrong shape only loses its box
+		_ = json.Unmarshal(schema, &parsed) // parseJSONTree accepted it
 		if props := root.get("properties"); props != nil {
 			for _, m := range props.members {
-				p := parsed.Properties[m.key]
+				// A property of the wrong shape is still a field, only
+				// without its position: the view then looks for it among
+				// the input's widgets.
+				var p schemaProperty
+				if err := json.Unmarshal(parsed.Properties[m.key], &p); err != nil {
+					p = schemaProperty{}
+				}
 				f := views.DocField{Name: m.key, Description: p.Description, FieldType: p.FieldType, Page: p.PageIndex,
 					Required: slices.Contains(required, m.key)}
 				if p.BBox != nil {
