@@ -122,3 +122,35 @@ func fieldOutcome(name string, filled map[string]json.RawMessage, failureMessage
 	}
 	return views.OutcomeFilled
 }
+
+// schemaKeywordConstraints are the JSON Schema keywords the schema table
+// shows as constraints, in this order.
+var schemaKeywordConstraints = []string{"maxLength", "minLength", "pattern", "format", "minimum", "maximum", "maxItems", "minItems"}
+
+// schemaConstraints lists a property's constraints as "keyword value".
+func schemaConstraints(prop *jsonNode) []string {
+	var out []string
+	for _, k := range schemaKeywordConstraints {
+		if v := prop.get(k); v != nil && v.kind != jsonNull {
+			out = append(out, k+" "+v.text())
+		}
+	}
+	return out
+}
+
+// detectedFields is a detected schema as the schema table shows it on the
+// new-run page: the values are the person's own, so none is masked.
+func detectedFields(tree *jsonNode) []views.SchemaField {
+	all := revealSet{}
+	var collect func([]views.SchemaField)
+	collect = func(fields []views.SchemaField) {
+		for _, f := range fields {
+			if f.Value != nil && f.Value.RevealKey != "" {
+				all[f.Value.RevealKey] = true
+			}
+			collect(f.Children)
+		}
+	}
+	collect(schemaFields(tree, "", nil))
+	return schemaFields(tree, "", all)
+}

@@ -2,11 +2,14 @@ package handlers
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/PuerkitoBio/goquery"
 
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/store"
@@ -75,5 +78,39 @@ func TestRunPageDocumentView(t *testing.T) {
 		t.Error("a failed run without an input file has a document view")
 	case failed.File.ID != "" && (fc.Length() != 1 || fc.Find(`[data-testid="docview-link-edited"]`).Length() != 0 || fc.Find(`[data-testid="docview-link-input"]`).Length() != 1):
 		t.Error("a failed run with an input file should view the input only")
+	}
+}
+
+// TestDetectFieldsShowsTheSchemaAsATable: after Detect fields, every
+// detected property is a row of the schema table, with its page.
+func TestDetectFieldsShowsTheSchemaAsATable(t *testing.T) {
+	env := newTestEnv(t, envOptions{})
+	env.connect(demoKey, demoWS)
+	r := env.postMultipart("runs/new/detect?ws="+demoWS, newRunParts(demoForm(t), "", ""), env.csrf(), nil)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("detect: %d %s", r.StatusCode, errorText(r))
+	}
+	d := r.doc(t)
+	var schema struct {
+		Properties map[string]struct {
+			Page *int `json:"extend_edit:page_index"`
+		} `json:"properties"`
+	}
+	if err := json.Unmarshal([]byte(testid(d, "schema-input").Text()), &schema); err != nil || len(schema.Properties) == 0 {
+		t.Fatalf("detected schema: %v", err)
+	}
+	rows := testid(d, "detected-schema").Find(`[data-testid="schema-field"]`)
+	if rows.Length() != len(schema.Properties) {
+		t.Errorf("%d rows in the schema table, want %d", rows.Length(), len(schema.Properties))
+	}
+	for name, p := range schema.Properties {
+		row := rows.FilterFunction(func(_ int, s *goquery.Selection) bool { return s.AttrOr("data-field", "") == name })
+		if row.Length() != 1 {
+			t.Errorf("no row for %s", name)
+			continue
+		}
+		if p.Page != nil && strings.TrimSpace(row.Find("td").Eq(2).Text()) != strconv.Itoa(*p.Page+1) {
+			t.Errorf("%s: page %q, want %d", name, row.Find("td").Eq(2).Text(), *p.Page+1)
+		}
 	}
 }

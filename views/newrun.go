@@ -69,6 +69,7 @@ type NewRunPage struct {
 	FieldErrors  map[string]string // by form field name
 	FormError    string
 	DetectNote   string // e.g. "Detected 14 fields: review the schema, then start the run."
+	Detected     []SchemaField // after Detect fields: the schema as a table
 }
 
 func (p NewRunPage) input() string {

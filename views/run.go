@@ -43,6 +43,7 @@ type SchemaField struct {
 	PageIndex   *int // extend_edit:page_index (0-based as in the schema)
 	Required    bool
 	Enum        []string
+	Constraints []string     // "maxLength 40", "pattern ^[0-9]+$", …
 	Value       *MaskedValue // extend_edit:value, when the schema sets one
 	Children    []SchemaField
 }
