@@ -110,6 +110,29 @@ func TestDocumentViewInBrowser(t *testing.T) {
 	}
 	saveDocViewShots(tab, shots, "two-pages")
 
+	// 4. Detect fields on the new-run page: the uploaded input is shown
+	// with one box per detected field before any run starts.
+	tab.open("new run form", views.NewRunURL("/", sandboxWorkspace), `!!document.querySelector('[data-testid=file-input]')`)
+	tab.do("choose the form", chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=file-input]`), []string{sampleForm}))
+	tab.do("detect fields", chromedp.Click(chromedp.CSS(`[data-testid=detect-fields]`)))
+	tab.waitFor("the detected fields", `!!document.querySelector('[data-testid=docview-open]:not(.hidden)') && document.querySelectorAll('[data-testid=detected-schema] [data-testid=schema-field]').length > 0`, 60*time.Second)
+	tab.do("open the preview", chromedp.Click(chromedp.CSS(`[data-testid=docview-open]`)))
+	tab.waitFor("preview ready", `['ready', 'error'].includes(document.querySelector('[data-docview]').dataset.state)`, 60*time.Second)
+	if state := tab.evalString(`document.querySelector('[data-docview]').dataset.state + ' ' + document.querySelector('[data-docview]').innerText`); !strings.HasPrefix(state, "ready") {
+		t.Fatalf("preview: %s", state)
+	}
+	if !tab.evalBool(canvasDrawn(views.FileInput)) {
+		t.Error("preview: the input canvas is blank")
+	}
+	if got := tab.evalString(`(() => {
+		const rows = [...document.querySelectorAll('[data-testid=detected-schema] [data-testid=schema-field]')].map(r => r.dataset.field);
+		const boxes = new Set([...document.querySelectorAll('[data-kind=input] g.docbox')].map(g => g.dataset.field));
+		return rows.filter(n => !boxes.has(n)).join(', ');
+	})()`); got != "" {
+		t.Errorf("preview: detected fields without a box: %s", got)
+	}
+	tab.screenshot(filepath.Join(shots, "detect-preview-wide.png"))
+
 	// Each opened view is in the audit log, once per file.
 	tab.open("audit log", views.AuditURL("/", views.AuditFilter{Target: schemaRun}, ""), `true`)
 	audit := tab.evalString(`document.body.innerText`)

@@ -154,3 +154,30 @@ func detectedFields(tree *jsonNode) []views.SchemaField {
 	collect(schemaFields(tree, "", nil))
 	return schemaFields(tree, "", all)
 }
+
+// detectPreview is the document view of the new-run page after Detect
+// fields: the uploaded input with the detected boxes, values from the
+// schema's extend_edit:value. A file URL or a template has no preview.
+func (a *dashboard) detectPreview(ws string, form *newRunForm, schema json.RawMessage) (*views.DocView, string) {
+	if form.input() != views.InputUpload || form.FileID == "" {
+		return nil, "A preview of the detected fields on the pages is not available for a file given by URL or a template; it is for an uploaded PDF."
+	}
+	var parsed struct {
+		Properties map[string]struct {
+			Value json.RawMessage `json:"extend_edit:value"`
+		} `json:"properties"`
+	}
+	_ = json.Unmarshal(schema, &parsed) // a schema we cannot read only has no values
+	values := map[string]json.RawMessage{}
+	for name, p := range parsed.Properties {
+		values[name] = p.Value
+	}
+	return &views.DocView{
+		InputURL:  views.FileURL(a.BasePath, ws, form.FileID),
+		PDFJSBase: a.Assets.PDFJSURL(""),
+		ModuleURL: a.Assets.URL(docViewModule),
+		LoaderURL: a.Assets.URL(docViewLoader),
+		Fields:    docFields(schema, values, ""),
+		Preview:   true,
+	}, ""
+}

@@ -61,7 +61,7 @@ func TestRunPageDocumentView(t *testing.T) {
 	if !strings.Contains(card.AttrOr("data-pdfjs", ""), "/static/pdfjs-") {
 		t.Errorf("PDF.js folder %q", card.AttrOr("data-pdfjs", ""))
 	}
-	fields := d.Find("script#" + views.DocViewFieldsID).Text()
+	fields := card.AttrOr("data-fields", "")
 	if !strings.HasPrefix(fields, "[") {
 		t.Errorf("fields JSON %q", fields)
 	}
@@ -112,5 +112,40 @@ func TestDetectFieldsShowsTheSchemaAsATable(t *testing.T) {
 		if p.Page != nil && strings.TrimSpace(row.Find("td").Eq(2).Text()) != strconv.Itoa(*p.Page+1) {
 			t.Errorf("%s: page %q, want %d", name, row.Find("td").Eq(2).Text(), *p.Page+1)
 		}
+	}
+}
+
+// TestDetectPreviewStreamsTheUploadedFile: after Detect fields on an
+// uploaded PDF, the new-run page previews it through GET /files/:fileId,
+// which streams it (ranges included) and audits the view once.
+func TestDetectPreviewStreamsTheUploadedFile(t *testing.T) {
+	env := newTestEnv(t, envOptions{})
+	env.connect(demoKey, demoWS)
+	r := env.postMultipart("runs/new/detect?ws="+demoWS, newRunParts(demoForm(t), "", ""), env.csrf(), nil)
+	if r.StatusCode != http.StatusOK {
+		t.Fatalf("detect: %d %s", r.StatusCode, errorText(r))
+	}
+	d := r.doc(t)
+	fileID := d.Find(`input[name="file_id"]`).AttrOr("value", "")
+	link := testid(d, "docview").Find(`[data-testid="docview-link-input"]`).AttrOr("href", "")
+	if want := views.FileURL(testBase, demoWS, fileID); link != want {
+		t.Fatalf("preview link %q, want %q", link, want)
+	}
+	link = strings.TrimPrefix(link, testBase)
+	got := env.get(link)
+	if got.StatusCode != http.StatusOK || got.Header.Get("Content-Type") != "application/pdf" || !strings.HasPrefix(got.body, "%PDF") {
+		t.Fatalf("GET %s: %d %s %.20q", link, got.StatusCode, got.Header.Get("Content-Type"), got.body)
+	}
+	req, _ := http.NewRequest(http.MethodGet, env.url(link), nil)
+	req.Header.Set("Range", "bytes=10-19")
+	if part := env.do(req); part.StatusCode != http.StatusPartialContent || len(part.body) != 10 {
+		t.Errorf("range request: %d, %d bytes", part.StatusCode, len(part.body))
+	}
+	entries, _, err := env.st.ListAudit(context.Background(), store.AuditFilter{Action: store.AuditView, Target: fileID})
+	if err != nil || len(entries) != 1 {
+		t.Errorf("audit of the preview: %+v %v, want one entry", entries, err)
+	}
+	if nf := env.get("files/file_doesNotExist?ws=" + demoWS); nf.StatusCode != http.StatusNotFound {
+		t.Errorf("an unknown file: %d, want 404", nf.StatusCode)
 	}
 }

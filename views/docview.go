@@ -1,5 +1,7 @@
 package views
 
+import "net/url"
+
 // Outcomes of a field in the document view: how its box is drawn.
 const (
 	OutcomeFilled = "filled" // the run wrote a value
@@ -44,8 +46,14 @@ type DocView struct {
 	LoaderURL string
 	Fields    []DocField
 	Failed    bool // a FAILED run: fields its message names are marked
+	Preview   bool // the new-run page: the input with the detected fields
 }
 
-// DocViewFieldsID is the id of the JSON the document view reads its
-// fields from.
-const DocViewFieldsID = "docview-fields"
+// RouteFile (GET) streams a file uploaded to Extend, such as the input of
+// a run being prepared, for the preview after Detect fields.
+const RouteFile = "files/:fileId"
+
+// FileURL streams an uploaded file through the dashboard.
+func FileURL(basePath, ws, fileID string) string {
+	return withQuery(basePath+"files/"+url.PathEscape(fileID), wsQuery(ws))
+}

@@ -70,6 +70,8 @@ type NewRunPage struct {
 	FormError    string
 	DetectNote   string        // e.g. "Detected 14 fields: review the schema, then start the run."
 	Detected     []SchemaField // after Detect fields: the schema as a table
+	Preview      *DocView      // after Detect fields on an uploaded PDF: its pages with the boxes
+	PreviewNote  string        // why there is no preview (a file URL, a template)
 }
 
 func (p NewRunPage) input() string {

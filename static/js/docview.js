@@ -22,7 +22,7 @@ export async function mount(section) {
   const base = new URL(section.dataset.pdfjs, location.href).href;
   const pdfjs = await import(base + 'build/pdf.min.mjs');
   pdfjs.GlobalWorkerOptions.workerSrc = base + 'build/pdf.worker.min.mjs';
-  const fields = JSON.parse(document.getElementById('docview-fields').textContent || 'null') || [];
+  const fields = JSON.parse(section.dataset.fields || 'null') || [];
   const view = new DocView(section, pdfjs, base, fields);
   await view.start();
   return view;

@@ -1,10 +1,13 @@
-// The document view's door: the run page loads only these few lines; the
-// view itself (docview.js) and PDF.js load when a person opens it, so the
+// The document view's door: a page loads only these few lines; the view
+// itself (docview.js) and PDF.js load when a person opens it, so the
 // page's first load stays light. Without JavaScript the button stays
 // hidden and the links beside it open each PDF in the browser's viewer.
-const section = document.querySelector('[data-docview]');
-const button = section?.querySelector('[data-docview-open]');
-if (section && button) {
+// On the new-run page the view arrives with the form htmx swaps in after
+// Detect fields, so views that appear later are picked up too.
+function arm(section) {
+  const button = section.querySelector('[data-docview-open]');
+  if (!button || section.dataset.docviewArmed) return;
+  section.dataset.docviewArmed = 'true';
   button.classList.remove('hidden');
   button.addEventListener('click', async () => {
     button.disabled = true;
@@ -24,3 +27,7 @@ if (section && button) {
     }
   });
 }
+
+const armAll = () => document.querySelectorAll('[data-docview]').forEach(arm);
+armAll();
+document.addEventListener('htmx:afterSettle', armAll);
