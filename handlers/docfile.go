@@ -130,10 +130,39 @@ func (a *dashboard) runFile(c echo.Context) error {
 		return err
 	}
 	key := presignedKey{tenant: conn.Tenant, runID: id, kind: kind}
+	detail := "viewed input "
+	if kind == views.FileEdited {
+		detail = "viewed edited file "
+	}
+	return a.streamFile(c, fileStream{
+		tenant: conn.Tenant, target: id, key: key,
+		resolve: func(fresh bool) (presignedFile, error) {
+			return a.presignedFile(c.Request().Context(), cl, key, fresh)
+		},
+		auditDetail: func(f presignedFile) string { return detail + f.fileID },
+		refusal:     func(status int) error { return fileStoreRefusal(status, "the "+kind+" PDF of run "+id) },
+	})
+}
+
+// fileStream is one file to stream from Extend's file store: where its
+// presigned URL comes from, and what the audit log and errors say.
+type fileStream struct {
+	tenant, target string // the audit entry's
+	key            presignedKey
+	resolve        func(fresh bool) (presignedFile, error)
+	auditDetail    func(presignedFile) string
+	refusal        func(status int) error
+}
+
+// streamFile fetches the file with the browser's range and relays it,
+// replacing a refused presigned URL once, and audits the view on its
+// first request.
+func (a *dashboard) streamFile(c echo.Context, fs fileStream) error {
 	var resp *http.Response
 	var file presignedFile
+	var err error
 	for attempt := range 2 {
-		file, err = a.presignedFile(c.Request().Context(), cl, key, attempt > 0)
+		file, err = fs.resolve(attempt > 0)
 		if err != nil {
 			return err
 		}
@@ -146,18 +175,14 @@ func (a *dashboard) runFile(c echo.Context) error {
 		}
 		// Expired, or the store lost track of it: one fresh URL from Extend.
 		resp.Body.Close()
-		a.presigned.drop(key)
+		a.presigned.drop(fs.key)
 	}
 	defer resp.Body.Close()
-	if err := fileStoreRefusal(resp.StatusCode, id, kind); err != nil {
+	if err := fs.refusal(resp.StatusCode); err != nil {
 		return err
 	}
 	if resp.StatusCode != http.StatusRequestedRangeNotSatisfiable && firstRequestOfView(c.Request()) {
-		detail := "viewed input "
-		if kind == views.FileEdited {
-			detail = "viewed edited file "
-		}
-		if err := a.audit(c, store.AuditView, conn.Tenant, id, detail+file.fileID); err != nil {
+		if err := a.audit(c, store.AuditView, fs.tenant, fs.target, fs.auditDetail(file)); err != nil {
 			return err
 		}
 	}
@@ -287,22 +312,22 @@ func (a *dashboard) fetchFile(c echo.Context, link string) (*http.Response, erro
 }
 
 // fileStoreRefusal turns a file store's answer other than the bytes into
-// a page; 416 is relayed as is (the browser asked past the end).
-func fileStoreRefusal(status int, runID, kind string) error {
+// a page about what ("the input PDF of run edr_…"); 416 is relayed as is (the browser asked past the end).
+func fileStoreRefusal(status int, what string) error {
 	switch {
 	case status == http.StatusOK || status == http.StatusPartialContent || status == http.StatusRequestedRangeNotSatisfiable:
 		return nil
 	case status == http.StatusForbidden:
 		return &PageError{Status: http.StatusBadGateway, Heading: "The file store refused the link", Category: "file store",
-			Explanation: "Extend's file store refused two links to the " + kind + " PDF of run " + runID + ", the second one fresh. Try again in a moment."}
+			Explanation: "Extend's file store refused two links to " + what + ", the second one fresh. Try again in a moment."}
 	case status == http.StatusNotFound:
 		return &PageError{Status: http.StatusNotFound, Heading: "File not in the file store", Category: "file store",
-			Explanation: "Extend lists the " + kind + " PDF of run " + runID + ", but its file store does not have it (any more)."}
+			Explanation: "Extend lists " + what + ", but its file store does not have it (any more)."}
 	case status >= 500:
 		return &PageError{Status: http.StatusBadGateway, Heading: "File store unavailable", Category: "file store",
-			Explanation: "Extend's file store answered " + http.StatusText(status) + " for the " + kind + " PDF of run " + runID + ". Try again in a moment."}
+			Explanation: "Extend's file store answered " + http.StatusText(status) + " for " + what + ". Try again in a moment."}
 	default:
 		return &PageError{Status: http.StatusBadGateway, Heading: "Unexpected answer from the file store", Category: "file store",
-			Explanation: "Extend's file store answered " + http.StatusText(status) + " for the " + kind + " PDF of run " + runID + "."}
+			Explanation: "Extend's file store answered " + http.StatusText(status) + " for " + what + "."}
 	}
 }

@@ -153,6 +153,8 @@ func (a *dashboard) detectFields(c echo.Context) error {
 	}
 	return a.renderNewRun(c, http.StatusOK, form, func(p *views.NewRunPage) {
 		p.DetectNote = fmt.Sprintf("Detected %d fields: review the schema, then start the run.", count)
+		p.Detected = detectedFields(tree)
+		p.Preview, p.PreviewNote = a.detectPreview(p.CurrentWorkspace, form, det.Output.Schema)
 	})
 }
 

@@ -97,18 +97,7 @@ func (a *dashboard) reveal(c echo.Context) error {
 	if err := a.audit(c, store.AuditReveal, conn.Tenant, id, "revealed "+key); err != nil {
 		return err
 	}
-	sess := middleware.SessionOf(c)
-	raw, _ := sess.Values[sessRevealed].(string)
-	st, ok := decodeReveal(raw)
-	if !ok || st.ws != conn.Ref() || st.run != id || a.Now().Sub(st.at) > revealTTL {
-		st = revealState{ws: conn.Ref(), run: id}
-	}
-	st.at = a.Now()
-	if !slices.Contains(st.keys, key) && len(st.keys) < maxRevealed {
-		st.keys = append(st.keys, key)
-	}
-	sess.Values[sessRevealed] = st.encode()
-	if err := a.saveSession(c); err != nil {
+	if err := a.rememberReveals(c, conn.Ref(), id, key); err != nil {
 		return err
 	}
 	// Back to the card the value is in, not the top of the page.
@@ -117,4 +106,23 @@ func (a *dashboard) reveal(c echo.Context) error {
 		anchor = "#filled-values-title"
 	}
 	return redirect(c, safeRedirect(a.BasePath, views.RunURL(a.BasePath, conn.Ref(), id)+anchor))
+}
+
+// rememberReveals adds keys to the session's revealed values of run ws/id
+// (replacing those of another run, or of an expired reveal).
+func (a *dashboard) rememberReveals(c echo.Context, ws, id string, keys ...string) error {
+	sess := middleware.SessionOf(c)
+	raw, _ := sess.Values[sessRevealed].(string)
+	st, ok := decodeReveal(raw)
+	if !ok || st.ws != ws || st.run != id || a.Now().Sub(st.at) > revealTTL {
+		st = revealState{ws: ws, run: id}
+	}
+	st.at = a.Now()
+	for _, key := range keys {
+		if !slices.Contains(st.keys, key) && len(st.keys) < maxRevealed {
+			st.keys = append(st.keys, key)
+		}
+	}
+	sess.Values[sessRevealed] = st.encode()
+	return a.saveSession(c)
 }

@@ -102,7 +102,9 @@ func routes(e *echo.Echo, app *dashboard) {
 	g.GET("/"+views.RouteRunStatus, app.runStatus)
 	g.GET("/"+views.RouteDownload, app.download)
 	g.GET("/"+views.RouteRunFile, app.runFile)
+	g.GET("/"+views.RouteFile, app.uploadedFile)
 	bodies.Form(g.POST("/"+views.RouteReveal, app.reveal), actionBodyLimit, "The reveal form")
+	bodies.Form(g.POST("/"+views.RouteRevealAll, app.revealAll), actionBodyLimit, "The reveal-all form")
 	bodies.Form(g.POST("/"+views.RouteRerun, app.rerun, app.requireAct), actionBodyLimit, "The re-run form")
 	bodies.Form(g.POST("/"+views.RouteDelete, app.deleteRun, app.requireAct), actionBodyLimit, "The delete form")
 

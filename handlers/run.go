@@ -56,6 +56,7 @@ func (a *dashboard) runPage(c echo.Context) error {
 		return err
 	}
 	page.Base = b
+	page.DocView = a.docViewModel(*run, conn.Ref())
 	return a.render(c, http.StatusOK, views.RunView(page))
 }
 

@@ -188,6 +188,7 @@ func schemaFields(node *jsonNode, path string, revealed revealSet) []views.Schem
 				f.Enum = append(f.Enum, it.text())
 			}
 		}
+		f.Constraints = schemaConstraints(m.val)
 		if v := m.val.get("extend_edit:value"); v != nil && v.kind != jsonNull {
 			mv := masked(v.text(), revealSchemaPrefix+fieldPath, revealed)
 			f.Value = &mv

@@ -11,7 +11,9 @@ import (
 
 // SecurityHeaders sets, on every response, a Content-Security-Policy with a
 // fresh nonce (for the one inline script that sets the theme before paint),
-// frame-ancestors from configuration, nosniff and a referrer policy. HSTS is
+// frame-ancestors from configuration, nosniff and a referrer policy.
+// worker-src 'self' is for PDF.js's worker in the document view; the
+// worker's own policy comes with its script (static/pdfjs.go). HSTS is
 // sent only when the request arrived over https, as a trusted proxy says.
 func SecurityHeaders(frameAncestors string, isHTTPS func(*http.Request) bool) echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
@@ -21,7 +23,7 @@ func SecurityHeaders(frameAncestors string, isHTTPS func(*http.Request) bool) ec
 			h := c.Response().Header()
 			h.Set("Content-Security-Policy", fmt.Sprintf(
 				"default-src 'self'; script-src 'self' 'nonce-%s'; style-src 'self'; img-src 'self' data:; "+
-					"font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors %s",
+					"font-src 'self'; connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors %s",
 				nonce, frameAncestors))
 			h.Set("X-Content-Type-Options", "nosniff")
 			h.Set("Referrer-Policy", "same-origin")

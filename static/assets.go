@@ -69,12 +69,20 @@ type Assets struct {
 	prefix   string            // "<basePath>static/"
 	byName   map[string]*asset // logical name -> asset
 	byHashed map[string]*asset // hashed name -> asset
+	pdfjs    map[string]*asset // path inside the PDF.js folder -> asset
 }
 
 // New indexes the embedded assets for URLs under basePath ("/" or
 // "/sub/path/"; a missing leading or trailing slash is added).
 func New(basePath string) (*Assets, error) {
-	return newFromFS(embedded, basePath)
+	a, err := newFromFS(embedded, basePath)
+	if err != nil {
+		return nil, err
+	}
+	if a.pdfjs, err = pdfjsFiles(pdfjsEmbedded); err != nil {
+		return nil, err
+	}
+	return a, nil
 }
 
 func newFromFS(fsys fs.FS, basePath string) (*Assets, error) {
@@ -233,6 +241,10 @@ func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, ok := strings.CutPrefix(r.URL.Path, a.prefix)
+	if rel, inPDFJS := strings.CutPrefix(name, pdfjsDir+"/"); ok && inPDFJS {
+		a.servePDFJS(w, r, rel)
+		return
+	}
 	if !ok || name == "" || strings.Contains(name, "/") {
 		http.NotFound(w, r)
 		return

@@ -209,7 +209,7 @@ func TestNamesAndPrefix(t *testing.T) {
 	if got := a.Prefix(); got != "/x/static/" {
 		t.Errorf("Prefix() = %q", got)
 	}
-	want := []string{"app.css", "app.js", "favicon.svg", "htmx.min.js", "sse.js"}
+	want := []string{"app.css", "app.js", "docview.js", "docviewopen.js", "favicon.svg", "htmx.min.js", "sse.js"}
 	if diff := cmp.Diff(want, a.Names()); diff != "" {
 		t.Errorf("Names() (-want +got):\n%s", diff)
 	}

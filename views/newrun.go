@@ -68,7 +68,10 @@ type NewRunPage struct {
 	Options      []AdvancedOption  // DefaultAdvancedOptions when empty
 	FieldErrors  map[string]string // by form field name
 	FormError    string
-	DetectNote   string // e.g. "Detected 14 fields: review the schema, then start the run."
+	DetectNote   string        // e.g. "Detected 14 fields: review the schema, then start the run."
+	Detected     []SchemaField // after Detect fields: the schema as a table
+	Preview      *DocView      // after Detect fields on an uploaded PDF: its pages with the boxes
+	PreviewNote  string        // why there is no preview (a file URL, a template)
 }
 
 func (p NewRunPage) input() string {

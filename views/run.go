@@ -43,6 +43,7 @@ type SchemaField struct {
 	PageIndex   *int // extend_edit:page_index (0-based as in the schema)
 	Required    bool
 	Enum        []string
+	Constraints []string     // "maxLength 40", "pattern ^[0-9]+$", …
 	Value       *MaskedValue // extend_edit:value, when the schema sets one
 	Children    []SchemaField
 }
@@ -132,6 +133,7 @@ type RunPage struct {
 	Usage          *RunUsage
 	HasOutput      bool   // an edited PDF exists: offer Download
 	RawJSON        string // pretty, presignedUrl removed, personal values masked
+	DocView        *DocView
 	// LiveFinished: the run finished while the page was open; the panel
 	// was rendered from history, so it asks for a reload to show the
 	// filled values.
