@@ -318,6 +318,31 @@
     });
   }
 
+  // ---- Forms that survive errors: an error answer carrying the
+  // X-Editwatch-Form-Kept header is the form again, as the person filled
+  // it, with the error inside; swap it in like a 422. Any other failed
+  // request of a form (our own 500, the network) is said in the form's
+  // [data-request-error] region, never swallowed.
+  function onBeforeSwap(evt) {
+    var xhr = evt.detail && evt.detail.xhr;
+    if (xhr && xhr.getResponseHeader('X-Editwatch-Form-Kept') === 'true') {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  }
+  function onRequestFailed(evt) {
+    var elt = evt.detail && evt.detail.elt;
+    var xhr = evt.detail && evt.detail.xhr;
+    if (xhr && xhr.getResponseHeader && xhr.getResponseHeader('X-Editwatch-Form-Kept') === 'true') return;
+    var form = elt && elt.closest ? elt.closest('form') : null;
+    var region = form && form.querySelector('[data-request-error]');
+    if (!region) return;
+    var status = xhr && xhr.status ? ' (HTTP ' + xhr.status + ')' : '';
+    region.textContent = 'The request failed' + status + ': nothing was changed and what you entered is still here. ' +
+      'Try again, or submit the form without JavaScript to see the full error.';
+    region.hidden = false;
+  }
+
   function enhance(scope) {
     revealJSOnly(scope);
     refreshTimes(scope);
@@ -351,6 +376,9 @@
     if (dialog) dialog.addEventListener('close', onDialogClose);
 
     document.body.addEventListener('htmx:beforeRequest', onBeforeRequest);
+    document.body.addEventListener('htmx:beforeSwap', onBeforeSwap);
+    document.body.addEventListener('htmx:responseError', onRequestFailed);
+    document.body.addEventListener('htmx:sendError', onRequestFailed);
     document.body.addEventListener('htmx:sseOpen', onStreamOpen);
     document.body.addEventListener('htmx:sseError', onStreamDown);
     document.body.addEventListener('htmx:sseClose', onStreamDown);
