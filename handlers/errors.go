@@ -32,7 +32,10 @@ type PageError struct {
 	ExtendRequestID  string
 	// Recorded is what history knows of the object Extend could not give.
 	Recorded []views.RecordedFact
-	Err      error
+	// MarkGoneURL offers marking a run Extend no longer has gone in
+	// history (a POST form).
+	MarkGoneURL string
+	Err         error
 }
 
 func (e *PageError) Error() string {

@@ -77,6 +77,9 @@ type StageTimings struct {
 	DetectionMs  *float64
 	AnnotationMs *float64
 	FillingMs    *float64
+	// ForFailedRun: a failed run's missing timings are "not reported for
+	// failed runs", never "yet" (it will not go on processing).
+	ForFailedRun bool
 }
 
 // RunCounts are the field counts beside the chart.
