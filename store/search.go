@@ -40,6 +40,11 @@ type RunFilter struct {
 	RunIDPrefix string
 	Limit       int    // DefaultRunLimit when 0, at most MaxRunLimit
 	Cursor      string // the NextCursor of the previous page
+	// Sort is SortCreated (the zero value), SortProcessing, SortCredits
+	// or SortFilled; Ascending reverses it (newest or largest first
+	// otherwise).
+	Sort      string
+	Ascending bool
 }
 
 // RunPage is one page of runs, newest first.
@@ -155,6 +160,9 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) (RunPage, error) {
 	if len(runs) > limit {
 		page.Runs = runs[:limit]
 		page.NextCursor = encodeCursor(runs[limit-1])
+		if !isDefaultSort(f) {
+			page.NextCursor = encodeSortedCursor(f, runs[limit-1])
+		}
 	}
 	return page, nil
 }
