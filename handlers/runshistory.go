@@ -170,6 +170,7 @@ func historyFilter(tenant string, f views.RunsFilter, threshold time.Duration, n
 	rf := store.RunFilter{
 		Tenant: tenant, Status: f.Status, FailureReason: f.Reason, Source: f.Source,
 		FileName: f.FileNameContains, RunIDPrefix: f.RunIDPrefix, From: f.Range.Start, To: f.Range.End,
+		Sort: historySorts[f.SortBy], Ascending: f.SortDir == views.DirAsc,
 	}
 	if f.Stuck {
 		rf.Status = store.StatusProcessing
@@ -178,4 +179,13 @@ func historyFilter(tenant string, f views.RunsFilter, threshold time.Duration, n
 		}
 	}
 	return rf
+}
+
+// historySorts maps the list's sort parameter to history's sorts; the
+// rest (created, updated, none) sort by creation, which is what history
+// orders by.
+var historySorts = map[string]string{
+	views.SortProcessing: store.SortProcessing,
+	views.SortCredits:    store.SortCredits,
+	views.SortFilled:     store.SortFilled,
 }
