@@ -58,6 +58,7 @@ func (a *dashboard) runPage(c echo.Context) error {
 		return err
 	}
 	page.Base = b
+	page.Lineage = a.runLineage(c, conn, id)
 	return a.render(c, http.StatusOK, views.RunView(page))
 }
 

@@ -135,6 +135,9 @@ type RunPage struct {
 	Usage          *RunUsage
 	HasOutput      bool   // an edited PDF exists: offer Download
 	RawJSON        string // pretty, presignedUrl removed, personal values masked
+	// Lineage is what Editwatch recorded of the run's re-runs; nil when
+	// the session may not read the workspace's history.
+	Lineage *RunLineage
 }
 
 func (p RunPage) failureTexts() (meaning, action string) {
