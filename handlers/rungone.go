@@ -82,3 +82,36 @@ func (a *dashboard) markRunGone(c echo.Context) error {
 	}
 	return redirect(c, views.RunsURL(a.BasePath, conn.Ref(), views.RunsFilter{}, ""))
 }
+
+// dismissStuckRun is POST /runs/:id/dismiss: a person looked at a stuck
+// run and takes it off the stuck-runs list (and its count). The run stays
+// in history and in the list; the audit log says who dismissed it.
+func (a *dashboard) dismissStuckRun(c echo.Context) error {
+	conn, _, id, err := a.runTarget(c)
+	if err != nil {
+		return err
+	}
+	if !granted(c, conn.Tenant) {
+		return &PageError{Status: http.StatusForbidden, Heading: "History is not open to your key", Category: "not granted",
+			Explanation: "Stuck runs come from Editwatch's history of workspace " + conn.Ref() + ", which your key has not been proven to read. Open the runs list first."}
+	}
+	ctx := c.Request().Context()
+	snap, err := a.Store.GetRun(ctx, conn.Tenant, id)
+	if err != nil {
+		return err
+	}
+	if snap.Status != store.StatusProcessing {
+		return &PageError{Status: http.StatusConflict, Heading: "Run " + id + " is not stuck", Category: "conflict",
+			Explanation: "History records it as " + snap.Status + ": it finished, so there is nothing to dismiss."}
+	}
+	if err := a.Store.DismissRun(ctx, conn.Tenant, id); err != nil {
+		return err
+	}
+	if err := a.audit(c, store.AuditDismiss, conn.Tenant, id, "dismissed from the stuck-runs list"); err != nil {
+		return err
+	}
+	if err := a.setFlash(c, views.FlashSuccess, "Run "+id+" is off the stuck-runs list."); err != nil {
+		return err
+	}
+	return redirect(c, views.RunsURL(a.BasePath, conn.Ref(), views.RunsFilter{Stuck: true}, ""))
+}

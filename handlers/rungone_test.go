@@ -80,3 +80,32 @@ func TestMalformedRunIDKeepsTheHeader(t *testing.T) {
 		t.Errorf("the 404 of a malformed ID lacks the connected header: %s", errorText(r))
 	}
 }
+
+// TestDismissStuckRun: the stuck-runs list offers to dismiss a run; once
+// dismissed (audited) it is off the list and its count.
+func TestDismissStuckRun(t *testing.T) {
+	env := newTestEnv(t, envOptions{})
+	env.connect(demoKey, demoWS)
+	seedHistory(t, env, true)
+	d := env.get("runs?ws=" + demoWS + "&stuck=1").doc(t)
+	row := d.Find(`[data-testid="run-row"][data-run-id="edr_Stuck"]`)
+	form := row.Find(`[data-testid="dismiss-form"]`)
+	if form.Length() != 1 || testid(d, "stuck-count").Length() != 1 {
+		t.Fatalf("the stuck list offers no dismissal: %s", testid(d, "runs-table").Text())
+	}
+	if r := env.post(form.AttrOr("action", ""), url.Values{}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("dismiss: %d %s", r.StatusCode, errorText(r))
+	}
+	after := env.get("runs?ws=" + demoWS + "&stuck=1").doc(t)
+	if after.Find(`[data-run-id="edr_Stuck"]`).Length() != 0 || testid(after, "stuck-alert").Length() != 0 {
+		t.Error("the dismissed run is still listed as stuck")
+	}
+	entries, _, err := env.st.ListAudit(context.Background(), store.AuditFilter{Action: store.AuditDismiss, Target: "edr_Stuck"})
+	if err != nil || len(entries) != 1 {
+		t.Fatalf("dismiss audit: %v %v", entries, err)
+	}
+	// A finished run cannot be dismissed.
+	if r := env.post(strings.TrimPrefix(views.RunDismissURL(testBase, demoWS, "edr_Pa"), testBase), url.Values{}); r.StatusCode != http.StatusConflict {
+		t.Errorf("dismiss a processed run: %d", r.StatusCode)
+	}
+}

@@ -173,7 +173,7 @@ func historyFilter(tenant string, f views.RunsFilter, threshold time.Duration, n
 		Sort: historySorts[f.SortBy], Ascending: f.SortDir == views.DirAsc,
 	}
 	if f.Stuck {
-		rf.Status = store.StatusProcessing
+		rf.Status, rf.NotDismissed = store.StatusProcessing, true
 		if limit := now.Add(-threshold); rf.To.IsZero() || limit.Before(rf.To) {
 			rf.To = limit
 		}

@@ -69,6 +69,9 @@ func (s *Store) runSQL(q runQuery) (string, []any, error) {
 	if f.Source != "" {
 		add("source = ?", f.Source)
 	}
+	if f.NotDismissed {
+		add(notDismissed)
+	}
 	if f.Cursor != "" && !isDefaultSort(f) {
 		cond, condArgs, err := sortedCursorCond(f, f.Cursor)
 		if err != nil {

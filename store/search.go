@@ -45,6 +45,9 @@ type RunFilter struct {
 	// otherwise).
 	Sort      string
 	Ascending bool
+	// NotDismissed leaves out the runs dismissed from the stuck-runs list
+	// (DismissRun).
+	NotDismissed bool
 }
 
 // RunPage is one page of runs, newest first.
@@ -340,5 +343,5 @@ func (s *Store) CountRuns(ctx context.Context, tenant string, from, to time.Time
 // StuckFilter selects a tenant's stuck runs: still PROCESSING and older
 // than threshold (see StuckThreshold) as of now.
 func StuckFilter(tenant string, now time.Time, threshold time.Duration) RunFilter {
-	return RunFilter{Tenant: tenant, Status: StatusProcessing, To: now.Add(-threshold)}
+	return RunFilter{Tenant: tenant, Status: StatusProcessing, To: now.Add(-threshold), NotDismissed: true}
 }
