@@ -86,7 +86,9 @@ func TestRunsListSortsHistory(t *testing.T) {
 				if len(pages) == 0 && testid(d, "runs-table").Find(`th[aria-sort]`).Length() != 1 {
 					t.Error("no header says the list is sorted by it")
 				}
-				ids := testid(d, "run-row").Map(func(_ int, s *goquery.Selection) string { return strings.TrimPrefix(s.AttrOr("data-run-id", ""), "edr_S") })
+				ids := testid(d, "run-row").Map(func(_ int, s *goquery.Selection) string {
+					return strings.TrimPrefix(s.AttrOr("data-run-id", ""), "edr_S")
+				})
 				got = append(got, ids...)
 				pages = append(pages, strings.Join(ids, ""))
 				next = testid(d, "pager-next").AttrOr("href", "")
@@ -115,7 +117,7 @@ func TestRunsListSortsHistory(t *testing.T) {
 // headerLink is the href of the sortable header of column key.
 func headerLink(t *testing.T, r response, key string) string {
 	t.Helper()
-	href := r.doc(t).Find(`[data-testid="sort-header"][data-sort="` + key + `"]`).AttrOr("href", "")
+	href := r.doc(t).Find(`[data-testid="sort-header"][data-sort="`+key+`"]`).AttrOr("href", "")
 	if href == "" {
 		t.Fatalf("no sortable header %s", key)
 	}
