@@ -95,6 +95,7 @@ func (a *dashboard) historyList(c echo.Context, conn connection, cl *extendapi.C
 	for _, r := range list.Runs {
 		item := snapshotItem(r, ws)
 		item.Stuck = hl.isStuck(item)
+		item.Selectable = b.MayAct() // the bulk bar's checkboxes
 		hl.page.Rows = append(hl.page.Rows, item)
 	}
 	hl.page.Pager = rq.pager(a.BasePath, ws, list.NextCursor, len(hl.page.Rows))
