@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sync"
@@ -58,8 +59,8 @@ func TestOpenMigratePing(t *testing.T) {
 		if err := again.queryRow(ctx, `SELECT COUNT(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied); err != nil {
 			t.Fatal(err)
 		}
-		if int64(applied) != latest {
-			t.Fatalf("goose_db_version holds %d applied versions, want %d (each applied once)", applied, latest)
+		if want := migrationCount(t, again); applied != want {
+			t.Fatalf("goose_db_version holds %d applied versions, want %d (each applied once)", applied, want)
 		}
 	})
 }
@@ -156,7 +157,23 @@ func TestConcurrentMigratePostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if rows != distinct || int64(rows) != latest {
-		t.Fatalf("goose_db_version: %d rows for %d versions, want %d each applied once", rows, distinct, latest)
+	if want := migrationCount(t, stores[0]); rows != distinct || rows != want {
+		t.Fatalf("goose_db_version: %d rows for %d versions, want %d each applied once", rows, distinct, want)
 	}
+}
+
+// migrationCount is the number of embedded migrations of s's dialect.
+// Versions are reserved per change, so a branch may lack one between
+// others: the count, not the newest version, is how many apply.
+func migrationCount(t *testing.T, s *Store) int {
+	t.Helper()
+	dir := "migrations/sqlite"
+	if s.Dialect() == "postgres" {
+		dir = "migrations/postgres"
+	}
+	files, err := fs.Glob(migrationFiles, dir+"/*.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(files)
 }

@@ -77,3 +77,20 @@ func (p RunsPage) sortArrow(key string) string {
 	}
 	return ""
 }
+
+// moreFiltersSet reports whether a filter behind the "Filters" disclosure
+// is set, so the disclosure opens to show it.
+func (f RunsFilter) moreFiltersSet() bool {
+	return f.Status != "" || f.Source != "" || !f.Range.IsZero() || f.Reason != "" || f.RunIDPrefix != "" || f.Stuck
+}
+
+type sortOption struct{ key, label string }
+
+// sortOptions are the sorts the list can do here: history's measurements,
+// or Extend's updated time.
+func (p RunsPage) sortOptions() []sortOption {
+	if p.FromHistory {
+		return []sortOption{{SortCreated, "Created"}, {SortProcessing, "Processing time"}, {SortCredits, "Credits"}, {SortFilled, "Fields filled"}}
+	}
+	return []sortOption{{SortUpdated, "Updated"}, {SortCreated, "Created"}}
+}

@@ -282,6 +282,10 @@
     if (document.querySelector('dialog[open]')) return;
     var onRowOrBody = !active || active === document.body || (active.matches && active.matches('tr[data-run-id]'));
     switch (evt.key) {
+      case '?':
+        evt.preventDefault();
+        showShortcuts();
+        break;
       case '/':
         var search = document.querySelector('[data-search]');
         if (search) { evt.preventDefault(); search.focus(); search.select(); }
@@ -343,6 +347,71 @@
     region.hidden = false;
   }
 
+  // ---- Bulk selection: the bulk bar's buttons show once a run is ticked,
+  // so they cost no Tab stops on the way to the first run.
+  function renderBulkBar() {
+    var bar = document.querySelector('[data-bulk-bar]');
+    if (!bar) return;
+    var any = !!document.querySelector('input[form="bulk-form"]:checked');
+    var controls = bar.querySelector('[data-bulk-controls]');
+    var hint = bar.querySelector('[data-bulk-hint]');
+    if (controls) controls.hidden = !any;
+    if (hint) hint.hidden = any;
+  }
+
+  // ---- "?" shows the keyboard shortcuts in a dialog built here, so every
+  // page has it without markup of its own.
+  var SHORTCUTS = [
+    ['/', 'Search the runs list'],
+    ['j / k or ↓ / ↑', 'Move through the runs'],
+    ['Enter', 'Open the selected run'],
+    ['Escape', 'Clear the selection, leave the search box, close this'],
+    ['?', 'Show these shortcuts']
+  ];
+  function showShortcuts() {
+    var dialog = document.getElementById('shortcuts-dialog');
+    if (!dialog) {
+      dialog = document.createElement('dialog');
+      dialog.id = 'shortcuts-dialog';
+      dialog.className = 'card max-w-md p-0';
+      dialog.setAttribute('aria-labelledby', 'shortcuts-title');
+      dialog.setAttribute('data-testid', 'shortcuts-dialog');
+      var body = document.createElement('div');
+      body.className = 'card-body space-y-3';
+      var title = document.createElement('h2');
+      title.id = 'shortcuts-title';
+      title.className = 'text-base font-semibold';
+      title.textContent = 'Keyboard shortcuts';
+      body.appendChild(title);
+      var list = document.createElement('dl');
+      list.className = 'dl-grid text-sm';
+      SHORTCUTS.forEach(function (s) {
+        var dt = document.createElement('dt');
+        var kbd = document.createElement('kbd');
+        kbd.className = 'kbd';
+        kbd.textContent = s[0];
+        dt.appendChild(kbd);
+        var dd = document.createElement('dd');
+        dd.textContent = s[1];
+        list.appendChild(dt);
+        list.appendChild(dd);
+      });
+      body.appendChild(list);
+      var form = document.createElement('form');
+      form.method = 'dialog';
+      form.className = 'flex justify-end';
+      var close = document.createElement('button');
+      close.className = 'btn btn-secondary btn-sm';
+      close.textContent = 'Close';
+      form.appendChild(close);
+      body.appendChild(form);
+      dialog.appendChild(body);
+      document.body.appendChild(dialog);
+    }
+    if (typeof dialog.showModal === 'function') dialog.showModal();
+    else dialog.setAttribute('open', '');
+  }
+
   function enhance(scope) {
     revealJSOnly(scope);
     refreshTimes(scope);
@@ -364,8 +433,10 @@
         renderLiveState();
       }
     });
+    renderBulkBar();
     document.addEventListener('change', function (evt) {
       var el = evt.target;
+      if (el && el.getAttribute && el.getAttribute('form') === 'bulk-form') renderBulkBar();
       if (el && el.hasAttribute && el.hasAttribute('data-autosubmit') && el.form) {
         if (el.form.requestSubmit) el.form.requestSubmit(); else el.form.submit();
       }
