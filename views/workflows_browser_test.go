@@ -139,7 +139,10 @@ func TestBrowserWorkflows(t *testing.T) {
 			return
 		}
 		for _, theme := range []string{ThemeLight, ThemeDark} {
-			do(t, "theme", chromedp.Evaluate[chromedp.Void](`document.documentElement.classList.toggle('dark', `+fmt.Sprint(theme == ThemeDark)+`)`))
+			do(t, "theme", chromedp.Evaluate[chromedp.Void](`document.documentElement.classList.toggle('dark', `+fmt.Sprint(theme == ThemeDark)+`)`),
+				// No colour transition caught halfway in the picture.
+				chromedp.Poll[chromedp.Void](`document.getAnimations().every(a => !(a instanceof CSSTransition) || a.playState !== 'running')`,
+					chromedp.WithPollingTimeout(10*time.Second), chromedp.WithPollingInterval(50*time.Millisecond)))
 			stepCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 			png, err := chromedp.Run(stepCtx, chromedp.FullScreenshot(100))
 			cancel()
