@@ -130,8 +130,10 @@ func TestEndToEndInBrowser(t *testing.T) {
 	waitFor("runs table", `document.querySelectorAll('[data-testid=run-row]').length > 0`, 20*time.Second)
 	screenshot("runs")
 
-	// Filter the list to failures: every row shown is a failed run.
+	// Filter the list to failures: every row shown is a failed run. The
+	// status filter sits behind the "Filters" disclosure.
 	do("filter failed",
+		chromedp.Click(chromedp.CSS(`[data-testid=more-filters-toggle]`)),
 		chromedp.SetValue(chromedp.CSS(`[data-testid=filter-status]`), "FAILED"),
 		chromedp.Click(chromedp.CSS(`[data-testid=filter-apply]`)))
 	waitFor("failed filter in the URL", `location.search.includes('status=FAILED') && document.querySelectorAll('[data-testid=run-row]').length > 0`, 20*time.Second)

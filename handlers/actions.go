@@ -7,6 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
 	"github.com/editwatch/editwatch/views"
 )
@@ -87,6 +88,10 @@ func (a *dashboard) rerun(c echo.Context) error {
 		return err
 	}
 	a.ingest(c, conn, cl, store.ViaRun, *created)
+	if err := a.Store.RecordRerun(ctx, conn.Tenant, created.ID, id); err != nil {
+		// The run exists in Extend either way; only its link back is lost.
+		a.Logger.WarnContext(ctx, "re-run: lineage not recorded", "request_id", middleware.RequestIDOf(c), "run_id", created.ID, "err", err)
+	}
 	if err := a.audit(c, store.AuditRerun, conn.Tenant, created.ID, "re-run of "+id); err != nil {
 		return err
 	}

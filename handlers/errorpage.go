@@ -77,6 +77,7 @@ func (a *dashboard) ErrorHandler(err error, c echo.Context) {
 		ConnectWorkspaceID: pe.ConnectWorkspace,
 		ConnectNext:        a.returnPath(c),
 		Recorded:           pe.Recorded,
+		MarkGoneURL:        pe.MarkGoneURL,
 	}
 	var buf bytes.Buffer
 	if rerr := views.Render(c.Request().Context(), &buf, views.ErrorView(page)); rerr != nil {

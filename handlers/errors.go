@@ -32,7 +32,10 @@ type PageError struct {
 	ExtendRequestID  string
 	// Recorded is what history knows of the object Extend could not give.
 	Recorded []views.RecordedFact
-	Err      error
+	// MarkGoneURL offers marking a run Extend no longer has gone in
+	// history (a POST form).
+	MarkGoneURL string
+	Err         error
 }
 
 func (e *PageError) Error() string {
@@ -95,8 +98,10 @@ func describeError(err error, rc errRunContext, host string) *PageError {
 
 func describeAPIError(e *extendapi.APIError, rc errRunContext) *PageError {
 	p := &PageError{Status: e.StatusCode, Category: e.Code, ExtendRequestID: e.RequestID, Err: e}
-	if p.Category == "" {
-		p.Category = fmt.Sprintf("HTTP %d", e.StatusCode)
+	if p.Category == "" || e.StatusCode >= 500 {
+		// Extend's 500 carries the code INTERNAL_ERROR, which is also a run
+		// failure reason: an HTTP failure must never read like one.
+		p.Category = extendErrorLabel(e.StatusCode)
 	}
 	ws := rc.workspace
 	switch {
@@ -245,4 +250,10 @@ func errCannotAct(readOnly bool) *PageError {
 	}
 	return &PageError{Status: http.StatusForbidden, Heading: "Viewers cannot do that", Category: "forbidden",
 		Explanation: "Your groups make you a viewer: you can look at everything but not create, re-run or delete runs."}
+}
+
+// extendErrorLabel names an HTTP failure of Extend itself, never in the
+// words of a run failure reason: "Extend error (500)".
+func extendErrorLabel(status int) string {
+	return fmt.Sprintf("Extend error (%d)", status)
 }

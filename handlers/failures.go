@@ -22,7 +22,7 @@ const (
 	sparklineBuckets = 48
 	// maxBulkRerun is the most runs one "Re-run these" starts again (the
 	// newest of the group); the confirmation says so when it cuts.
-	maxBulkRerun = 500
+	maxBulkRerun = views.MaxBulkRuns
 )
 
 // failures is GET /failures: failed runs of a range grouped by reason.
@@ -185,41 +185,29 @@ func (a *dashboard) failuresRerun(c echo.Context) error {
 		}
 		return redirect(c, back)
 	}
+	plan := planBulk(runs)
 	if c.FormValue(views.ConfirmField) != "1" {
+		// The same confirmation as the runs list's bulk re-run: count,
+		// estimated credits, and the runs that will fail again.
 		b, err := a.base(c, "Re-run failed runs", views.NavFailures)
 		if err != nil {
 			return err
 		}
-		msg := "Editwatch starts " + countRuns(len(runs)) + " that failed with " + label + " (" + rng.Label() +
-			") again, each as a new run with its original file and config. The failed runs stay as they are."
-		if more {
-			msg += " The group has more runs; these are its newest " + countRuns(len(runs)) + "."
-		}
-		return a.render(c, http.StatusOK, views.ConfirmView(views.ConfirmPage{
-			Base: b, Heading: "Re-run " + countRuns(len(runs)) + "?", Message: msg,
-			ActionURL: views.FailuresRerunURL(a.BasePath, conn.Ref(), reason, rng), ConfirmLabel: "Re-run " + countRuns(len(runs)),
-			CancelURL: back,
+		return a.render(c, http.StatusOK, views.BulkConfirmView(views.BulkConfirmPage{
+			Base: b, Action: views.BulkRerun, Count: len(runs), Capped: more, Credits: plan.credits, NoUsage: plan.noUsage,
+			FailAgain: plan.failAgainCount(), FailAgainWhy: plan.failAgainWhy(),
+			ActionURL: views.FailuresRerunURL(a.BasePath, conn.Ref(), reason, rng), CancelURL: back,
 		}))
 	}
-	ids := make([]string, len(runs))
-	for i, r := range runs {
-		ids[i] = r.RunID
+	ids := plan.ids(c.FormValue(views.FieldSkipFailing) == "1")
+	if len(ids) == 0 {
+		if err := a.setFlash(c, views.FlashInfo, "Nothing re-run: the runs with "+label+" would fail again unchanged. "+
+			"Fix the file (or give its password) and start new runs."); err != nil {
+			return err
+		}
+		return redirect(c, back)
 	}
-	sid := ""
-	if sess := middleware.SessionOf(c); sess != nil {
-		sid = middleware.SessionID(sess)
-	}
-	actor := middleware.IdentityOf(c).User
-	if actor == "" {
-		actor = store.AuditActorSingleUser
-	}
-	if err := a.audit(c, store.AuditRerun, tenant, label, "bulk re-run of "+countRuns(len(ids))+" started"); err != nil {
-		return err
-	}
-	job, err := a.Reruns.Start(c.Request().Context(), upstream.RerunSpec{
-		Conn: conn.Connection, SessionID: sid, Actor: actor, RequestID: middleware.RequestIDOf(c), Reason: reason,
-		RunIDs: ids, Started: a.Now(),
-	})
+	job, err := a.startRerunJob(c, conn, tenant, reason, label, ids)
 	if err != nil {
 		return err
 	}

@@ -333,8 +333,8 @@ func TestFailuresGroupsAndRerun(t *testing.T) {
 		t.Fatalf("re-run without confirmation: %d %s", r.StatusCode, errorText(r))
 	}
 	cd := r.doc(t)
-	if !strings.Contains(testid(cd, "confirm-page").Text(), "Re-run "+countRuns(len(ids))) {
-		t.Fatalf("confirmation = %q", testid(cd, "confirm-page").Text())
+	if !strings.Contains(testid(cd, "bulk-confirm").Text(), "Re-run "+countRuns(len(ids))) {
+		t.Fatalf("confirmation = %q", testid(cd, "bulk-confirm").Text())
 	}
 	r = env.post(action, url.Values{views.ConfirmField: {"1"}})
 	if r.StatusCode != http.StatusSeeOther {

@@ -1,9 +1,12 @@
 package handlers
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -54,6 +57,9 @@ func (a *dashboard) createRun(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	if form.UploadErr != nil {
+		return a.keepNewRunForm(c, conn, form, form.UploadErr, "upload the file")
+	}
 	ref, fileOK := form.fileRef()
 	schema, schemaErr := checkSchema(form.Schema)
 	if !fileOK || schemaErr != nil || len(form.FieldErrors) > 0 {
@@ -75,7 +81,7 @@ func (a *dashboard) createRun(c echo.Context) error {
 		})
 	}
 	if err != nil {
-		return err
+		return a.keepNewRunForm(c, conn, form, err, "start the run")
 	}
 	a.ingest(c, conn, cl, store.ViaRun, *run)
 	detail := "file " + orDefault(form.FileName, form.FileID)
@@ -97,13 +103,16 @@ func (a *dashboard) createRun(c echo.Context) error {
 // detectFields is POST /runs/new/detect: form detection on the chosen
 // file fills the schema in, for review before the run starts.
 func (a *dashboard) detectFields(c echo.Context) error {
-	_, cl, err := a.workspaceClient(c)
+	conn, cl, err := a.workspaceClient(c)
 	if err != nil {
 		return err
 	}
 	form, err := a.readNewRunForm(c, cl)
 	if err != nil {
 		return err
+	}
+	if form.UploadErr != nil {
+		return a.keepNewRunForm(c, conn, form, form.UploadErr, "upload the file")
 	}
 	ref, ok := form.fileRef()
 	if !ok {
@@ -119,7 +128,7 @@ func (a *dashboard) detectFields(c echo.Context) error {
 			return a.renderNewRun(c, http.StatusUnprocessableEntity, form, nil)
 		}
 		if err != nil {
-			return err
+			return a.keepNewRunForm(c, conn, form, err, "read the template")
 		}
 		ref = &extendapi.FileRef{ID: tpl.File.ID}
 	}
@@ -134,7 +143,7 @@ func (a *dashboard) detectFields(c echo.Context) error {
 		})
 	}
 	if err != nil {
-		return err
+		return a.keepNewRunForm(c, conn, form, err, "detect the fields")
 	}
 	if det.Status == extendapi.StatusFailed || det.Output == nil {
 		meaning, action := views.FailureExplanation(string(det.FailureReason))
@@ -173,4 +182,41 @@ func extendRefusal(err error, what string) string {
 		msg += " (Extend request " + apiErr.RequestID + ")"
 	}
 	return msg
+}
+
+// keepNewRunForm answers a failure of Extend (5xx, 429, timeout, network,
+// a revoked key) during the new-run form with the form as the person
+// filled it and the error in their terms, under the error's status: what
+// they typed is never lost to an error page. Other errors (ours) go to
+// the error page as usual.
+func (a *dashboard) keepNewRunForm(c echo.Context, conn connection, form *newRunForm, err error, what string) error {
+	if !upstreamFailure(err) {
+		return err
+	}
+	pe := describeError(err, errRunContext{workspace: conn.Ref()}, hostOf(a.baseURLOf(conn)))
+	a.logError(c, pe)
+	if pe.RetryAfter > 0 {
+		c.Response().Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(pe.RetryAfter.Seconds()))))
+	}
+	// htmx swaps only 2xx and 422 answers; this header tells app.js that
+	// this error answer is the form and should replace it.
+	c.Response().Header().Set(views.HeaderFormKept, "true")
+	msg := "Could not " + what + ": " + pe.Heading + ". " + pe.Explanation
+	if pe.ExtendRequestID != "" {
+		msg += " (Extend request " + pe.ExtendRequestID + ")"
+	}
+	msg += " Everything you entered is still here"
+	if form.FileID != "" {
+		msg += ", including the uploaded file"
+	}
+	msg += "; try again in a moment."
+	return a.renderNewRun(c, pe.Status, form, func(p *views.NewRunPage) { p.FormError = msg })
+}
+
+// upstreamFailure reports whether err is Extend failing to answer a call
+// (an HTTP error, the network, a timeout) rather than our own failure.
+func upstreamFailure(err error) bool {
+	var apiErr *extendapi.APIError
+	var netErr *extendapi.NetworkError
+	return errors.As(err, &apiErr) || errors.As(err, &netErr) || errors.Is(err, context.DeadlineExceeded)
 }

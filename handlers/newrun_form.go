@@ -26,6 +26,9 @@ type newRunForm struct {
 	Checked map[string]bool
 	// FieldErrors collects problems found while reading (the upload).
 	FieldErrors map[string]string
+	// UploadErr is Extend's failure to take the uploaded file (5xx, 429,
+	// timeout): the form comes back with that error.
+	UploadErr error
 }
 
 func (f *newRunForm) set(name, value string) {

@@ -166,7 +166,12 @@ func (a *dashboard) uploadPDF(ctx context.Context, cl *extendapi.Client, form *n
 		form.fieldError(views.FieldFile, "Extend refused the file: "+clip(apiErr.Message, 200))
 		return nil
 	case err != nil:
-		return err
+		// Extend failed (5xx, 429, timeout): the rest of the form is still
+		// read, so the page comes back with everything else entered.
+		_, _ = io.Copy(io.Discard, br)
+		form.UploadErr = err
+		form.fieldError(views.FieldFile, name+" did not reach Extend: choose it again once Extend answers.")
+		return nil
 	}
 	form.FileID, form.FileName = file.ID, name
 	if form.FileName == "" {

@@ -107,6 +107,9 @@ func routes(e *echo.Echo, app *dashboard) {
 	bodies.Form(g.POST("/"+views.RouteRevealAll, app.revealAll), actionBodyLimit, "The reveal-all form")
 	bodies.Form(g.POST("/"+views.RouteRerun, app.rerun, app.requireAct), actionBodyLimit, "The re-run form")
 	bodies.Form(g.POST("/"+views.RouteDelete, app.deleteRun, app.requireAct), actionBodyLimit, "The delete form")
+	bodies.Form(g.POST("/"+views.RouteRunGone, app.markRunGone, app.requireAct), actionBodyLimit, "The mark-gone form")
+	bodies.Form(g.POST("/"+views.RouteDismiss, app.dismissStuckRun, app.requireAct), actionBodyLimit, "The dismiss form")
+	bodies.Form(g.POST("/"+views.RouteRunsBulk, app.runsBulk, app.requireAct), formBodyLimit, "The bulk form")
 
 	g.GET("/"+views.RouteFailures, app.failures)
 	g.POST("/"+views.RouteFailuresRerun, app.failuresRerun, app.requireAct)

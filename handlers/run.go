@@ -20,14 +20,16 @@ var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,128}$`)
 // runTarget reads the run ID and resolves the workspace and its client.
 func (a *dashboard) runTarget(c echo.Context) (connection, *extendapi.Client, string, error) {
 	id := c.Param("id")
-	if !runIDPattern.MatchString(id) {
-		return connection{}, nil, "", &PageError{Status: http.StatusNotFound, Heading: "Run not found", Category: "not found",
-			Explanation: "That is not a run ID: Extend's look like edr_xK9mLPqRtN3vS8wF5hB2cQ."}
-	}
+	// The connection is resolved first, so even the 404 of a malformed ID
+	// renders with the person's connected header.
 	conn, cl, err := a.workspaceClient(c)
 	if errors.Is(err, errNoConnection) {
 		err = &PageError{Status: http.StatusForbidden, Heading: "No workspace connected", Category: "not connected",
 			Explanation: "Connect the workspace this run belongs to, then open the link again."}
+	}
+	if err == nil && !runIDPattern.MatchString(id) {
+		err = &PageError{Status: http.StatusNotFound, Heading: "Run not found", Category: "not found",
+			Explanation: "That is not a run ID: Extend's look like edr_xK9mLPqRtN3vS8wF5hB2cQ."}
 	}
 	return conn, cl, id, err
 }
@@ -57,6 +59,7 @@ func (a *dashboard) runPage(c echo.Context) error {
 	}
 	page.Base = b
 	page.DocView = a.docViewModel(*run, conn.Ref())
+	page.Lineage = a.runLineage(c, conn, id)
 	return a.render(c, http.StatusOK, views.RunView(page))
 }
 
@@ -101,6 +104,9 @@ func (a *dashboard) runStatus(c echo.Context) error {
 // tenant's history. Filled values are never stored, so the page cannot
 // stand in for Extend's.
 func (a *dashboard) runUnavailable(c echo.Context, conn connection, id string, cause error) error {
+	if errors.Is(cause, extendapi.ErrNotFound) {
+		return a.runGoneInExtend(c, conn, id, cause)
+	}
 	if !transientUpstream(cause) || !granted(c, conn.Tenant) {
 		return cause
 	}

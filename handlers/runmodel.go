@@ -64,6 +64,7 @@ func runPageModel(run extendapi.EditRun, ws string, revealed revealSet) (views.R
 			AnnotationMs: m.FieldAnnotationTimeMs, FillingMs: m.FieldFillingTimeMs}
 		p.Counts.FieldsInSchema, p.Counts.Detected, p.Counts.Annotated = m.FieldCount, m.FieldsDetectedCount, m.FieldsAnnotatedCount
 	}
+	p.Timings.ForFailedRun = run.Status == extendapi.StatusFailed
 	p.Usage = runUsage(run.Usage)
 	raw, err := rawRunJSON(run, revealed)
 	if err != nil {

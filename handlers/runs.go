@@ -49,7 +49,7 @@ func parseRunsQuery(q url.Values) runsQuery {
 	f.Source = clipField(q.Get(views.ParamSource))
 	f.FileNameContains = clipField(q.Get(views.ParamFileName))
 	switch s := q.Get(views.ParamSort); s {
-	case views.SortCreated, views.SortUpdated:
+	case views.SortCreated, views.SortUpdated, views.SortProcessing, views.SortCredits, views.SortFilled:
 		f.SortBy = s
 	}
 	switch d := q.Get(views.ParamDir); d {
@@ -96,12 +96,16 @@ func (rq runsQuery) pageSize() int {
 }
 
 func (rq runsQuery) params() extendapi.ListEditRunsParams {
+	sortBy, sortDir := rq.Filter.SortBy, rq.Filter.SortDir
+	if views.HistorySort(sortBy) { // Extend's list cannot sort by it
+		sortBy, sortDir = "", ""
+	}
 	return extendapi.ListEditRunsParams{
 		Status:           extendapi.RunStatus(rq.Filter.Status),
 		Source:           rq.Filter.Source,
 		FileNameContains: rq.Filter.FileNameContains,
-		SortBy:           extendapi.SortBy(rq.Filter.SortBy),
-		SortDir:          extendapi.SortDir(rq.Filter.SortDir),
+		SortBy:           extendapi.SortBy(sortBy),
+		SortDir:          extendapi.SortDir(sortDir),
 		MaxPageSize:      rq.pageSize(),
 		NextPageToken:    rq.Cursor,
 	}

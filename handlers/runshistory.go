@@ -95,6 +95,7 @@ func (a *dashboard) historyList(c echo.Context, conn connection, cl *extendapi.C
 	for _, r := range list.Runs {
 		item := snapshotItem(r, ws)
 		item.Stuck = hl.isStuck(item)
+		item.Selectable = b.MayAct() // the bulk bar's checkboxes
 		hl.page.Rows = append(hl.page.Rows, item)
 	}
 	hl.page.Pager = rq.pager(a.BasePath, ws, list.NextCursor, len(hl.page.Rows))
@@ -153,12 +154,22 @@ func historyFilter(tenant string, f views.RunsFilter, threshold time.Duration, n
 	rf := store.RunFilter{
 		Tenant: tenant, Status: f.Status, FailureReason: f.Reason, Source: f.Source,
 		FileName: f.FileNameContains, RunIDPrefix: f.RunIDPrefix, From: f.Range.Start, To: f.Range.End,
+		Sort: historySorts[f.SortBy], Ascending: f.SortDir == views.DirAsc,
 	}
 	if f.Stuck {
-		rf.Status = store.StatusProcessing
+		rf.Status, rf.NotDismissed = store.StatusProcessing, true
 		if limit := now.Add(-threshold); rf.To.IsZero() || limit.Before(rf.To) {
 			rf.To = limit
 		}
 	}
 	return rf
+}
+
+// historySorts maps the list's sort parameter to history's sorts; the
+// rest (created, updated, none) sort by creation, which is what history
+// orders by.
+var historySorts = map[string]string{
+	views.SortProcessing: store.SortProcessing,
+	views.SortCredits:    store.SortCredits,
+	views.SortFilled:     store.SortFilled,
 }

@@ -22,6 +22,11 @@ const (
 	// AuditView: a run's input or edited PDF opened through the dashboard
 	// (once per document view, not per range request).
 	AuditView = "view"
+	// AuditMarkGone: a run Extend answers 404 for is marked gone in
+	// history by hand.
+	AuditMarkGone = "mark-gone"
+	// AuditDismiss: a stuck run is dismissed from the stuck-runs list.
+	AuditDismiss = "dismiss"
 )
 
 // AuditActorSingleUser is the actor of every entry when no SSO proxy

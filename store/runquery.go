@@ -6,8 +6,8 @@ import (
 	"strings"
 )
 
-// runQuery is one read of a tenant's runs, newest first; runSQL renders
-// it whole.
+// runQuery is one read of a tenant's runs in the filter's sort (newest
+// first by default); runSQL renders it whole.
 type runQuery struct {
 	filter RunFilter
 	limit  int
@@ -29,8 +29,8 @@ type runQuery struct {
 
 // runSQL renders q: every query ListRuns runs has its shape here.
 func (s *Store) runSQL(q runQuery) (string, []any, error) {
-	const order = ` ORDER BY at DESC, id DESC`
 	f := q.filter
+	order := orderSQL(f)
 	table, hidden := "run_snapshots", false
 	var where []string
 	var args []any
@@ -79,7 +79,16 @@ func (s *Store) runSQL(q runQuery) (string, []any, error) {
 	if f.Source != "" {
 		add("source = ?", f.Source)
 	}
-	if f.Cursor != "" {
+	if f.NotDismissed {
+		add(notDismissed)
+	}
+	if f.Cursor != "" && !isDefaultSort(f) {
+		cond, condArgs, err := sortedCursorCond(f, f.Cursor)
+		if err != nil {
+			return "", nil, err
+		}
+		add(cond, condArgs...)
+	} else if f.Cursor != "" {
 		at, id, err := decodeCursor(f.Cursor)
 		if err != nil {
 			return "", nil, err

@@ -42,6 +42,14 @@ type RunFilter struct {
 	RunIDPrefix string
 	Limit       int    // DefaultRunLimit when 0, at most MaxRunLimit
 	Cursor      string // the NextCursor of the previous page
+	// Sort is SortCreated (the zero value), SortProcessing, SortCredits
+	// or SortFilled; Ascending reverses it (newest or largest first
+	// otherwise).
+	Sort      string
+	Ascending bool
+	// NotDismissed leaves out the runs dismissed from the stuck-runs list
+	// (DismissRun).
+	NotDismissed bool
 }
 
 // RunPage is one page of runs, newest first.
@@ -157,6 +165,9 @@ func (s *Store) ListRuns(ctx context.Context, f RunFilter) (RunPage, error) {
 	if len(runs) > limit {
 		page.Runs = runs[:limit]
 		page.NextCursor = encodeCursor(runs[limit-1])
+		if !isDefaultSort(f) {
+			page.NextCursor = encodeSortedCursor(f, runs[limit-1])
+		}
 	}
 	return page, nil
 }
@@ -374,5 +385,5 @@ func (s *Store) CountRuns(ctx context.Context, tenant string, from, to time.Time
 // StuckFilter selects a tenant's stuck runs: still PROCESSING and older
 // than threshold (see StuckThreshold) as of now.
 func StuckFilter(tenant string, now time.Time, threshold time.Duration) RunFilter {
-	return RunFilter{Tenant: tenant, Status: StatusProcessing, To: now.Add(-threshold)}
+	return RunFilter{Tenant: tenant, Status: StatusProcessing, To: now.Add(-threshold), NotDismissed: true}
 }

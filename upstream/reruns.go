@@ -371,6 +371,9 @@ func (j *RerunJob) rerunOne(ctx context.Context, key Key, id string) (string, er
 	if err != nil {
 		return "", err
 	}
+	if err := j.jobs.opts.Store.RecordRerun(context.WithoutCancel(ctx), s.Conn.Tenant, created.ID, id); err != nil {
+		j.jobs.opts.Logger.Error("bulk re-run: lineage not recorded", "job", j.id, "run_id", created.ID, "err", err)
+	}
 	actor := s.Actor
 	if fp, ok := key.Service(); ok {
 		actor += " (service key " + fp + ")"

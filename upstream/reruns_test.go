@@ -153,6 +153,13 @@ func TestBulkRerunContinuesWithServiceKey(t *testing.T) {
 			t.Errorf("re-run %s attributed to %q, want the service key", e.Target, e.Actor)
 		}
 	}
+	// Each new run records which run it re-ran.
+	for i, created := range p.Created {
+		l, err := env.st.RunLineage(ctx, demoTenant, created)
+		if err != nil || l.RerunOf != ids[i] {
+			t.Errorf("run %s: lineage %+v (%v), want a re-run of %s", created, l, err, ids[i])
+		}
+	}
 }
 
 // A failed run whose input never became a file (a file URL Extend could

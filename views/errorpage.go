@@ -21,6 +21,9 @@ type ErrorPage struct {
 	// Recorded is what Editwatch's history last knew about the page's
 	// object, shown when Extend could not be asked (empty: nothing).
 	Recorded []RecordedFact
+	// MarkGoneURL, when set, offers marking the run gone in history (a
+	// POST form): Extend answers 404 for it.
+	MarkGoneURL string
 }
 
 // RecordedFact is one line of what history knows: "Status", "PROCESSED".

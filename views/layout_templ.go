@@ -348,7 +348,7 @@ func Layout(b Base) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "</main><footer class=\"border-t border-slate-200 dark:border-slate-800\"><div class=\"mx-auto flex max-w-screen-2xl flex-wrap items-center justify-between gap-2 px-4 py-3 text-xs text-slate-500 dark:text-slate-400 sm:px-6\"><span>Editwatch · Extend edit runs</span> <span class=\"hidden sm:inline\">Press <kbd class=\"kbd\">/</kbd> to search, <kbd class=\"kbd\">j</kbd> <kbd class=\"kbd\">k</kbd> to move, <kbd class=\"kbd\">Enter</kbd> to open</span> ")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 28, "</main><footer class=\"border-t border-slate-200 dark:border-slate-800\"><div class=\"mx-auto flex max-w-screen-2xl flex-wrap items-center justify-between gap-2 px-4 py-3 text-xs text-slate-500 dark:text-slate-400 sm:px-6\"><span>Editwatch · Extend edit runs</span> <span class=\"hidden sm:inline\">Press <kbd class=\"kbd\">/</kbd> to search, <kbd class=\"kbd\">j</kbd> <kbd class=\"kbd\">k</kbd> to move, <kbd class=\"kbd\">Enter</kbd> to open, <kbd class=\"kbd\">?</kbd> shows all shortcuts</span> ")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

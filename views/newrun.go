@@ -13,6 +13,11 @@ const (
 	InputTemplate = "template"
 )
 
+// HeaderFormKept marks an error answer whose body is the form as the
+// person filled it (Extend failed): app.js lets htmx swap it in, where it
+// would otherwise drop an error answer and leave the person guessing.
+const HeaderFormKept = "X-Editwatch-Form-Kept"
+
 // AdvancedOption is one checkbox of the new-run form. Name is the form field
 // and Extend's option name.
 type AdvancedOption struct {

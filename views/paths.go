@@ -51,6 +51,8 @@ const (
 	RouteReveal     = "runs/:id/reveal"   // POST field=<RevealKey>
 	RouteRerun      = "runs/:id/rerun"    // POST
 	RouteDelete     = "runs/:id/delete"   // POST confirmed=1
+	RouteRunGone    = "runs/:id/gone"     // POST: mark a run Extend answers 404 for gone in history
+	RouteDismiss    = "runs/:id/dismiss"  // POST: take a stuck run off the stuck-runs list
 	RouteNewRun     = "runs/new"          // GET form, POST create (multipart)
 	RouteDetect     = "runs/new/detect"   // POST: the form again, schema detected
 	RouteAudit      = "audit"
@@ -147,6 +149,16 @@ func RunRerunURL(basePath, ws, id string) string {
 // RunDeleteURL is where the delete form posts.
 func RunDeleteURL(basePath, ws, id string) string {
 	return withQuery(runPath(basePath, id, "/delete"), wsQuery(ws))
+}
+
+// RunGoneURL marks a run Extend no longer has gone in history.
+func RunGoneURL(basePath, ws, id string) string {
+	return withQuery(runPath(basePath, id, "/gone"), wsQuery(ws))
+}
+
+// RunDismissURL takes a stuck run off the stuck-runs list.
+func RunDismissURL(basePath, ws, id string) string {
+	return withQuery(runPath(basePath, id, "/dismiss"), wsQuery(ws))
 }
 
 // NewRunURL is the new-run form of a workspace.

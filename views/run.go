@@ -78,6 +78,9 @@ type StageTimings struct {
 	DetectionMs  *float64
 	AnnotationMs *float64
 	FillingMs    *float64
+	// ForFailedRun: a failed run's missing timings are "not reported for
+	// failed runs", never "yet" (it will not go on processing).
+	ForFailedRun bool
 }
 
 // RunCounts are the field counts beside the chart.
@@ -138,6 +141,9 @@ type RunPage struct {
 	// was rendered from history, so it asks for a reload to show the
 	// filled values.
 	LiveFinished bool
+	// Lineage is what Editwatch recorded of the run's re-runs; nil when
+	// the session may not read the workspace's history.
+	Lineage *RunLineage
 }
 
 func (p RunPage) failureTexts() (meaning, action string) {

@@ -65,6 +65,8 @@ type RunListItem struct {
 	UpdatedAt      time.Time
 	// Stuck: still processing past the stuck threshold.
 	Stuck bool
+	// Selectable offers the row's checkbox for bulk actions.
+	Selectable bool
 }
 
 // Pager links to neighbouring pages of a cursor-paged list; an empty URL

@@ -318,6 +318,10 @@
     if (document.querySelector('dialog[open]')) return;
     var onRowOrBody = !active || active === document.body || (active.matches && active.matches('tr[data-run-id]'));
     switch (evt.key) {
+      case '?':
+        evt.preventDefault();
+        showShortcuts();
+        break;
       case '/':
         var search = document.querySelector('[data-search]');
         if (search) { evt.preventDefault(); search.focus(); search.select(); }
@@ -354,6 +358,96 @@
     });
   }
 
+  // ---- Forms that survive errors: an error answer carrying the
+  // X-Editwatch-Form-Kept header is the form again, as the person filled
+  // it, with the error inside; swap it in like a 422. Any other failed
+  // request of a form (our own 500, the network) is said in the form's
+  // [data-request-error] region, never swallowed.
+  function onBeforeSwap(evt) {
+    var xhr = evt.detail && evt.detail.xhr;
+    if (xhr && xhr.getResponseHeader('X-Editwatch-Form-Kept') === 'true') {
+      evt.detail.shouldSwap = true;
+      evt.detail.isError = false;
+    }
+  }
+  function onRequestFailed(evt) {
+    var elt = evt.detail && evt.detail.elt;
+    var xhr = evt.detail && evt.detail.xhr;
+    if (xhr && xhr.getResponseHeader && xhr.getResponseHeader('X-Editwatch-Form-Kept') === 'true') return;
+    var form = elt && elt.closest ? elt.closest('form') : null;
+    var region = form && form.querySelector('[data-request-error]');
+    if (!region) return;
+    var status = xhr && xhr.status ? ' (HTTP ' + xhr.status + ')' : '';
+    region.textContent = 'The request failed' + status + ': nothing was changed and what you entered is still here. ' +
+      'Try again, or submit the form without JavaScript to see the full error.';
+    region.hidden = false;
+  }
+
+  // ---- Bulk selection: the bulk bar's buttons show once a run is ticked,
+  // so they cost no Tab stops on the way to the first run.
+  function renderBulkBar() {
+    var bar = document.querySelector('[data-bulk-bar]');
+    if (!bar) return;
+    var any = !!document.querySelector('input[form="bulk-form"]:checked');
+    var controls = bar.querySelector('[data-bulk-controls]');
+    var hint = bar.querySelector('[data-bulk-hint]');
+    if (controls) controls.hidden = !any;
+    if (hint) hint.hidden = any;
+  }
+
+  // ---- "?" shows the keyboard shortcuts in a dialog built here, so every
+  // page has it without markup of its own.
+  var SHORTCUTS = [
+    ['/', 'Search the runs list'],
+    ['j / k or ↓ / ↑', 'Move through the runs'],
+    ['Enter', 'Open the selected run'],
+    ['Escape', 'Clear the selection, leave the search box, close this'],
+    ['?', 'Show these shortcuts']
+  ];
+  function showShortcuts() {
+    var dialog = document.getElementById('shortcuts-dialog');
+    if (!dialog) {
+      dialog = document.createElement('dialog');
+      dialog.id = 'shortcuts-dialog';
+      dialog.className = 'card max-w-md p-0';
+      dialog.setAttribute('aria-labelledby', 'shortcuts-title');
+      dialog.setAttribute('data-testid', 'shortcuts-dialog');
+      var body = document.createElement('div');
+      body.className = 'card-body space-y-3';
+      var title = document.createElement('h2');
+      title.id = 'shortcuts-title';
+      title.className = 'text-base font-semibold';
+      title.textContent = 'Keyboard shortcuts';
+      body.appendChild(title);
+      var list = document.createElement('dl');
+      list.className = 'dl-grid text-sm';
+      SHORTCUTS.forEach(function (s) {
+        var dt = document.createElement('dt');
+        var kbd = document.createElement('kbd');
+        kbd.className = 'kbd';
+        kbd.textContent = s[0];
+        dt.appendChild(kbd);
+        var dd = document.createElement('dd');
+        dd.textContent = s[1];
+        list.appendChild(dt);
+        list.appendChild(dd);
+      });
+      body.appendChild(list);
+      var form = document.createElement('form');
+      form.method = 'dialog';
+      form.className = 'flex justify-end';
+      var close = document.createElement('button');
+      close.className = 'btn btn-secondary btn-sm';
+      close.textContent = 'Close';
+      form.appendChild(close);
+      body.appendChild(form);
+      dialog.appendChild(body);
+      document.body.appendChild(dialog);
+    }
+    if (typeof dialog.showModal === 'function') dialog.showModal();
+    else dialog.setAttribute('open', '');
+  }
+
   function enhance(scope) {
     revealJSOnly(scope);
     refreshTimes(scope);
@@ -376,8 +470,10 @@
         renderLiveState();
       }
     });
+    renderBulkBar();
     document.addEventListener('change', function (evt) {
       var el = evt.target;
+      if (el && el.getAttribute && el.getAttribute('form') === 'bulk-form') renderBulkBar();
       if (el && el.hasAttribute && el.hasAttribute('data-autosubmit') && el.form) {
         if (el.form.requestSubmit) el.form.requestSubmit(); else el.form.submit();
       }
@@ -388,6 +484,9 @@
     if (dialog) dialog.addEventListener('close', onDialogClose);
 
     document.body.addEventListener('htmx:beforeRequest', onBeforeRequest);
+    document.body.addEventListener('htmx:beforeSwap', onBeforeSwap);
+    document.body.addEventListener('htmx:responseError', onRequestFailed);
+    document.body.addEventListener('htmx:sendError', onRequestFailed);
     document.body.addEventListener('htmx:sseOpen', onStreamOpen);
     document.body.addEventListener('htmx:sseBeforeMessage', onStreamMessage);
     document.body.addEventListener('htmx:sseError', onStreamDown);
