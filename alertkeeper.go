@@ -21,9 +21,11 @@ const keeperPageSize = 25
 // that is deleted or disabled lets its workspace go after a few minutes.
 const keeperIdle = 5 * time.Minute
 
-// keeperRetry is how long a workspace without a service key waits before
-// the keeper looks for one again.
-const keeperRetry = 5 * time.Minute
+// keeperRetry is how long the keeper waits after failing to start a
+// workspace's poll for another reason than a missing service key (that
+// one it looks for at every Keep: a person may store it at any time, and
+// the lookup is one row read per evaluation).
+const keeperRetry = time.Minute
 
 // pollKeeper keeps the shared poll of the workspaces that stuck and
 // silence rules watch going with nobody watching (alerts.WorkspaceKeeper):
@@ -44,9 +46,10 @@ type pollKeeper struct {
 }
 
 type keptWorkspace struct {
-	stop     func() // nil while the workspace has no service key
-	lastKeep time.Time
-	retryAt  time.Time
+	stop          func() // nil while the workspace has no service key
+	lastKeep      time.Time
+	retryAt       time.Time
+	saidNoService bool // logged once that it has no service key
 }
 
 func newPollKeeper(live liveParts, logger *slog.Logger) *pollKeeper {
@@ -79,13 +82,16 @@ func (k *pollKeeper) Keep(deployment, workspace string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	list, err := k.keys.ServiceKeyLister(ctx, tenant, keeperPageSize, "polling the newest runs for alert rules on stuck runs and silence")
+	if errors.Is(err, store.ErrNotFound) {
+		if !kw.saidNoService {
+			kw.saidNoService = true
+			k.logger.Info("no service key: runs started outside Editwatch reach alert rules only by webhook", "tenant", tenant)
+		}
+		return
+	}
 	if err != nil {
 		kw.retryAt = now.Add(keeperRetry)
-		if errors.Is(err, store.ErrNotFound) {
-			k.logger.Info("no service key: runs started outside Editwatch reach alert rules only by webhook", "tenant", tenant)
-		} else {
-			k.logger.Warn("background poll for alert rules not started", "tenant", tenant, "err", err)
-		}
+		k.logger.Warn("background poll for alert rules not started", "tenant", tenant, "err", err)
 		return
 	}
 	kw.stop = k.poller.Want(tenant, "alerts", list)
