@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -91,6 +92,10 @@ func (a *dashboard) alertsPage(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	withServiceKey, err := a.Store.ServiceKeyTenants(ctx)
+	if err != nil {
+		return err
+	}
 	mine := map[string]bool{}
 	for _, r := range rules {
 		mine[r.Name] = true
@@ -112,8 +117,8 @@ func (a *dashboard) alertsPage(c echo.Context) error {
 		if st.Status != "" {
 			v.Value = formatAlertValue(r, st.Value)
 		}
-		if r.Kind == alerts.KindStuck || r.Kind == alerts.KindSilence {
-			v.Blind = "Runs started outside Editwatch reach history when their webhook arrives (when they finish), or while someone watches the workspace."
+		if (r.Kind == alerts.KindStuck || r.Kind == alerts.KindSilence) && !slices.Contains(withServiceKey, r.Tenant()) {
+			v.Blind = "This workspace has no service key, so runs started outside Editwatch reach history only when their webhook arrives (when they finish) or while someone watches the workspace. Store a service key in Settings and Editwatch polls the workspace's newest runs for this rule."
 		}
 		page.Rules = append(page.Rules, v)
 	}
