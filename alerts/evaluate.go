@@ -181,5 +181,16 @@ func RunsLink(base string, r Rule, m Measurement, windowEnd time.Time) string {
 	if m.Reason != "" {
 		q.Set("reason", m.Reason)
 	}
+	// slow and credits rules open the list with the costliest runs first:
+	// the runs list's history sorts (views.SortProcessing, views.SortCredits;
+	// alerts may not import views, so handlers' tests pin the names).
+	switch r.Kind {
+	case KindSlow:
+		q.Set("sort", "processingMs")
+		q.Set("dir", "desc")
+	case KindCredits:
+		q.Set("sort", "credits")
+		q.Set("dir", "desc")
+	}
 	return strings.TrimSuffix(base, "/") + "/runs?" + q.Encode()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/editwatch/editwatch/alerts"
 	"github.com/editwatch/editwatch/middleware"
 	"github.com/editwatch/editwatch/store"
+	"github.com/editwatch/editwatch/views"
 )
 
 const alertsPageRules = `channels:
@@ -217,5 +218,27 @@ func TestAlertRulesAndChannelsMadeOnThePage(t *testing.T) {
 	}
 	if _, ok := engine.Rules().Rule("failure-spike"); !ok {
 		t.Error("the file rule is gone")
+	}
+}
+
+// TestAlertRunsLinkSortsByTheRulesMeasure pins the sort names alerts
+// writes into the runs links of slow and credits rules (alerts may not
+// import views) to the runs list's own.
+func TestAlertRunsLinkSortsByTheRulesMeasure(t *testing.T) {
+	now := time.Date(2026, 12, 6, 12, 0, 0, 0, time.UTC)
+	for kind, want := range map[string]string{alerts.KindSlow: views.SortProcessing, alerts.KindCredits: views.SortCredits} {
+		r := alerts.Rule{Name: "r", Kind: kind, Workspace: "ws_demo", Window: time.Hour}
+		link, err := url.Parse(alerts.RunsLink("/ew/", r, alerts.Measurement{}, now))
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := link.Query()
+		if q.Get(views.ParamSort) != want || !views.HistorySort(want) || q.Get(views.ParamDir) != "desc" {
+			t.Errorf("%s rule links to %s, want sorted by %s, descending", kind, link, want)
+		}
+	}
+	r := alerts.Rule{Name: "r", Kind: alerts.KindFailureRate, Workspace: "ws_demo", Window: time.Hour}
+	if link := alerts.RunsLink("/ew/", r, alerts.Measurement{}, now); strings.Contains(link, views.ParamSort+"=") {
+		t.Errorf("failure_rate rule links to %s: sorted for no reason", link)
 	}
 }
