@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/a-h/templ"
 	"github.com/labstack/echo/v4"
@@ -23,11 +24,14 @@ const workspacePollPageSize = 25
 // liveView is what one event stream renders for its page, fixed when the
 // stream opens: the page kind, the connection's own session (CSRF token,
 // role) in base, the list's filter, and the runs the page shows as
-// processing. Fragments come from the snapshot the event carries: no
-// request back from the browser, no Extend call, no write per viewer.
+// processing, and the time zone the person reads times in (the
+// editwatch-tz cookie as the stream opens, like every page render).
+// Fragments come from the snapshot the event carries: no request back
+// from the browser, no Extend call, no write per viewer.
 type liveView struct {
 	kind    string // views.LiveViewRuns, views.LiveViewRun, or "" (JSON events only)
 	base    views.Base
+	zone    *time.Location
 	ws      string
 	tenant  string
 	filter  views.RunsFilter
@@ -36,7 +40,7 @@ type liveView struct {
 
 // newLiveView reads the stream's page from its query.
 func (a *dashboard) newLiveView(c echo.Context, conn connection, watched []string) liveView {
-	lv := liveView{base: a.plainBase(c, ""), ws: conn.Ref(), tenant: conn.Tenant, watched: map[string]bool{}}
+	lv := liveView{base: a.plainBase(c, ""), zone: TimeZoneOf(c.Request()), ws: conn.Ref(), tenant: conn.Tenant, watched: map[string]bool{}}
 	switch v := c.QueryParam(views.ParamLiveView); v {
 	case views.LiveViewRuns, views.LiveViewRun:
 		lv.kind = v
@@ -137,7 +141,7 @@ func (a *dashboard) writeFragment(ctx context.Context, w io.Writer, lv liveView,
 		event, fragment = views.LiveRowEvent(e.RunID), views.RunRow(b, snapshotItem(*snap, lv.ws))
 	}
 	var buf bytes.Buffer
-	if err := views.Render(ctx, &buf, fragment); err != nil {
+	if err := views.Render(views.WithZone(ctx, lv.zone), &buf, fragment); err != nil {
 		return err
 	}
 	return writeSSE(w, event, buf.String())

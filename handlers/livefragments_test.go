@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -53,5 +54,29 @@ func TestRunsStreamFiltersNewRuns(t *testing.T) {
 	ev, ok := stream.next(t, views.LiveEventCreated, 5*time.Second)
 	if !ok || !strings.Contains(ev.Data, `data-run-id="edr_bad1"`) {
 		t.Fatalf("first new row %q (ok %v): want edr_bad1, the one matching status=FAILED", ev.Data, ok)
+	}
+}
+
+// A stream renders times in the zone the person chose (the editwatch-tz
+// cookie as the stream opens), like the page it updates.
+func TestRunsStreamRendersInThePersonsZone(t *testing.T) {
+	env := newLiveEnv(t, envOptions{})
+	env.connect(demoKey, demoWS)
+	u, err := url.Parse(env.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.client.Jar.SetCookies(u, []*http.Cookie{{Name: views.TimeZoneCookie, Value: "Asia/Tokyo", Path: "/"}})
+	endpoint := addEndpoint(t, env.st, "test/"+demoWS)
+	stream := env.openStream(t, views.RunsEventsURL("", demoWS, views.RunsFilter{}, nil)[1:])
+	if status, _ := deliver(t, env.srv.URL+env.app.BasePath, endpoint, testWebhookSecret, runEventBody("evt_tz1", "edr_tz1", "PROCESSED"), time.Now()); status != http.StatusOK {
+		t.Fatalf("webhook: %d", status)
+	}
+	ev, ok := stream.next(t, views.LiveEventCreated, 5*time.Second)
+	if !ok {
+		t.Fatal("no row for the new run")
+	}
+	if !strings.Contains(ev.Data, "JST") || strings.Contains(ev.Data, "UTC") {
+		t.Errorf("the row's times are not in the person's zone (Asia/Tokyo, JST): %q", ev.Data)
 	}
 }
