@@ -187,7 +187,17 @@
     var rows = evt.target;
     if (!rows || !rows.hasAttribute || !rows.hasAttribute('data-live-new-rows')) return;
     var away = rows.hasAttribute('data-live-paged') || rows.getBoundingClientRect().top < 0;
-    if (!away) return;
+    if (!away) {
+      // The first run of an empty list: its table was kept hidden for it.
+      var table = rows.closest('[data-live-empty-table]');
+      if (table) {
+        table.hidden = false;
+        table.removeAttribute('data-live-empty-table');
+        var empty = document.querySelector('[data-testid=runs-empty]');
+        if (empty) empty.hidden = true;
+      }
+      return;
+    }
     evt.preventDefault();
     var bar = document.querySelector('[data-live-new-bar]');
     if (!bar) return;
