@@ -124,6 +124,11 @@ func TestDocumentViewInBrowser(t *testing.T) {
 	if !tab.evalBool(canvasDrawn(views.FileInput)) {
 		t.Error("preview: the input canvas is blank")
 	}
+	// The file chosen on this computer is read from its own bytes, not
+	// streamed back from Extend.
+	if got := tab.evalString(`document.querySelector('[data-testid=docview-pane][data-kind=input]').dataset.source`); got != "local" {
+		t.Errorf("preview: the input came from %q, want the chosen file itself (local)", got)
+	}
 	if got := tab.evalString(`(() => {
 		const rows = [...document.querySelectorAll('[data-testid=detected-schema] [data-testid=schema-field]')].map(r => r.dataset.field);
 		const boxes = new Set([...document.querySelectorAll('[data-kind=input] g.docbox')].map(g => g.dataset.field));

@@ -557,7 +557,7 @@ func NewRunForm(p NewRunPage) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "\" hx-encoding=\"multipart/form-data\" hx-target=\"#new-run-form\" hx-select=\"#new-run-form\" hx-swap=\"outerHTML\" hx-indicator=\"#detect-indicator\" hx-disabled-elt=\"this\" data-testid=\"detect-fields\"")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 53, "\" hx-encoding=\"multipart/form-data\" hx-target=\"#new-run-form\" hx-select=\"#new-run-form\" hx-swap=\"outerHTML\" hx-indicator=\"#detect-indicator\" hx-disabled-elt=\"this\" data-testid=\"detect-fields\" data-detect-fields")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -65,7 +65,9 @@ class DocView {
     this.byName = new Map(fields.map((f) => [f.name, f]));
     this.failed = section.dataset.failed === 'true';
     this.files = [];
-    if (section.dataset.input) this.files.push({ kind: 'input', label: 'Input', url: section.dataset.input });
+    // localFile: the file chosen on this computer, on the new-run page's
+    // preview (docviewopen.js); the route is the fallback.
+    if (section.dataset.input) this.files.push({ kind: 'input', label: 'Input', url: section.dataset.input, local: section.localFile || null });
     if (section.dataset.edited) this.files.push({ kind: 'edited', label: 'Edited', url: section.dataset.edited });
     this.page = 0;
     this.pageCount = 0;
@@ -182,8 +184,12 @@ class DocView {
 
   async load(file) {
     try {
+      const source = file.local
+        ? { data: new Uint8Array(await file.local.arrayBuffer()) }
+        : { url: new URL(file.url, location.href).href };
+      file.pane.dataset.source = file.local ? 'local' : 'server';
       file.doc = await this.pdfjs.getDocument({
-        url: new URL(file.url, location.href).href,
+        ...source,
         wasmUrl: this.base + 'wasm/',
         standardFontDataUrl: this.base + 'standard_fonts/',
         cMapUrl: this.base + 'cmaps/',
