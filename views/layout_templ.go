@@ -425,7 +425,7 @@ func topBar(b Base) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "<span>Editwatch</span></a><nav aria-label=\"Main\" class=\"hidden items-center gap-1 lg:flex\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "<span>Editwatch</span></a><nav aria-label=\"Main\" class=\"hidden items-center gap-1 xl:flex\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -433,7 +433,7 @@ func topBar(b Base) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "</nav><div class=\"ml-auto hidden items-center gap-3 lg:flex\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 36, "</nav><div class=\"ml-auto hidden items-center gap-3 xl:flex\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -441,7 +441,7 @@ func topBar(b Base) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "</div><details class=\"relative ml-auto lg:hidden\"><summary class=\"btn btn-sm cursor-pointer list-none border-slate-700 bg-slate-800 text-slate-100 hover:bg-slate-700\">Menu</summary><div class=\"absolute right-0 z-40 mt-2 w-72 space-y-3 rounded-lg border border-slate-700 bg-slate-900 p-3 shadow-xl\"><nav aria-label=\"Main (menu)\" class=\"flex flex-col gap-1\">")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 37, "</div><details class=\"relative ml-auto xl:hidden\"><summary class=\"btn btn-sm cursor-pointer list-none border-slate-700 bg-slate-800 text-slate-100 hover:bg-slate-700\">Menu</summary><div class=\"absolute right-0 z-40 mt-2 w-72 space-y-3 rounded-lg border border-slate-700 bg-slate-900 p-3 shadow-xl\"><nav aria-label=\"Main (menu)\" class=\"flex flex-col gap-1\">")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -794,7 +794,7 @@ func headerControls(b Base, suffix string) templ.Component {
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
-				var templ_7745c5c3_Var38 = []any{"text-xs text-slate-400", templ.KV("sr-only", suffix == "desktop"), templ.KV("xl:not-sr-only", suffix == "desktop" && b.User == "")}
+				var templ_7745c5c3_Var38 = []any{"text-xs text-slate-400", templ.KV("sr-only", suffix == "desktop"), templ.KV("2xl:not-sr-only", suffix == "desktop" && b.User == "")}
 				templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var38...)
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
@@ -1013,7 +1013,7 @@ func headerControls(b Base, suffix string) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			var templ_7745c5c3_Var50 = []any{"text-xs text-slate-400", templ.KV("sr-only", suffix == "desktop"), templ.KV("xl:not-sr-only", suffix == "desktop" && b.User == "")}
+			var templ_7745c5c3_Var50 = []any{"text-xs text-slate-400", templ.KV("sr-only", suffix == "desktop"), templ.KV("2xl:not-sr-only", suffix == "desktop" && b.User == "")}
 			templ_7745c5c3_Err = templ.RenderCSSItems(ctx, templ_7745c5c3_ElementWriter, templ_7745c5c3_Var50...)
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
@@ -1058,7 +1058,7 @@ func headerControls(b Base, suffix string) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = zoneSelect(suffix, suffix == "desktop" && b.User != "").Render(ctx, templ_7745c5c3_Buffer)
+		templ_7745c5c3_Err = zoneSelect(suffix, b.User != "").Render(ctx, templ_7745c5c3_Buffer)
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
