@@ -10,7 +10,7 @@ sandbox: ## the Extend-compatible sandbox alone, seeded
 	go run . sandbox --seed
 
 test: ## the whole suite, as CI runs it
-	go test -race -count=1 ./...
+	go test -race -count=1 -timeout 30m ./...
 
 generate: ## templ views, Tailwind CSS and vendored JavaScript
 	go tool templ generate
