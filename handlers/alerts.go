@@ -121,6 +121,9 @@ func (a *dashboard) alertsPage(c echo.Context) error {
 			v.Blind = "This workspace has no service key, so runs started outside Editwatch reach history only when their webhook arrives (when they finish) or while someone watches the workspace. Store a service key in Settings and Editwatch polls the workspace's newest runs for this rule."
 		}
 		page.Rules = append(page.Rules, v)
+		if v.FromPage && page.CanAct && r.Name == c.QueryParam(views.ParamAlertEdit) {
+			page.EditName, page.EditSpec = r.Name, v.Spec
+		}
 	}
 	events, err := a.Store.AlertEvents(ctx, "", 500)
 	if err != nil {

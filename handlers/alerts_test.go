@@ -192,6 +192,28 @@ func TestAlertRulesAndChannelsMadeOnThePage(t *testing.T) {
 	if rule, ok := all.Rule("mine"); !ok || rule.Origin != alerts.FromPage || rule.Tenant() != "test/ws_demo" || rule.Window != 10*time.Minute {
 		t.Fatalf("engine's rule: %+v %v", rule, ok)
 	}
+	// Edit opens the form with the rule's own YAML; saving it under the
+	// same name replaces it.
+	if testid(d, "rule-edit").Length() != 1 {
+		t.Error("a page-made rule has no Edit link")
+	}
+	d = env.get("alerts?ws=" + demoWS + "&edit=mine").doc(t)
+	if spec := testid(d, "rule-spec").Text(); !strings.Contains(spec, "mine") || !strings.Contains(spec, "OUT_OF_CREDITS") || !strings.Contains(d.Find("#rule-form-title").Text(), "Edit the rule mine") {
+		t.Errorf("edit form: %q / %q", d.Find("#rule-form-title").Text(), spec)
+	}
+	if r := env.post("alerts/rules?ws="+demoWS, url.Values{"spec": {strings.Replace(testid(d, "rule-spec").Text(), "10m", "15m", 1)}}); r.StatusCode != http.StatusSeeOther {
+		t.Fatalf("edited rule: %d", r.StatusCode)
+	}
+	edited, err := engine.AllRules(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rule, ok := edited.Rule("mine"); !ok || rule.Window != 15*time.Minute {
+		t.Errorf("the edited rule: %+v %v", rule, ok)
+	}
+	if d := env.get("alerts?ws=" + demoWS + "&edit=failure-spike").doc(t); strings.Contains(d.Find("#rule-form-title").Text(), "Edit") {
+		t.Error("a file rule opens in the edit form")
+	}
 	// The test notification reaches both channels.
 	if r := env.post("alerts/test?ws="+demoWS, url.Values{"rule": {"mine"}}); r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("test: %d", r.StatusCode)
@@ -209,7 +231,7 @@ func TestAlertRulesAndChannelsMadeOnThePage(t *testing.T) {
 		t.Errorf("rules after delete: %+v", rules)
 	}
 	entries, _, err := env.st.ListAudit(t.Context(), store.AuditFilter{Action: auditAlertRule})
-	if err != nil || len(entries) != 3 {
+	if err != nil || len(entries) != 4 {
 		t.Errorf("rule audit entries: %d %v", len(entries), err)
 	}
 	// A file rule cannot be changed here.

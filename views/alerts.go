@@ -43,6 +43,17 @@ func AlertsURL(basePath, ws string) string {
 	return withQuery(joinPath(basePath, RouteAlerts), wsQuery(ws))
 }
 
+// ParamAlertEdit names the page-made rule whose YAML the rule form opens
+// with, to edit it.
+const ParamAlertEdit = "edit"
+
+// AlertEditURL opens the alerts page with rule's YAML in the rule form.
+func AlertEditURL(basePath, ws, rule string) string {
+	q := wsQuery(ws)
+	q.Set(ParamAlertEdit, rule)
+	return withQuery(joinPath(basePath, RouteAlerts), q) + "#rule-form-title"
+}
+
 // AlertsActionURL is where an alerts form posts.
 func AlertsActionURL(basePath, route, ws string) string {
 	return withQuery(joinPath(basePath, route), wsQuery(ws))
@@ -61,6 +72,9 @@ type AlertsPage struct {
 	NoRulesFile bool
 	// Kinds are the rule kinds, for the form's hint.
 	Kinds []string
+	// EditName and EditSpec: the page-made rule the form opens with
+	// (?edit=name); saving it under the same name replaces it.
+	EditName, EditSpec string
 	Now   time.Time
 }
 
