@@ -75,7 +75,7 @@ type AlertsPage struct {
 	// EditName and EditSpec: the page-made rule the form opens with
 	// (?edit=name); saving it under the same name replaces it.
 	EditName, EditSpec string
-	Now   time.Time
+	Now                time.Time
 }
 
 // AlertRuleView is one rule and where it stands.
