@@ -278,7 +278,7 @@ type RerunJobPage struct {
 	Delete        bool
 	Deleted, Gone []string
 	Failed        []RerunFailure
-	Finished bool
+	Finished      bool
 	// Stopped says why the job ended early ("" when it did not).
 	Stopped string
 	// ServiceKey is the fingerprint of the service key the job went on
