@@ -321,8 +321,8 @@ func (a *dashboard) ownRerunJob(c echo.Context) (connection, upstream.RerunStatu
 	}
 	job, err := a.Reruns.Status(c.Request().Context(), c.Param("job"))
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (job.Tenant != tenant || job.SessionID != sid)) {
-		return conn, upstream.RerunStatus{}, &PageError{Status: http.StatusNotFound, Heading: "Re-run not found", Category: "not found",
-			Explanation: "This re-run is not known here: it belongs to another session, or Editwatch restarted since it ran."}
+		return conn, upstream.RerunStatus{}, &PageError{Status: http.StatusNotFound, Heading: "Bulk action not found", Category: "not found",
+			Explanation: "This bulk re-run or delete is not known here: it belongs to another session, or it is older than Editwatch keeps jobs."}
 	}
 	if err != nil {
 		return conn, upstream.RerunStatus{}, err
@@ -340,6 +340,9 @@ func rerunJobPage(job upstream.RerunStatus, ws string) views.RerunJobPage {
 	}
 	if p.Stopped != nil {
 		page.Stopped = rerunErrorText(p.Stopped, ws)
+		if job.Delete && errors.Is(p.Stopped, upstream.ErrStoppedAtLogout) {
+			page.Stopped = "Stopped: the person who started this delete logged out (or disconnected the workspace), and the workspace has no service key to go on with. The runs not yet reached were left as they are."
+		}
 	}
 	return page
 }
