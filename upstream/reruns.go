@@ -16,13 +16,12 @@ import (
 )
 
 // RerunJobs runs bulk re-runs and bulk deletes (RerunSpec.Delete) and
-// reads their progress. A job is a row of
-// the store (with one item per run) that its worker updates as it goes,
-// so the progress page reads it on any replica. A job outlives the request
-// that started it (it calls Extend within the key's rate budget, through
-// the client's limiter); if its process dies, the page shows it stopped
-// with what it had done, and resuming it takes only the runs not yet
-// started.
+// reads their progress. A job is a row of the store (with one item per
+// run) that its worker updates as it goes, so the progress page reads it
+// on any replica. A job outlives the request that started it (it calls
+// Extend within the key's rate budget, through the client's limiter); if
+// its process dies, the page shows it stopped with what it had done, and
+// resuming it takes only the runs not yet started.
 type RerunJobs struct {
 	opts RerunOptions
 	mu   sync.Mutex
@@ -44,7 +43,7 @@ type RerunOptions struct {
 	Timeout time.Duration
 	Logger  *slog.Logger
 	// OnDeleted records in history that a bulk delete deleted a run (or
-	// found it gone): main wires it to monitor.Monitor.RecordDeleted,
+	// found it gone): the dashboard wires it to monitor's RecordDeleted,
 	// which this package may not import. May be nil.
 	OnDeleted func(ctx context.Context, tenant, runID string) error
 }
@@ -129,7 +128,8 @@ type RerunStatus struct {
 
 // RerunProgress is how far a job got.
 type RerunProgress struct {
-	// Done counts the runs tried: started again, failed, or unknown.
+	// Done counts the runs tried: started again (or deleted, or found
+	// gone), failed, or unknown.
 	Done    int
 	Created []string
 	// Deleted are the runs a bulk delete deleted; Gone those Extend
