@@ -350,15 +350,12 @@ func rerunJobPage(job upstream.RerunStatus, ws string) views.RerunJobPage {
 // createdStatuses reads the status history records for each run a bulk
 // re-run started; a run history has not seen yet has none.
 func (a *dashboard) createdStatuses(c echo.Context, tenant string, ids []string) (map[string]string, error) {
-	out := make(map[string]string, len(ids))
-	for _, id := range ids {
-		snap, err := a.Store.GetRun(c.Request().Context(), tenant, id)
-		if errors.Is(err, store.ErrNotFound) {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
+	runs, err := a.Store.GetRuns(c.Request().Context(), tenant, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(runs))
+	for id, snap := range runs {
 		if snap.Deleted() {
 			out[id] = "deleted"
 		} else {

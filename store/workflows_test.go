@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -57,6 +58,49 @@ func TestPurgeLineageAndDismissals(t *testing.T) {
 		}
 		if n, err := s.PurgeDismissalsBefore(ctx, cutoff); err != nil || n != 0 {
 			t.Errorf("second dismissals purge = %d, %v", n, err)
+		}
+	})
+}
+
+// TestGetRuns: the snapshots of many runs in one call, tombstones
+// included, runs of another tenant or never seen left out, across the
+// query's chunks.
+func TestGetRuns(t *testing.T) {
+	forEachBackend(t, func(t *testing.T, dsn string) {
+		s := openMigrated(t, dsn)
+		ctx := context.Background()
+		var runs []RunSnapshot
+		var ids []string
+		for i := range runsByIDChunk + 3 {
+			id := fmt.Sprintf("edr_g%04d", i)
+			ids = append(ids, id)
+			runs = append(runs, RunSnapshot{RunID: id, RunFacts: RunFacts{Status: StatusProcessed, CreatedAt: time.Now()}})
+		}
+		runs[0].Status = StatusProcessing
+		if err := s.InsertSyntheticRuns(ctx, "us/ws_1", runs); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.InsertSyntheticRuns(ctx, "us/ws_2", []RunSnapshot{{RunID: "edr_other", RunFacts: RunFacts{Status: StatusFailed, CreatedAt: time.Now()}}}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.MarkRunDeleted(ctx, "us/ws_1", ids[1], time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetRuns(ctx, "us/ws_1", append(ids, "edr_other", "edr_never"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(ids) {
+			t.Fatalf("%d runs, want %d", len(got), len(ids))
+		}
+		if got[ids[0]].Status != StatusProcessing || !got[ids[1]].Deleted() || got[ids[len(ids)-1]].Status != StatusProcessed {
+			t.Errorf("first %+v, second deleted %v, last %+v", got[ids[0]].RunFacts, got[ids[1]].Deleted(), got[ids[len(ids)-1]].RunFacts)
+		}
+		if _, ok := got["edr_other"]; ok {
+			t.Error("a run of another tenant came back")
+		}
+		if none, err := s.GetRuns(ctx, "us/ws_1", nil); err != nil || len(none) != 0 {
+			t.Errorf("no IDs: %v %v", none, err)
 		}
 	})
 }
