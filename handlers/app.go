@@ -84,8 +84,9 @@ type Options struct {
 	// Metrics, when set (--metrics-listen), counts requests and upstream
 	// calls; see middleware.NewMetrics.
 	Metrics *middleware.Metrics
-	// Reruns tracks the bulk re-runs of failure groups; New makes one
-	// with the connector's clients when nil.
+	// Reruns tracks the bulk re-runs and bulk deletes; New makes one
+	// with the connector's clients when nil, recording bulk deletes in
+	// Live's history (one passed in records them only as it was built to).
 	Reruns *upstream.RerunJobs
 }
 
@@ -164,7 +165,7 @@ func newDashboard(opts Options) (*dashboard, error) {
 	}
 	if app.Reruns == nil {
 		reruns, err := upstream.NewRerunJobs(upstream.RerunOptions{Store: app.Store,
-			Keys: upstream.NewKeys(app.Store, app.Connector), Logger: app.Logger})
+			Keys: upstream.NewKeys(app.Store, app.Connector), Logger: app.Logger, OnDeleted: app.recordBulkDeleted})
 		if err != nil {
 			return nil, fmt.Errorf("handlers: %w", err)
 		}

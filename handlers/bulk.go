@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"maps"
@@ -74,12 +75,12 @@ func (p bulkPlan) ids(skipFailing bool) []string {
 	return out
 }
 
-// runsBulk is POST /runs/bulk: a bulk re-run of the selected runs (or of
-// every run matching the list's filter), confirmed first with its count,
-// estimated credits and the runs that will fail again. Confirmed, it is a
-// job in the jobs table, like the failure groups' re-run: at most
-// views.MaxBulkRuns runs, within the rate budget, one audit entry per
-// run, and a progress page any replica serves.
+// runsBulk is POST /runs/bulk: a bulk re-run or delete of the selected
+// runs (or of every run matching the list's filter), confirmed first with
+// its count (and for a re-run its estimated credits and the runs that will
+// fail again). Confirmed, it is a job in the jobs table, like the failure
+// groups' re-run: at most views.MaxBulkRuns runs, within the rate budget,
+// one audit entry per run, and a progress page any replica serves.
 func (a *dashboard) runsBulk(c echo.Context) error {
 	conn, tenant, err := a.historyWorkspace(c)
 	if err != nil || tenant == "" {
@@ -93,10 +94,11 @@ func (a *dashboard) runsBulk(c echo.Context) error {
 	rq.Filter.Range = parseTimeRange(c.QueryParams(), a.Now(), "", false)
 	back := views.RunsURL(a.BasePath, conn.Ref(), rq.Filter, "")
 	action := c.FormValue(views.FieldBulkAction)
-	if action != views.BulkRerun {
+	if action != views.BulkRerun && action != views.BulkDelete {
 		return &PageError{Status: http.StatusBadRequest, Heading: "Unknown bulk action", Category: "bad request",
-			Explanation: "The runs list offers re-running the selected runs; go back and choose it."}
+			Explanation: "The runs list offers re-running or deleting the selected runs; go back and choose one."}
 	}
+	deleting := action == views.BulkDelete
 	form, err := c.FormParams()
 	if err != nil {
 		return err
@@ -114,7 +116,11 @@ func (a *dashboard) runsBulk(c echo.Context) error {
 	}
 	plan := planBulk(runs)
 	if form.Get(views.ConfirmField) != "1" {
-		b, err := a.base(c, "Re-run runs", views.NavRuns)
+		title := "Re-run runs"
+		if deleting {
+			title = "Delete runs"
+		}
+		b, err := a.base(c, title, views.NavRuns)
 		if err != nil {
 			return err
 		}
@@ -132,6 +138,13 @@ func (a *dashboard) runsBulk(c echo.Context) error {
 			ActionURL: views.RunsBulkURL(a.BasePath, conn.Ref(), rq.Filter), CancelURL: back, Hidden: hidden,
 		}))
 	}
+	if deleting {
+		job, err := a.startBulkJob(c, conn, tenant, "", "selected runs", plan.ids(false), true)
+		if err != nil {
+			return err
+		}
+		return redirect(c, views.RerunJobURL(a.BasePath, conn.Ref(), job.ID()))
+	}
 	ids := plan.ids(form.Get(views.FieldSkipFailing) == "1")
 	if len(ids) == 0 {
 		if err := a.setFlash(c, views.FlashInfo, "Nothing to re-run: every selected run would fail again unchanged."); err != nil {
@@ -139,7 +152,7 @@ func (a *dashboard) runsBulk(c echo.Context) error {
 		}
 		return redirect(c, back)
 	}
-	job, err := a.startRerunJob(c, conn, tenant, "", "selected runs", ids)
+	job, err := a.startBulkJob(c, conn, tenant, "", "selected runs", ids, false)
 	if err != nil {
 		return err
 	}
@@ -195,10 +208,10 @@ func (a *dashboard) bulkSelection(c echo.Context, tenant string, rq runsQuery, a
 	return runs, false, nil
 }
 
-// startRerunJob audits and starts a bulk re-run of ids as the request's
-// person; reason names the failure group ("" for a selection), label what
-// the audit entry calls the runs.
-func (a *dashboard) startRerunJob(c echo.Context, conn connection, tenant, reason, label string, ids []string) (*upstream.RerunJob, error) {
+// startBulkJob audits and starts a bulk re-run (or, deleting, a bulk
+// delete) of ids as the request's person; reason names the failure group
+// ("" for a selection), label what the audit entry calls the runs.
+func (a *dashboard) startBulkJob(c echo.Context, conn connection, tenant, reason, label string, ids []string, deleting bool) (*upstream.RerunJob, error) {
 	sid := ""
 	if sess := middleware.SessionOf(c); sess != nil {
 		sid = middleware.SessionID(sess)
@@ -207,11 +220,27 @@ func (a *dashboard) startRerunJob(c echo.Context, conn connection, tenant, reaso
 	if actor == "" {
 		actor = store.AuditActorSingleUser
 	}
-	if err := a.audit(c, store.AuditRerun, tenant, label, "bulk re-run of "+countRuns(len(ids))+" started"); err != nil {
+	action, what := store.AuditRerun, "bulk re-run of "
+	if deleting {
+		action, what = store.AuditDelete, "bulk delete of "
+	}
+	if err := a.audit(c, action, tenant, label, what+countRuns(len(ids))+" started"); err != nil {
 		return nil, err
 	}
 	return a.Reruns.Start(c.Request().Context(), upstream.RerunSpec{
 		Conn: conn.Connection, SessionID: sid, Actor: actor, RequestID: middleware.RequestIDOf(c), Reason: reason,
-		RunIDs: ids, Started: a.Now(),
+		RunIDs: ids, Started: a.Now(), Delete: deleting,
 	})
+}
+
+// recordBulkDeleted is the bulk delete's upstream.RerunOptions.OnDeleted:
+// history records the run gone (a tombstone, published to live pages),
+// and this process forgets its presigned file URLs.
+func (a *dashboard) recordBulkDeleted(ctx context.Context, tenant, runID string) error {
+	a.presigned.dropRun(tenant, runID)
+	if a.Live == nil {
+		return nil
+	}
+	_, err := a.Live.Monitor.RecordDeleted(ctx, tenant, runID)
+	return err
 }

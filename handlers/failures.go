@@ -207,7 +207,7 @@ func (a *dashboard) failuresRerun(c echo.Context) error {
 		}
 		return redirect(c, back)
 	}
-	job, err := a.startRerunJob(c, conn, tenant, reason, label, ids)
+	job, err := a.startBulkJob(c, conn, tenant, reason, label, ids, false)
 	if err != nil {
 		return err
 	}
@@ -230,8 +230,9 @@ func countRuns(n int) string {
 	return itoa(n) + " runs"
 }
 
-// rerunJob is GET /failures/rerun/:job: the progress of a bulk re-run,
-// for the session and workspace that started it only, on any replica.
+// rerunJob is GET /failures/rerun/:job: the progress of a bulk re-run (with
+// each new run's status as history records it) or of a bulk delete, for
+// the session and workspace that started it only, on any replica.
 func (a *dashboard) rerunJob(c echo.Context) error {
 	conn, job, err := a.ownRerunJob(c)
 	if err != nil || job.ID == "" {
@@ -240,6 +241,14 @@ func (a *dashboard) rerunJob(c echo.Context) error {
 	page := rerunJobPage(job, conn.Ref())
 	page.StatusURL = views.RerunJobURL(a.BasePath, conn.Ref(), job.ID)
 	page.BackURL = views.FailuresURL(a.BasePath, conn.Ref(), views.TimeRange{})
+	title := "Re-run progress"
+	if job.Delete {
+		page.BackURL = views.RunsURL(a.BasePath, conn.Ref(), views.RunsFilter{}, "")
+		title = "Delete progress"
+	}
+	if page.CreatedStatus, err = a.createdStatuses(c, conn.Tenant, job.Created); err != nil {
+		return err
+	}
 	if job.Finished && job.Pending > 0 {
 		page.ResumeURL = views.RerunJobResumeURL(a.BasePath, conn.Ref(), job.ID)
 	}
@@ -247,7 +256,11 @@ func (a *dashboard) rerunJob(c echo.Context) error {
 		page.Base = a.plainBase(c, "")
 		return a.render(c, http.StatusOK, views.RerunProgress(page))
 	}
-	if page.Base, err = a.base(c, "Re-run progress", views.NavFailures); err != nil {
+	nav := views.NavFailures
+	if job.Delete {
+		nav = views.NavRuns
+	}
+	if page.Base, err = a.base(c, title, nav); err != nil {
 		return err
 	}
 	return a.render(c, http.StatusOK, views.RerunJobView(page))
@@ -263,6 +276,9 @@ func (a *dashboard) resumeRerunJob(c echo.Context) error {
 	}
 	back := views.RerunJobURL(a.BasePath, conn.Ref(), job.ID)
 	kind, msg := views.FlashSuccess, "Re-run resumed: starting the runs it had not started."
+	if job.Delete {
+		msg = "Delete resumed: deleting the runs it had not reached."
+	}
 	switch {
 	case !job.Finished:
 		kind, msg = views.FlashInfo, "This re-run is still running."
@@ -277,7 +293,11 @@ func (a *dashboard) resumeRerunJob(c echo.Context) error {
 		}
 	}
 	if kind == views.FlashSuccess {
-		if err := a.audit(c, store.AuditRerun, conn.Tenant, job.Reason, "bulk re-run "+job.ID+" resumed"); err != nil {
+		action, what := store.AuditRerun, "bulk re-run "
+		if job.Delete {
+			action, what = store.AuditDelete, "bulk delete "
+		}
+		if err := a.audit(c, action, conn.Tenant, job.Reason, what+job.ID+" resumed"); err != nil {
 			return err
 		}
 	}
@@ -301,8 +321,8 @@ func (a *dashboard) ownRerunJob(c echo.Context) (connection, upstream.RerunStatu
 	}
 	job, err := a.Reruns.Status(c.Request().Context(), c.Param("job"))
 	if errors.Is(err, store.ErrNotFound) || (err == nil && (job.Tenant != tenant || job.SessionID != sid)) {
-		return conn, upstream.RerunStatus{}, &PageError{Status: http.StatusNotFound, Heading: "Re-run not found", Category: "not found",
-			Explanation: "This re-run is not known here: it belongs to another session, or Editwatch restarted since it ran."}
+		return conn, upstream.RerunStatus{}, &PageError{Status: http.StatusNotFound, Heading: "Bulk action not found", Category: "not found",
+			Explanation: "This bulk re-run or delete is not known here: it belongs to another session, or it is older than Editwatch keeps jobs."}
 	}
 	if err != nil {
 		return conn, upstream.RerunStatus{}, err
@@ -314,14 +334,35 @@ func (a *dashboard) ownRerunJob(c echo.Context) (connection, upstream.RerunStatu
 func rerunJobPage(job upstream.RerunStatus, ws string) views.RerunJobPage {
 	p := job.RerunProgress
 	page := views.RerunJobPage{ID: job.ID, Reason: job.Reason, Total: job.Total, Done: p.Done, Created: p.Created,
-		Finished: p.Finished, ServiceKey: p.ServiceKey, Workspace: ws, Pending: p.Pending}
+		Delete: job.Delete, Deleted: p.Deleted, Gone: p.Gone, Finished: p.Finished, ServiceKey: p.ServiceKey, Workspace: ws, Pending: p.Pending}
 	for _, f := range p.Failed {
 		page.Failed = append(page.Failed, views.RerunFailure{RunID: f.RunID, Error: rerunErrorText(f.Err, ws)})
 	}
 	if p.Stopped != nil {
 		page.Stopped = rerunErrorText(p.Stopped, ws)
+		if job.Delete && errors.Is(p.Stopped, upstream.ErrStoppedAtLogout) {
+			page.Stopped = "Stopped: the person who started this delete logged out (or disconnected the workspace), and the workspace has no service key to go on with. The runs not yet reached were left as they are."
+		}
 	}
 	return page
+}
+
+// createdStatuses reads the status history records for each run a bulk
+// re-run started; a run history has not seen yet has none.
+func (a *dashboard) createdStatuses(c echo.Context, tenant string, ids []string) (map[string]string, error) {
+	runs, err := a.Store.GetRuns(c.Request().Context(), tenant, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]string, len(runs))
+	for id, snap := range runs {
+		if snap.Deleted() {
+			out[id] = "deleted"
+		} else {
+			out[id] = snap.Status
+		}
+	}
+	return out, nil
 }
 
 // rerunErrorText is what the progress page says about a run that was not

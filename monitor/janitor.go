@@ -12,9 +12,9 @@ import (
 )
 
 // Janitor applies retention, the process's one purge loop: run history
-// (with its rollups), webhook deliveries and audit entries older than the
-// retention go, and so do expired sessions (with their connections and
-// sealed keys).
+// (with its rollups), webhook deliveries, audit entries, background jobs,
+// re-run lineage and stuck-run dismissals older than the retention go, and
+// so do expired sessions (with their connections and sealed keys).
 type Janitor struct {
 	store     *store.Store
 	retention time.Duration
@@ -41,7 +41,9 @@ type JanitorReport struct {
 	WebhookEvents int64
 	AuditEntries  int64
 	Sessions      int64 // expired sessions
-	Jobs          int64 // background jobs (bulk re-runs, history syncs)
+	Jobs          int64 // background jobs (bulk re-runs and deletes, history syncs)
+	Lineage       int64 // "re-run of" links
+	Dismissals    int64 // stuck runs dismissed
 }
 
 // NewJanitor returns a janitor keeping retention (--retention) of history.
@@ -83,14 +85,21 @@ func (j *Janitor) RunOnce(ctx context.Context) (JanitorReport, error) {
 	if rep.Jobs, err = j.store.PurgeJobsBefore(ctx, rep.Cutoff); err != nil {
 		return rep, fmt.Errorf("monitor: janitor: %w", err)
 	}
+	if rep.Lineage, err = j.store.PurgeLineageBefore(ctx, rep.Cutoff); err != nil {
+		return rep, fmt.Errorf("monitor: janitor: %w", err)
+	}
+	if rep.Dismissals, err = j.store.PurgeDismissalsBefore(ctx, rep.Cutoff); err != nil {
+		return rep, fmt.Errorf("monitor: janitor: %w", err)
+	}
 	if rep.Runs > 0 {
 		if err := j.store.Optimize(ctx); err != nil {
 			return rep, fmt.Errorf("monitor: janitor: %w", err)
 		}
 	}
-	if rep.Runs+rep.WebhookEvents+rep.AuditEntries+rep.Sessions+rep.Jobs > 0 {
+	if rep.Runs+rep.WebhookEvents+rep.AuditEntries+rep.Sessions+rep.Jobs+rep.Lineage+rep.Dismissals > 0 {
 		j.logger.InfoContext(ctx, "monitor: retention purge", "cutoff", rep.Cutoff, "runs", rep.Runs,
-			"webhook_events", rep.WebhookEvents, "audit_entries", rep.AuditEntries, "expired_sessions", rep.Sessions, "jobs", rep.Jobs)
+			"webhook_events", rep.WebhookEvents, "audit_entries", rep.AuditEntries, "expired_sessions", rep.Sessions, "jobs", rep.Jobs,
+			"lineage", rep.Lineage, "dismissals", rep.Dismissals)
 	}
 	return rep, nil
 }

@@ -30,6 +30,12 @@ func TestJanitorPurgesPastRetention(t *testing.T) {
 			if _, err := st.CreateSession(ctx, "ada", nil, store.SessionLifetime{Idle: time.Hour, Max: 4 * time.Hour}); err != nil {
 				t.Fatal(err)
 			}
+			if err := st.RecordRerun(ctx, tenantA, id+"_rerun", id); err != nil {
+				t.Fatal(err)
+			}
+			if err := st.DismissRun(ctx, tenantA, id); err != nil {
+				t.Fatal(err)
+			}
 		}
 		ingestOld("edr_old")
 		clock.Advance(10 * 24 * time.Hour)
@@ -42,14 +48,14 @@ func TestJanitorPurgesPastRetention(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if rep.Runs != 1 || rep.WebhookEvents != 1 || rep.AuditEntries != 1 || rep.Sessions != 1 {
+		if rep.Runs != 1 || rep.WebhookEvents != 1 || rep.AuditEntries != 1 || rep.Sessions != 1 || rep.Lineage != 1 || rep.Dismissals != 1 {
 			t.Fatalf("report %+v, want one of each", rep)
 		}
 		page, _ := st.ListRuns(ctx, store.RunFilter{Tenant: tenantA})
 		if len(page.Runs) != 1 || page.Runs[0].RunID != "edr_new" {
 			t.Fatalf("left: %v", page.Runs)
 		}
-		if rep, _ := j.RunOnce(ctx); rep.Runs+rep.WebhookEvents+rep.AuditEntries+rep.Sessions != 0 {
+		if rep, _ := j.RunOnce(ctx); rep.Runs+rep.WebhookEvents+rep.AuditEntries+rep.Sessions+rep.Lineage+rep.Dismissals != 0 {
 			t.Fatalf("second pass purged %+v", rep)
 		}
 		if _, err := NewJanitor(st, 0, JanitorOptions{}); err == nil {

@@ -39,6 +39,10 @@ const (
 	// ItemUnknown was in flight when its worker died: it may have started
 	// a run and spent credits, so nothing retries it on its own.
 	ItemUnknown ItemState = "unknown"
+	// ItemDeleted: a bulk delete deleted the run in Extend; ItemGone:
+	// Extend answered 404, so the run was gone already.
+	ItemDeleted ItemState = "deleted"
+	ItemGone    ItemState = "gone"
 )
 
 // ErrJobRunning refuses a second exclusive job of a kind for a tenant, or
@@ -239,9 +243,9 @@ func (s *Store) StartJobItem(ctx context.Context, id, worker string, seq int) er
 }
 
 // FinishJobItem records a started item's outcome: ItemCreated with the
-// new run's ID, or ItemFailed with why.
+// new run's ID, ItemDeleted or ItemGone, or ItemFailed with why.
 func (s *Store) FinishJobItem(ctx context.Context, id string, seq int, state ItemState, newRunID, why string) error {
-	if state != ItemCreated && state != ItemFailed {
+	if state != ItemCreated && state != ItemFailed && state != ItemDeleted && state != ItemGone {
 		return fmt.Errorf("store: finish item %d of job %s: state %q is not an outcome", seq, id, state)
 	}
 	res, err := s.exec(ctx, `UPDATE job_items SET state = ?, new_run_id = ?, error = ? WHERE job_id = ? AND seq = ? AND state = ?`,

@@ -118,3 +118,30 @@ func (s *Store) PurgeWebhookEventsBefore(ctx context.Context, t time.Time) (int6
 	}
 	return n, nil
 }
+
+// PurgeLineageBefore deletes the lineage of re-runs made before t (the
+// "re-run of" links between runs, which history keeps no longer than the
+// runs themselves) and reports how many links went.
+func (s *Store) PurgeLineageBefore(ctx context.Context, t time.Time) (int64, error) {
+	return s.purgeBefore(ctx, "lineage", `DELETE FROM run_lineage WHERE created_at < ?`, t)
+}
+
+// PurgeDismissalsBefore deletes the stuck-run dismissals made before t and
+// reports how many went.
+func (s *Store) PurgeDismissalsBefore(ctx context.Context, t time.Time) (int64, error) {
+	return s.purgeBefore(ctx, "dismissals", `DELETE FROM run_dismissals WHERE dismissed_at < ?`, t)
+}
+
+// purgeBefore runs a DELETE of the rows older than t (Unix milliseconds)
+// and reports how many went.
+func (s *Store) purgeBefore(ctx context.Context, what, query string, t time.Time) (int64, error) {
+	res, err := s.exec(ctx, query, millis(t))
+	if err != nil {
+		return 0, fmt.Errorf("store: purge %s: %w", what, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("store: purge %s: %w", what, err)
+	}
+	return n, nil
+}

@@ -15,11 +15,12 @@ import (
 
 // Background jobs keep their state in the store (store.Job), so the
 // replica that serves a progress page need not be the one doing the work.
-// What follows is shared by bulk re-runs and history syncs.
+// What follows is shared by bulk re-runs, bulk deletes and history syncs.
 
 // Job kinds in the store.
 const (
 	jobKindRerun    = "rerun"
+	jobKindDelete   = "delete"
 	jobKindBackfill = "backfill"
 )
 

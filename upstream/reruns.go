@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -14,13 +15,13 @@ import (
 	"github.com/editwatch/editwatch/store"
 )
 
-// RerunJobs runs bulk re-runs and reads their progress. A job is a row of
-// the store (with one item per run) that its worker updates as it goes,
-// so the progress page reads it on any replica. A job outlives the request
-// that started it (it calls Extend within the key's rate budget, through
-// the client's limiter); if its process dies, the page shows it stopped
-// with what it had done, and resuming it takes only the runs not yet
-// started.
+// RerunJobs runs bulk re-runs and bulk deletes (RerunSpec.Delete) and
+// reads their progress. A job is a row of the store (with one item per
+// run) that its worker updates as it goes, so the progress page reads it
+// on any replica. A job outlives the request that started it (it calls
+// Extend within the key's rate budget, through the client's limiter); if
+// its process dies, the page shows it stopped with what it had done, and
+// resuming it takes only the runs not yet started.
 type RerunJobs struct {
 	opts RerunOptions
 	mu   sync.Mutex
@@ -41,7 +42,14 @@ type RerunOptions struct {
 	// Timeout bounds a whole job (DefaultRerunTimeout).
 	Timeout time.Duration
 	Logger  *slog.Logger
+	// OnDeleted records in history that a bulk delete deleted a run (or
+	// found it gone): the dashboard wires it to monitor's RecordDeleted,
+	// which this package may not import. May be nil.
+	OnDeleted func(ctx context.Context, tenant, runID string) error
 }
+
+// MaxJobRuns is the most runs one bulk job takes.
+const MaxJobRuns = 1000
 
 // NewRerunJobs returns the jobs of opts.Store.
 func NewRerunJobs(opts RerunOptions) (*RerunJobs, error) {
@@ -67,6 +75,17 @@ type RerunSpec struct {
 	Reason                      string // the failure group, for the progress page
 	RunIDs                      []string
 	Started                     time.Time
+	// Delete makes the job delete the runs in Extend instead of starting
+	// them again.
+	Delete bool
+}
+
+// name is what logs and the logout note call the job.
+func (s RerunSpec) name() string {
+	if s.Delete {
+		return "bulk delete"
+	}
+	return "bulk re-run"
 }
 
 // storedRerunSpec is what a job's row keeps of its spec, for the page and
@@ -75,6 +94,7 @@ type storedRerunSpec struct {
 	Conn      store.Connection `json:"conn"`
 	RequestID string           `json:"requestId"`
 	Reason    string           `json:"reason"`
+	Delete    bool             `json:"delete,omitempty"`
 }
 
 // storedRerunProgress is a job's progress column.
@@ -100,16 +120,23 @@ type RerunStatus struct {
 	SessionID string
 	Reason    string
 	Total     int
+	// Delete: the job deletes runs (its outcomes are Deleted, Gone and
+	// Failed) rather than re-running them.
+	Delete bool
 	RerunProgress
 }
 
 // RerunProgress is how far a job got.
 type RerunProgress struct {
-	// Done counts the runs tried: started again, failed, or unknown.
-	Done     int
-	Created  []string
-	Failed   []RerunFailure
-	Finished bool
+	// Done counts the runs tried: started again (or deleted, or found
+	// gone), failed, or unknown.
+	Done    int
+	Created []string
+	// Deleted are the runs a bulk delete deleted; Gone those Extend
+	// already answered 404 for (counted as deleted).
+	Deleted, Gone []string
+	Failed        []RerunFailure
+	Finished      bool
 	// Stopped says why the job ended before its last run (nil if it did
 	// not): ErrStoppedAtLogout, a timeout, Extend's error, or
 	// ErrWorkerLost.
@@ -140,6 +167,14 @@ const ErrWorkerLost = RerunError("Stopped: the Editwatch process running this re
 // process stopped.
 const ErrRerunUnknown = RerunError("Unknown: the request to start this run again was in flight when the re-run stopped, so Extend may have started it (and spent credits). Editwatch does not retry it: check the runs in Extend before starting it again.")
 
+// ErrDeleteWorkerLost stops a bulk delete whose process stopped working
+// on it.
+const ErrDeleteWorkerLost = RerunError("Stopped: the Editwatch process running this delete stopped before the end (it restarted or lost its database). What it did is shown here; the runs it had not reached were left as they are.")
+
+// ErrDeleteUnknown is a run whose delete request was in flight when the
+// job's process stopped.
+const ErrDeleteUnknown = RerunError("Unknown: the request to delete this run was in flight when the delete stopped, so Extend may have deleted it. Open the run to see whether Extend still has it.")
+
 // ID names the job in its progress page's URL.
 func (j *RerunJob) ID() string { return j.id }
 
@@ -162,15 +197,22 @@ func (r *RerunJobs) Start(ctx context.Context, spec RerunSpec) (*RerunJob, error
 	if spec.Started.IsZero() {
 		spec.Started = r.opts.Store.Now()
 	}
-	id, worker := newJobID("rr_"), newJobID("w_")
-	stored, err := json.Marshal(storedRerunSpec{Conn: spec.Conn, RequestID: spec.RequestID, Reason: spec.Reason})
-	if err != nil {
-		return nil, fmt.Errorf("upstream: start bulk re-run: %w", err)
+	if len(spec.RunIDs) > MaxJobRuns {
+		return nil, fmt.Errorf("upstream: start %s: %d runs, at most %d in one job", spec.name(), len(spec.RunIDs), MaxJobRuns)
 	}
-	err = r.opts.Store.CreateJob(ctx, store.Job{ID: id, Kind: jobKindRerun, Tenant: spec.Conn.Tenant, Worker: worker, SessionID: spec.SessionID,
+	kind, prefix := jobKindRerun, "rr_"
+	if spec.Delete {
+		kind, prefix = jobKindDelete, "dl_"
+	}
+	id, worker := newJobID(prefix), newJobID("w_")
+	stored, err := json.Marshal(storedRerunSpec{Conn: spec.Conn, RequestID: spec.RequestID, Reason: spec.Reason, Delete: spec.Delete})
+	if err != nil {
+		return nil, fmt.Errorf("upstream: start %s: %w", spec.name(), err)
+	}
+	err = r.opts.Store.CreateJob(ctx, store.Job{ID: id, Kind: kind, Tenant: spec.Conn.Tenant, Worker: worker, SessionID: spec.SessionID,
 		Actor: spec.Actor, Spec: string(stored), StartedAt: spec.Started}, false, spec.RunIDs)
 	if err != nil {
-		return nil, fmt.Errorf("upstream: start bulk re-run: %w", err)
+		return nil, fmt.Errorf("upstream: start %s: %w", spec.name(), err)
 	}
 	return r.work(id, worker, spec), nil
 }
@@ -194,14 +236,14 @@ func (r *RerunJobs) Resume(ctx context.Context, id string) (*RerunJob, error) {
 		return nil, fmt.Errorf("upstream: resume bulk re-run: %w", err)
 	}
 	return r.work(id, worker, RerunSpec{Conn: stored.Conn, SessionID: job.SessionID, Actor: job.Actor, RequestID: stored.RequestID,
-		Reason: stored.Reason, Started: job.StartedAt}), nil
+		Reason: stored.Reason, Started: job.StartedAt, Delete: stored.Delete}), nil
 }
 
 // job reads job id from the store; store.ErrNotFound when there is none
-// or it is not a bulk re-run.
+// or it is neither a bulk re-run nor a bulk delete.
 func (r *RerunJobs) job(ctx context.Context, id string) (store.Job, error) {
 	job, err := r.opts.Store.GetJob(ctx, id)
-	if err == nil && job.Kind != jobKindRerun {
+	if err == nil && job.Kind != jobKindRerun && job.Kind != jobKindDelete {
 		err = fmt.Errorf("job %s: %w", id, store.ErrNotFound)
 	}
 	return job, err
@@ -241,7 +283,11 @@ func (r *RerunJobs) Status(ctx context.Context, id string) (RerunStatus, error) 
 		return RerunStatus{}, fmt.Errorf("upstream: bulk re-run %s: %w", id, err)
 	}
 	lost := job.Lost(r.opts.Store.Now())
-	st := RerunStatus{ID: id, Tenant: job.Tenant, SessionID: job.SessionID, Reason: spec.Reason, Total: len(items),
+	unknown, workerLost := ErrRerunUnknown, ErrWorkerLost
+	if spec.Delete {
+		unknown, workerLost = ErrDeleteUnknown, ErrDeleteWorkerLost
+	}
+	st := RerunStatus{ID: id, Tenant: job.Tenant, SessionID: job.SessionID, Reason: spec.Reason, Total: len(items), Delete: spec.Delete,
 		RerunProgress: RerunProgress{Finished: job.State == store.JobEnded || lost, Lost: lost,
 			Stopped: decodeJobError(job.Stopped), ServiceKey: prog.ServiceKey}}
 	for _, it := range items {
@@ -255,17 +301,23 @@ func (r *RerunJobs) Status(ctx context.Context, id string) (RerunStatus, error) 
 		case store.ItemCreated:
 			st.Done++
 			st.Created = append(st.Created, it.NewRunID)
+		case store.ItemDeleted:
+			st.Done++
+			st.Deleted = append(st.Deleted, it.RunID)
+		case store.ItemGone:
+			st.Done++
+			st.Gone = append(st.Gone, it.RunID)
 		case store.ItemFailed:
 			st.Done++
 			st.Failed = append(st.Failed, RerunFailure{RunID: it.RunID, Err: decodeJobError(it.Error)})
 		case store.ItemUnknown:
 			st.Done++
 			st.Unknown = append(st.Unknown, it.RunID)
-			st.Failed = append(st.Failed, RerunFailure{RunID: it.RunID, Err: ErrRerunUnknown})
+			st.Failed = append(st.Failed, RerunFailure{RunID: it.RunID, Err: unknown})
 		}
 	}
 	if lost && st.Stopped == nil {
-		st.Stopped = ErrWorkerLost
+		st.Stopped = workerLost
 	}
 	return st, nil
 }
@@ -291,10 +343,10 @@ func (j *RerunJob) run() {
 	logger := opts.Logger
 	stopped := j.work(ctx, logger)
 	if stopped != nil {
-		logger.Warn("bulk re-run stopped", "job", j.id, "err", stopped)
+		logger.Warn(s.name()+" stopped", "job", j.id, "err", stopped)
 	}
 	if err := opts.Store.EndJob(context.WithoutCancel(ctx), j.id, j.worker, "", encodeJobError(stopped)); err != nil {
-		logger.Error("bulk re-run: end not recorded", "job", j.id, "tenant", s.Conn.Tenant, "err", err)
+		logger.Error(s.name()+": end not recorded", "job", j.id, "tenant", s.Conn.Tenant, "err", err)
 	}
 }
 
@@ -312,7 +364,7 @@ func (j *RerunJob) work(ctx context.Context, logger *slog.Logger) error {
 			continue
 		}
 		prevService := key.service
-		key, err = opts.Keys.Next(ctx, s.Conn, s.SessionID, key, "bulk re-run "+j.id+" continued after its person logged out")
+		key, err = opts.Keys.Next(ctx, s.Conn, s.SessionID, key, s.name()+" "+j.id+" continued after its person logged out")
 		if err != nil {
 			return err
 		}
@@ -333,11 +385,19 @@ func (j *RerunJob) work(ctx context.Context, logger *slog.Logger) error {
 		} else if err != nil {
 			return err
 		}
-		newID, err := j.rerunOne(ctx, key, it.RunID)
-		state, why := store.ItemCreated, ""
+		var (
+			state = store.ItemCreated
+			newID string
+		)
+		if s.Delete {
+			state, err = j.deleteOne(ctx, key, it.RunID)
+		} else {
+			newID, err = j.rerunOne(ctx, key, it.RunID)
+		}
+		why := ""
 		if err != nil {
 			state, why = store.ItemFailed, encodeJobError(err)
-			logger.Warn("bulk re-run: run not started again", "job", j.id, "run_id", it.RunID, "err", err)
+			logger.Warn(s.name()+": run not done", "job", j.id, "run_id", it.RunID, "err", err)
 		}
 		if ferr := opts.Store.FinishJobItem(context.WithoutCancel(ctx), j.id, it.Seq, state, newID, why); ferr != nil {
 			// The item stays started: once the job ends the page shows
@@ -345,7 +405,7 @@ func (j *RerunJob) work(ctx context.Context, logger *slog.Logger) error {
 			return ferr
 		}
 		if ctx.Err() != nil {
-			return RerunError("stopped: the re-run took longer than " + opts.Timeout.String())
+			return RerunError("Stopped: the " + strings.TrimPrefix(s.name(), "bulk ") + " took longer than " + opts.Timeout.String())
 		}
 	}
 	return nil
@@ -395,3 +455,39 @@ type RerunError string
 func (e RerunError) Error() string { return string(e) }
 
 const errNoRerunFile = RerunError("Extend did not say which file the run used")
+
+// deleteOne deletes run id in Extend: ItemDeleted, or ItemGone when
+// Extend answers 404 (deleted elsewhere, or past its retention), which
+// counts as done. Either way history records the run gone and the audit
+// log gets an entry for it.
+func (j *RerunJob) deleteOne(ctx context.Context, key Key, id string) (store.ItemState, error) {
+	s, opts := j.spec, j.jobs.opts
+	cl, err := opts.Keys.Client(s.Conn, key)
+	if err != nil {
+		return "", err
+	}
+	state, detail := store.ItemDeleted, "deleted permanently"
+	if err := cl.DeleteEditRun(ctx, id); errors.Is(err, extendapi.ErrNotFound) {
+		state, detail = store.ItemGone, "already gone: Extend answers 404"
+	} else if err != nil {
+		return "", err
+	}
+	ctx = context.WithoutCancel(ctx)
+	if opts.OnDeleted != nil {
+		if err := opts.OnDeleted(ctx, s.Conn.Tenant, id); err != nil {
+			opts.Logger.Error("bulk delete: deletion not recorded in history", "job", j.id, "run_id", id, "err", err)
+		}
+	}
+	actor := s.Actor
+	if fp, ok := key.Service(); ok {
+		actor += " (service key " + fp + ")"
+	}
+	_, aerr := opts.Store.AppendAudit(ctx, store.AuditEntry{
+		Actor: actor, SessionID: s.SessionID, Action: store.AuditDelete, Tenant: s.Conn.Tenant, Target: id,
+		Detail: detail + " (bulk " + j.id + ")", RequestID: s.RequestID,
+	})
+	if aerr != nil {
+		opts.Logger.Error("bulk delete: audit entry not written", "job", j.id, "run_id", id, "err", aerr)
+	}
+	return state, nil
+}

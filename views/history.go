@@ -262,16 +262,23 @@ type RerunFailure struct {
 	RunID, Error string
 }
 
-// RerunJobPage is the progress of a bulk re-run.
+// RerunJobPage is the progress of a bulk re-run, or of a bulk delete.
 type RerunJobPage struct {
 	Base
-	ID       string
-	Reason   string
-	Total    int
-	Done     int
-	Created  []string // new run IDs
-	Failed   []RerunFailure
-	Finished bool
+	ID      string
+	Reason  string
+	Total   int
+	Done    int
+	Created []string // new run IDs
+	// CreatedStatus is each new run's status as history records it
+	// (missing until history has seen the run).
+	CreatedStatus map[string]string
+	// Delete: the job deletes runs; Deleted are those it deleted, Gone
+	// those Extend already answered 404 for.
+	Delete        bool
+	Deleted, Gone []string
+	Failed        []RerunFailure
+	Finished      bool
 	// Stopped says why the job ended early ("" when it did not).
 	Stopped string
 	// ServiceKey is the fingerprint of the service key the job went on
@@ -321,6 +328,27 @@ func (g FailureGroup) anchor() string {
 		}
 	}
 	return string(b)
+}
+
+// polling: the page asks again while the job runs, and afterwards while
+// a new run it started is still processing in history.
+func (p RerunJobPage) polling() bool {
+	if !p.Finished {
+		return true
+	}
+	for _, st := range p.CreatedStatus {
+		if st == StatusProcessing {
+			return true
+		}
+	}
+	return false
+}
+
+func (p RerunJobPage) heading() string {
+	if p.Delete {
+		return "Deleting " + runsCount(p.Total)
+	}
+	return "Re-running " + p.reasonTitle() + " failures"
 }
 
 func (p RerunJobPage) reasonTitle() string {

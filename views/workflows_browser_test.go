@@ -51,6 +51,16 @@ func workflowPages(t *testing.T) http.Handler {
 		p.Pager.NextURL = RunsURL(testBasePath, testWS, RunsFilter{}, "c1")
 		page(w, r, RunsView(p))
 	})
+	mux.HandleFunc("GET "+testBasePath+"bulk-delete", func(w http.ResponseWriter, r *http.Request) {
+		page(w, r, BulkConfirmView(BulkConfirmPage{Base: base(NavRuns), Action: BulkDelete, Count: 42,
+			ActionURL: RunsBulkURL(testBasePath, testWS, RunsFilter{}), CancelURL: RunsURL(testBasePath, testWS, RunsFilter{}, "")}))
+	})
+	mux.HandleFunc("GET "+testBasePath+"delete-progress", func(w http.ResponseWriter, r *http.Request) {
+		page(w, r, RerunJobView(RerunJobPage{Base: base(NavRuns), ID: "dl_1", Delete: true, Total: 4, Done: 4, Finished: true,
+			Deleted: []string{"edr_processed001", "edr_processed002"}, Gone: []string{"edr_failed000003"},
+			Failed:    []RerunFailure{{RunID: "edr_processed004", Error: "Extend error (500): Extend answered with a server error; try again later."}},
+			Workspace: testWS, BackURL: RunsURL(testBasePath, testWS, RunsFilter{}, "")}))
+	})
 	mux.HandleFunc("GET "+testBasePath+"bulk", func(w http.ResponseWriter, r *http.Request) {
 		page(w, r, BulkConfirmView(BulkConfirmPage{Base: base(NavRuns), Action: BulkRerun, Count: 42, Credits: 96.5, NoUsage: 7,
 			FailAgain: 5, FailAgainWhy: "CORRUPT_FILE: 3 · FILE_TYPE_NOT_SUPPORTED: 2",
@@ -205,6 +215,13 @@ func TestBrowserWorkflows(t *testing.T) {
 		shoot(t, "runs-selection")
 		open(t, "bulk")
 		shoot(t, "bulk-confirm")
+		open(t, "bulk-delete")
+		if got := eval(t, `document.querySelector('[data-testid=bulk-confirm-submit]').textContent`); got != "Delete 42 runs" {
+			t.Errorf("the delete confirmation's button says %q", got)
+		}
+		shoot(t, "bulk-delete-confirm")
+		open(t, "delete-progress")
+		shoot(t, "bulk-delete-progress")
 		open(t, "runs/edr_processed009?ws="+testWS)
 		if eval(t, `document.querySelector('[data-testid=lineage-rerun-of]').textContent`) != "edr_failed000001" {
 			t.Error("no lineage on the run page")
