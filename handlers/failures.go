@@ -207,7 +207,7 @@ func (a *dashboard) failuresRerun(c echo.Context) error {
 		}
 		return redirect(c, back)
 	}
-	job, err := a.startBulkJob(c, conn, tenant, reason, label, ids, false)
+	job, err := a.startBulkJob(c, conn, tenant, cmp.Or(reason, store.FailureReasonNone), label, ids, false)
 	if err != nil {
 		return err
 	}
@@ -297,7 +297,7 @@ func (a *dashboard) resumeRerunJob(c echo.Context) error {
 		if job.Delete {
 			action, what = store.AuditDelete, "bulk delete "
 		}
-		if err := a.audit(c, action, conn.Tenant, job.Reason, what+job.ID+" resumed"); err != nil {
+		if err := a.audit(c, action, conn.Tenant, jobTarget(job.Reason), what+job.ID+" resumed"); err != nil {
 			return err
 		}
 	}
@@ -330,10 +330,27 @@ func (a *dashboard) ownRerunJob(c echo.Context) (connection, upstream.RerunStatu
 	return conn, job, nil
 }
 
+// jobTarget names a bulk job's runs in the audit log, as its start did.
+func jobTarget(reason string) string {
+	switch reason {
+	case "":
+		return "selected runs"
+	case store.FailureReasonNone:
+		return "no reason given"
+	}
+	return reason
+}
+
 // rerunJobPage is a job's progress as its page shows it, in workspace ws.
 func rerunJobPage(job upstream.RerunStatus, ws string) views.RerunJobPage {
 	p := job.RerunProgress
-	page := views.RerunJobPage{ID: job.ID, Reason: job.Reason, Total: job.Total, Done: p.Done, Created: p.Created,
+	// A failure group's job carries its reason (store.FailureReasonNone
+	// for the group with none); a selection in the runs list, none.
+	reason := job.Reason
+	if reason == store.FailureReasonNone {
+		reason = ""
+	}
+	page := views.RerunJobPage{ID: job.ID, Reason: reason, Selection: job.Reason == "", Total: job.Total, Done: p.Done, Created: p.Created,
 		Delete: job.Delete, Deleted: p.Deleted, Gone: p.Gone, Finished: p.Finished, ServiceKey: p.ServiceKey, Workspace: ws, Pending: p.Pending}
 	for _, f := range p.Failed {
 		page.Failed = append(page.Failed, views.RerunFailure{RunID: f.RunID, Error: rerunErrorText(f.Err, ws)})

@@ -265,11 +265,14 @@ type RerunFailure struct {
 // RerunJobPage is the progress of a bulk re-run, or of a bulk delete.
 type RerunJobPage struct {
 	Base
-	ID      string
-	Reason  string
-	Total   int
-	Done    int
-	Created []string // new run IDs
+	ID string
+	// Reason is the failure group re-run ("" for the group with no
+	// reason); Selection: the runs were chosen in the runs list instead.
+	Reason    string
+	Selection bool
+	Total     int
+	Done      int
+	Created   []string // new run IDs
 	// CreatedStatus is each new run's status as history records it
 	// (missing until history has seen the run).
 	CreatedStatus map[string]string
@@ -347,6 +350,9 @@ func (p RerunJobPage) polling() bool {
 func (p RerunJobPage) heading() string {
 	if p.Delete {
 		return "Deleting " + runsCount(p.Total)
+	}
+	if p.Selection {
+		return "Re-running " + runsCount(p.Total)
 	}
 	return "Re-running " + p.reasonTitle() + " failures"
 }
