@@ -240,7 +240,7 @@ func (r *serveRaw) flags() *flagSet {
 	f.boolean(&r.ReadOnly, "read-only", "no create, delete or re-run for anyone")
 	f.str(&r.FrameAncestors, "frame-ancestors", "'none'", "who may embed the pages (CSP frame-ancestors)")
 	f.str(&r.MetricsListen, "metrics-listen", "", "separate address for Prometheus /metrics (use loopback or an internal address)")
-	f.str(&r.retention, "retention", "90d", "how long history, webhook events and audit entries are kept")
+	f.str(&r.retention, "retention", "90d", "how long history (with re-run lineage and dismissed stuck runs), webhook events, audit entries and alert history are kept")
 	f.str(&r.upstreamTimeout, "upstream-timeout", "30s", "timeout of each call to Extend")
 	f.str(&r.streamsPerSession, "streams-per-session", "16", "live-update streams one session keeps open (tabs); a new one closes the oldest")
 	f.str(&r.streamsPerIdentity, "streams-per-identity", "64", "live-update streams one proxy identity keeps open; past it, 429")
