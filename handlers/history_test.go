@@ -113,6 +113,11 @@ func TestOverviewFiguresChartsAndIsolation(t *testing.T) {
 			t.Errorf("%s: no linked marks", chart)
 		}
 	}
+	// The fill ratio says how many runs it stands on: the 3 failures
+	// reported no field counts.
+	if note := testid(d, "chart-fill-chart").Find(`[data-testid="chart-note"]`).Text(); !strings.Contains(note, "6 of 9 finished runs in this period reported their field counts") {
+		t.Errorf("fill chart note = %q", note)
+	}
 	// A failure bar links to the runs list filtered to its reason.
 	href, _ := testid(d, "chart-failures-chart").Find(`[data-testid="chart-link"]`).First().Attr("href")
 	u, err := url.Parse(href)

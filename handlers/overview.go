@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -92,7 +93,12 @@ func (a *dashboard) overviewModel(c echo.Context, tenant, ws string, rng views.T
 		return views.OverviewPage{}, err
 	}
 	p.Cards = figureCards(a.BasePath, ws, rng, p.Figures, prev)
-	cb := chartBuilder{basePath: a.BasePath, ws: ws, rng: rng, series: series, loc: TimeZoneOf(c.Request())}
+	reported, finished, exact, err := a.Store.FieldReports(ctx, tenant, rng.Start, rng.End, fieldReportsRead)
+	if err != nil {
+		return views.OverviewPage{}, err
+	}
+	cb := chartBuilder{basePath: a.BasePath, ws: ws, rng: rng, series: series, loc: TimeZoneOf(c.Request()),
+		fieldReports: fieldReportsNote(reported, finished, exact)}
 	p.Charts = views.OverviewCharts{
 		Runs: cb.runsChart(), Latency: cb.latencyChart(), Stages: cb.stagesChart(),
 		Failures: cb.failuresChart(), Credits: cb.creditsChart(), Fill: cb.fillChart(),
@@ -107,6 +113,30 @@ type chartBuilder struct {
 	rng          views.TimeRange
 	series       store.Series
 	loc          *time.Location // the zone of the labels
+	// fieldReports says how many finished runs the fill ratio stands on,
+	// when not all of them ("" when all or none reported).
+	fieldReports string
+}
+
+// fieldReportsRead bounds the runs the fill chart's note reads, so the
+// page's cost stays flat in the size of history.
+const fieldReportsRead = 2_000
+
+// fieldReportsNote says how few of the range's finished runs reported
+// their field counts: most runs reach history from Extend's list, which
+// carries none, and a ratio of 3 runs should not read like one of 3,000.
+func fieldReportsNote(reported, finished int64, exact bool) string {
+	if finished == 0 || (exact && reported == finished) {
+		return ""
+	}
+	runs := "runs"
+	if finished == 1 {
+		runs = "run"
+	}
+	if !exact {
+		return views.FormatCount(reported) + " of the newest " + views.FormatCount(finished) + " finished " + runs + " in this period reported their field counts."
+	}
+	return views.FormatCount(reported) + " of " + views.FormatCount(finished) + " finished " + runs + " in this period reported their field counts."
 }
 
 // note says what a column is and the zone of the labels.
@@ -233,7 +263,7 @@ func (cb chartBuilder) fillChart() views.TimeChart {
 		// Extend's list gives no filled values: runs seen only there (or
 		// in a webhook without them) count nowhere here.
 		Empty: "No run in this period reported both its schema's field count and its filled values. Runs seen only in Extend's list have neither; opening a run records them.",
-		Note:  cb.note("Columns") + ". Only runs that reported both their schema's field count and their filled values count here; runs seen only in Extend's list have neither."}
+		Note:  strings.TrimSpace(cb.note("Columns") + ". Only runs that reported both their schema's field count and their filled values count here; runs seen only in Extend's list have neither. " + cb.fieldReports)}
 	for _, pt := range cb.series.Points {
 		seg := views.ChartSegment{Label: "Fill ratio", Class: classFill, Href: cb.runsURL(views.RunsFilter{Range: cb.bucket(pt)})}
 		if pt.FieldsTotal > 0 {
