@@ -26,20 +26,7 @@ import (
 // made with the rateFail fault fires one notification within a few
 // evaluation intervals, and more failures while it holds send nothing.
 func TestAlertOnSandboxFailureSpike(t *testing.T) {
-	var mu sync.Mutex
-	var got []alerts.Payload
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var p alerts.Payload
-		body, _ := io.ReadAll(r.Body)
-		if err := json.Unmarshal(body, &p); err != nil {
-			t.Errorf("webhook body: %v", err)
-		}
-		mu.Lock()
-		got = append(got, p)
-		mu.Unlock()
-	}))
-	defer hook.Close()
-	received := func() []alerts.Payload { mu.Lock(); defer mu.Unlock(); return append([]alerts.Payload(nil), got...) }
+	hook, received := alertReceiver(t)
 
 	dir := t.TempDir()
 	rulesFile := filepath.Join(dir, "rules.yaml")
@@ -176,4 +163,23 @@ func alertsPageInBrowser(t *testing.T, base string) {
 			t.Fatal(err)
 		}
 	}
+}
+
+// alertReceiver is an alert webhook's receiver: its server (closed when t
+// ends) and the payloads it got so far.
+func alertReceiver(t *testing.T) (*httptest.Server, func() []alerts.Payload) {
+	var mu sync.Mutex
+	var got []alerts.Payload
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var p alerts.Payload
+		body, _ := io.ReadAll(r.Body)
+		if err := json.Unmarshal(body, &p); err != nil {
+			t.Errorf("webhook body: %v", err)
+		}
+		mu.Lock()
+		got = append(got, p)
+		mu.Unlock()
+	}))
+	t.Cleanup(hook.Close)
+	return hook, func() []alerts.Payload { mu.Lock(); defer mu.Unlock(); return append([]alerts.Payload(nil), got...) }
 }

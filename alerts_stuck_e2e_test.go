@@ -2,16 +2,12 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,20 +25,7 @@ import (
 // is open; the stuck rule still fires, because its workspace's shared
 // poll keeps running on the workspace's service key.
 func TestAlertOnStuckRunWithNobodyWatching(t *testing.T) {
-	var mu sync.Mutex
-	var got []alerts.Payload
-	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var p alerts.Payload
-		body, _ := io.ReadAll(r.Body)
-		if err := json.Unmarshal(body, &p); err != nil {
-			t.Errorf("webhook body: %v", err)
-		}
-		mu.Lock()
-		got = append(got, p)
-		mu.Unlock()
-	}))
-	defer hook.Close()
-	received := func() []alerts.Payload { mu.Lock(); defer mu.Unlock(); return append([]alerts.Payload(nil), got...) }
+	hook, received := alertReceiver(t)
 
 	dir := t.TempDir()
 	rulesFile := filepath.Join(dir, "rules.yaml")
