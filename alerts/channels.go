@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/internal/netaddr"
 )
 
 // Format prints the channel without its URL or secret for every verb.
@@ -109,7 +110,7 @@ func NewSender(opts SenderOptions) *Sender {
 		if err != nil {
 			return fmt.Errorf("%s: %w", address, ErrPrivateDestination)
 		}
-		if isPrivate(ap.Addr()) {
+		if !netaddr.Public(ap.Addr()) {
 			return fmt.Errorf("%s: %w", ap.Addr(), ErrPrivateDestination)
 		}
 		return nil
@@ -124,13 +125,6 @@ func NewSender(opts SenderOptions) *Sender {
 	client := &http.Client{Transport: transport, Timeout: opts.Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	return &Sender{opts: opts, client: client}
-}
-
-func isPrivate(a netip.Addr) bool {
-	a = a.Unmap()
-	return a.IsLoopback() || a.IsPrivate() || a.IsLinkLocalUnicast() || a.IsLinkLocalMulticast() ||
-		a.IsUnspecified() || a.IsMulticast() || a.IsInterfaceLocalMulticast() ||
-		netip.MustParsePrefix("100.64.0.0/10").Contains(a) // carrier-grade NAT
 }
 
 // checkURL is the check at parse time: an http(s) URL with a host. The

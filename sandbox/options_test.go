@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strings"
 	"testing"
 )
@@ -23,20 +22,6 @@ func TestOptionsValidation(t *testing.T) {
 				srv.Close()
 			}
 			t.Errorf("%s: New = %v, want ErrInvalidOption", name, err)
-		}
-	}
-}
-
-func TestPublicAddress(t *testing.T) {
-	for addr, public := range map[string]bool{
-		"93.184.216.34": true, "2606:2800:220:1:248:1893:25c8:1946": true,
-		"127.0.0.1": false, "::1": false, "10.1.2.3": false, "172.16.0.1": false, "192.168.1.1": false,
-		"169.254.169.254": false, "fe80::1": false, "fc00::1": false, "0.0.0.0": false, "::": false,
-		"100.64.0.1": false, "224.0.0.1": false, "::ffff:127.0.0.1": false, "::ffff:10.0.0.1": false,
-		"64:ff9b::a00:1": false, "255.255.255.255": false,
-	} {
-		if got := publicAddress(netip.MustParseAddr(addr)); got != public {
-			t.Errorf("publicAddress(%s) = %v, want %v", addr, got, public)
 		}
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/editwatch/editwatch/extendapi"
+	"github.com/editwatch/editwatch/internal/netaddr"
 )
 
 // Errors of file.url downloads, mapped to failure reasons by fetchFailure.
@@ -44,7 +45,7 @@ func newURLFetcher(allowPrivate bool, maxBytes int64) *urlFetcher {
 				return fmt.Errorf("sandbox: dial %s: %w", address, err)
 			}
 			ip, err := netip.ParseAddr(host)
-			if err != nil || !publicAddress(ip) {
+			if err != nil || !netaddr.Public(ip) {
 				return errPrivateAddress
 			}
 			return nil
@@ -79,34 +80,6 @@ func newURLFetcher(allowPrivate bool, maxBytes int64) *urlFetcher {
 
 // close drops idle keep-alive connections so no goroutine outlives Close.
 func (f *urlFetcher) close() { f.transport.CloseIdleConnections() }
-
-// publicAddress reports whether ip is a globally routable unicast address.
-func publicAddress(ip netip.Addr) bool {
-	ip = ip.Unmap()
-	switch {
-	case !ip.IsValid(), ip.IsLoopback(), ip.IsPrivate(), ip.IsLinkLocalUnicast(), ip.IsLinkLocalMulticast(),
-		ip.IsInterfaceLocalMulticast(), ip.IsMulticast(), ip.IsUnspecified():
-		return false
-	}
-	for _, p := range nonPublicPrefixes {
-		if p.Contains(ip) {
-			return false
-		}
-	}
-	return true
-}
-
-// nonPublicPrefixes are ranges the netip predicates do not cover.
-var nonPublicPrefixes = []netip.Prefix{
-	netip.MustParsePrefix("0.0.0.0/8"),      // "this network"
-	netip.MustParsePrefix("100.64.0.0/10"),  // carrier-grade NAT
-	netip.MustParsePrefix("192.0.0.0/24"),   // IETF protocol assignments
-	netip.MustParsePrefix("198.18.0.0/15"),  // benchmarking
-	netip.MustParsePrefix("240.0.0.0/4"),    // reserved, broadcast
-	netip.MustParsePrefix("64:ff9b::/96"),   // NAT64, may embed a private IPv4
-	netip.MustParsePrefix("64:ff9b:1::/48"), // local-use NAT64
-	netip.MustParsePrefix("2001:db8::/32"),  // documentation
-}
 
 // validateFetchURL accepts absolute http and https URLs only.
 func validateFetchURL(raw string) error {
