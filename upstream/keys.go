@@ -98,25 +98,36 @@ func (ks *Keys) Client(conn store.Connection, k Key) (*extendapi.Client, error) 
 // monitor.Reconciler): a client made with the tenant's service key, each
 // sweep's use audited with how many runs it asks about.
 func (ks *Keys) ServiceKeyFetcher(ctx context.Context, tenant string, runs int) (func(ctx context.Context, runID string) (*extendapi.EditRun, error), error) {
+	why := fmt.Sprintf("reconciling %d %s whose webhook never came", runs, map[bool]string{true: "run", false: "runs"}[runs == 1])
+	cl, err := ks.serviceClient(ctx, tenant, "reconcile", why)
+	if err != nil {
+		return nil, err
+	}
+	return cl.GetEditRun, nil
+}
+
+// serviceClient is a client made with tenant's service key, its use
+// audited once with why; ErrNotFound (from store) when the tenant has
+// none. what names the work for the error of a tenant named by a key.
+func (ks *Keys) serviceClient(ctx context.Context, tenant, what, why string) (*extendapi.Client, error) {
 	key, err := ks.store.ServiceKey(ctx, tenant)
 	if err != nil {
 		return nil, err
 	}
 	deployment, ws := store.TenantParts(tenant)
-	conn := store.Connection{Tenant: tenant, Deployment: deployment, WorkspaceID: ws}
-	if conn.WorkspaceID == "" {
+	if ws == "" {
 		// A tenant named by a key hash is reached with that key alone.
-		return nil, errors.New("a tenant named by its key has no workspace to reconcile with a service key")
+		return nil, fmt.Errorf("a tenant named by its key has no workspace to %s with a service key", what)
 	}
+	conn := store.Connection{Tenant: tenant, Deployment: deployment, WorkspaceID: ws}
 	cl, err := ks.Client(conn, Key{key: key, service: true})
 	if err != nil {
 		return nil, err
 	}
-	why := fmt.Sprintf("reconciling %d %s whose webhook never came", runs, map[bool]string{true: "run", false: "runs"}[runs == 1])
 	if err := ks.auditServiceKeyUse(ctx, tenant, key, why); err != nil {
 		return nil, err
 	}
-	return cl.GetEditRun, nil
+	return cl, nil
 }
 
 // ServiceKeyLister is a background reader of a tenant's first page of
@@ -125,20 +136,8 @@ func (ks *Keys) ServiceKeyFetcher(ctx context.Context, tenant string, runs int) 
 // service key. why is audited once, when the lister is made, not at each
 // poll. ErrNotFound (from store) when the tenant has no service key.
 func (ks *Keys) ServiceKeyLister(ctx context.Context, tenant string, pageSize int, why string) (func(ctx context.Context) ([]extendapi.EditRun, error), error) {
-	key, err := ks.store.ServiceKey(ctx, tenant)
+	cl, err := ks.serviceClient(ctx, tenant, "poll", why)
 	if err != nil {
-		return nil, err
-	}
-	deployment, ws := store.TenantParts(tenant)
-	if ws == "" {
-		return nil, errors.New("a tenant named by its key has no workspace to poll with a service key")
-	}
-	conn := store.Connection{Tenant: tenant, Deployment: deployment, WorkspaceID: ws}
-	cl, err := ks.Client(conn, Key{key: key, service: true})
-	if err != nil {
-		return nil, err
-	}
-	if err := ks.auditServiceKeyUse(ctx, tenant, key, why); err != nil {
 		return nil, err
 	}
 	return func(ctx context.Context) ([]extendapi.EditRun, error) {
