@@ -12,10 +12,6 @@ import (
 	"github.com/editwatch/editwatch/upstream"
 )
 
-// keeperPageSize is how many of a workspace's newest runs each
-// background poll reads: the same first page an open runs list polls.
-const keeperPageSize = 25
-
 // keeperIdle is how long a workspace stays polled after the last Keep:
 // the engine calls Keep at every evaluation (30 s by default), so a rule
 // that is deleted or disabled lets its workspace go after a few minutes.
@@ -81,7 +77,7 @@ func (k *pollKeeper) Keep(deployment, workspace string) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	list, err := k.keys.ServiceKeyLister(ctx, tenant, keeperPageSize, "polling the newest runs for alert rules on stuck runs and silence")
+	cl, err := k.keys.ServiceClient(ctx, tenant, "poll", "polling the newest runs for alert rules on stuck runs and silence")
 	if errors.Is(err, store.ErrNotFound) {
 		if !kw.saidNoService {
 			kw.saidNoService = true
@@ -94,7 +90,7 @@ func (k *pollKeeper) Keep(deployment, workspace string) {
 		k.logger.Warn("background poll for alert rules not started", "tenant", tenant, "err", err)
 		return
 	}
-	kw.stop = k.poller.Want(tenant, "alerts", list)
+	kw.stop = k.poller.Want(tenant, "alerts", monitor.ListFirstPage(cl))
 }
 
 // sweepLocked lets go of workspaces no rule has kept for keeperIdle.

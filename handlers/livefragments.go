@@ -17,10 +17,6 @@ import (
 	"github.com/editwatch/editwatch/views"
 )
 
-// workspacePollPageSize is how many runs the shared workspace poll reads:
-// the first page of Extend's list, newest change first.
-const workspacePollPageSize = 25
-
 // liveView is what one event stream renders for its page, fixed when the
 // stream opens: the page kind, the connection's own session (CSRF token,
 // role) in base, the list's filter, and the runs the page shows as
@@ -64,13 +60,7 @@ func (a *dashboard) wantWorkspacePoll(lv liveView, cl *extendapi.Client) (stop f
 	if lv.kind != views.LiveViewRuns || a.Live.Poller == nil {
 		return func() {}
 	}
-	return a.Live.Poller.Want(lv.tenant, "viewer", func(ctx context.Context) ([]extendapi.EditRun, error) {
-		list, err := cl.ListEditRuns(ctx, extendapi.ListEditRunsParams{MaxPageSize: workspacePollPageSize})
-		if err != nil {
-			return nil, err
-		}
-		return list.Data, nil
-	})
+	return a.Live.Poller.Want(lv.tenant, "viewer", monitor.ListFirstPage(cl))
 }
 
 // catchUp sends the watched runs that finished between the page's render

@@ -18,6 +18,22 @@ import (
 // workspace, which holds the workspace's rate budget).
 type ListFunc func(ctx context.Context) ([]extendapi.EditRun, error)
 
+// WorkspacePollPageSize is how many of a workspace's newest runs a poll
+// reads: the first page of Extend's list.
+const WorkspacePollPageSize = 25
+
+// ListFirstPage is the ListFunc of cl: the first page of its workspace's
+// runs, newest change first.
+func ListFirstPage(cl *extendapi.Client) ListFunc {
+	return func(ctx context.Context) ([]extendapi.EditRun, error) {
+		list, err := cl.ListEditRuns(ctx, extendapi.ListEditRunsParams{MaxPageSize: WorkspacePollPageSize})
+		if err != nil {
+			return nil, err
+		}
+		return list.Data, nil
+	}
+}
+
 // DefaultWorkspacePollInterval is the default of
 // WorkspacePollerOptions.Interval: new runs show within a few seconds.
 const DefaultWorkspacePollInterval = 3 * time.Second

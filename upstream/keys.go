@@ -99,17 +99,19 @@ func (ks *Keys) Client(conn store.Connection, k Key) (*extendapi.Client, error) 
 // sweep's use audited with how many runs it asks about.
 func (ks *Keys) ServiceKeyFetcher(ctx context.Context, tenant string, runs int) (func(ctx context.Context, runID string) (*extendapi.EditRun, error), error) {
 	why := fmt.Sprintf("reconciling %d %s whose webhook never came", runs, map[bool]string{true: "run", false: "runs"}[runs == 1])
-	cl, err := ks.serviceClient(ctx, tenant, "reconcile", why)
+	cl, err := ks.ServiceClient(ctx, tenant, "reconcile", why)
 	if err != nil {
 		return nil, err
 	}
 	return cl.GetEditRun, nil
 }
 
-// serviceClient is a client made with tenant's service key, its use
-// audited once with why; ErrNotFound (from store) when the tenant has
-// none. what names the work for the error of a tenant named by a key.
-func (ks *Keys) serviceClient(ctx context.Context, tenant, what, why string) (*extendapi.Client, error) {
+// ServiceClient is a client made with tenant's service key, for
+// background work with nobody's session (the reconciler; the shared poll
+// that alert rules on stuck runs and silence keep going), its use audited
+// once with why; ErrNotFound (from store) when the tenant has none. what
+// names the work for the error of a tenant named by a key.
+func (ks *Keys) ServiceClient(ctx context.Context, tenant, what, why string) (*extendapi.Client, error) {
 	key, err := ks.store.ServiceKey(ctx, tenant)
 	if err != nil {
 		return nil, err
@@ -128,23 +130,4 @@ func (ks *Keys) serviceClient(ctx context.Context, tenant, what, why string) (*e
 		return nil, err
 	}
 	return cl, nil
-}
-
-// ServiceKeyLister is a background reader of a tenant's first page of
-// runs (see monitor.ListFunc), for a poll that runs with nobody watching
-// (alert rules on stuck runs and silence): a client made with the tenant's
-// service key. why is audited once, when the lister is made, not at each
-// poll. ErrNotFound (from store) when the tenant has no service key.
-func (ks *Keys) ServiceKeyLister(ctx context.Context, tenant string, pageSize int, why string) (func(ctx context.Context) ([]extendapi.EditRun, error), error) {
-	cl, err := ks.serviceClient(ctx, tenant, "poll", why)
-	if err != nil {
-		return nil, err
-	}
-	return func(ctx context.Context) ([]extendapi.EditRun, error) {
-		list, err := cl.ListEditRuns(ctx, extendapi.ListEditRunsParams{MaxPageSize: pageSize})
-		if err != nil {
-			return nil, err
-		}
-		return list.Data, nil
-	}, nil
 }
