@@ -139,7 +139,7 @@ func (a *dashboard) runsBulk(c echo.Context) error {
 		}))
 	}
 	if deleting {
-		job, err := a.startBulkJob(c, conn, tenant, "", "selected runs", plan.ids(false), true)
+		job, err := a.startBulkJob(c, conn, tenant, "", jobTarget(""), plan.ids(false), true)
 		if err != nil {
 			return err
 		}
@@ -152,7 +152,7 @@ func (a *dashboard) runsBulk(c echo.Context) error {
 		}
 		return redirect(c, back)
 	}
-	job, err := a.startBulkJob(c, conn, tenant, "", "selected runs", ids, false)
+	job, err := a.startBulkJob(c, conn, tenant, "", jobTarget(""), ids, false)
 	if err != nil {
 		return err
 	}

@@ -168,10 +168,10 @@ func (a *dashboard) failuresRerun(c echo.Context) error {
 	if more {
 		runs = runs[:maxBulkRerun]
 	}
-	label := reason
-	if label == "" {
-		label = "no reason given"
-	}
+	// The job keeps the group's reason, store.FailureReasonNone for the
+	// group with none; jobTarget names it in flashes and the audit log.
+	jobReason := cmp.Or(reason, store.FailureReasonNone)
+	label := jobTarget(jobReason)
 	back := views.FailuresURL(a.BasePath, conn.Ref(), rng)
 	if !rerunnable(reason) {
 		if err := a.setFlash(c, views.FlashError, notRerunnable); err != nil {
@@ -207,7 +207,7 @@ func (a *dashboard) failuresRerun(c echo.Context) error {
 		}
 		return redirect(c, back)
 	}
-	job, err := a.startBulkJob(c, conn, tenant, cmp.Or(reason, store.FailureReasonNone), label, ids, false)
+	job, err := a.startBulkJob(c, conn, tenant, jobReason, label, ids, false)
 	if err != nil {
 		return err
 	}
