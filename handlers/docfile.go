@@ -136,8 +136,8 @@ func (a *dashboard) runFile(c echo.Context) error {
 	}
 	return a.streamFile(c, fileStream{
 		tenant: conn.Tenant, target: id, key: key,
-		resolve: func(fresh bool) (presignedFile, error) {
-			return a.presignedFile(c.Request().Context(), cl, key, fresh)
+		resolve: func() (presignedFile, error) {
+			return a.presignedFile(c.Request().Context(), cl, key)
 		},
 		auditDetail: func(f presignedFile) string { return detail + f.fileID },
 		refusal:     func(status int) error { return fileStoreRefusal(status, "the "+kind+" PDF of run "+id) },
@@ -149,9 +149,33 @@ func (a *dashboard) runFile(c echo.Context) error {
 type fileStream struct {
 	tenant, target string // the audit entry's
 	key            presignedKey
-	resolve        func(fresh bool) (presignedFile, error)
-	auditDetail    func(presignedFile) string
-	refusal        func(status int) error
+	// resolve asks Extend for the file's presigned URL; streamFile keeps
+	// it in the cache under key for its validity.
+	resolve     func() (presignedFile, error)
+	auditDetail func(presignedFile) string
+	refusal     func(status int) error
+}
+
+// cachedFile is fs's presigned file from the cache, or (fresh, or none
+// cached) from Extend through fs.resolve, cached for presignedKeep.
+func (a *dashboard) cachedFile(fs fileStream, fresh bool) (presignedFile, error) {
+	now := a.Now()
+	if !fresh {
+		if f, ok := a.presigned.get(fs.key, now); ok {
+			return f, nil
+		}
+	}
+	f, err := fs.resolve()
+	if err != nil {
+		return presignedFile{}, err
+	}
+	if f.url == "" {
+		return presignedFile{}, &PageError{Status: http.StatusBadGateway, Heading: "No link to the file", Category: "file store",
+			Explanation: "Extend returned file " + f.fileID + " without a link to its bytes. Try again in a moment."}
+	}
+	f.expires = now.Add(presignedKeep)
+	a.presigned.put(fs.key, f, now)
+	return f, nil
 }
 
 // streamFile fetches the file with the browser's range and relays it,
@@ -162,7 +186,7 @@ func (a *dashboard) streamFile(c echo.Context, fs fileStream) error {
 	var file presignedFile
 	var err error
 	for attempt := range 2 {
-		file, err = fs.resolve(attempt > 0)
+		file, err = a.cachedFile(fs, attempt > 0)
 		if err != nil {
 			return err
 		}
@@ -234,20 +258,14 @@ func firstRequestOfView(r *http.Request) bool {
 	return rng == "" || strings.HasPrefix(strings.ReplaceAll(rng, " ", ""), "bytes=0-") && r.Header.Get("If-Range") == ""
 }
 
-// presignedFile is the URL of the run's file: from the cache unless fresh,
-// else from Extend (the run, then the file when the run carries no URL).
-func (a *dashboard) presignedFile(ctx context.Context, cl *extendapi.Client, key presignedKey, fresh bool) (presignedFile, error) {
-	now := a.Now()
-	if !fresh {
-		if f, ok := a.presigned.get(key, now); ok {
-			return f, nil
-		}
-	}
+// presignedFile asks Extend for the URL of the run's file: the run, then
+// the file when the run carries no URL (streamFile caches it).
+func (a *dashboard) presignedFile(ctx context.Context, cl *extendapi.Client, key presignedKey) (presignedFile, error) {
 	run, err := cl.GetEditRun(ctx, key.runID)
 	if err != nil {
 		return presignedFile{}, err
 	}
-	f := presignedFile{name: key.runID + "-" + key.kind + ".pdf", expires: now.Add(presignedKeep)}
+	f := presignedFile{name: key.runID + "-" + key.kind + ".pdf"}
 	switch key.kind {
 	case views.FileInput:
 		f.fileID = run.File.ID
@@ -269,11 +287,6 @@ func (a *dashboard) presignedFile(ctx context.Context, cl *extendapi.Client, key
 		}
 		f.url = file.PresignedURL
 	}
-	if f.url == "" {
-		return presignedFile{}, &PageError{Status: http.StatusBadGateway, Heading: "No link to the file", Category: "file store",
-			Explanation: "Extend returned file " + f.fileID + " without a link to its bytes. Try again in a moment."}
-	}
-	a.presigned.put(key, f, now)
 	return f, nil
 }
 

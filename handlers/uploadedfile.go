@@ -33,13 +33,7 @@ func (a *dashboard) uploadedFile(c echo.Context) error {
 	key := presignedKey{tenant: conn.Tenant, runID: id, kind: presignedKindFile}
 	return a.streamFile(c, fileStream{
 		tenant: conn.Tenant, target: id, key: key,
-		resolve: func(fresh bool) (presignedFile, error) {
-			now := a.Now()
-			if !fresh {
-				if f, ok := a.presigned.get(key, now); ok {
-					return f, nil
-				}
-			}
+		resolve: func() (presignedFile, error) {
 			file, err := cl.GetFile(c.Request().Context(), id)
 			if errors.Is(err, extendapi.ErrNotFound) {
 				return presignedFile{}, &PageError{Status: http.StatusNotFound, Heading: "File not found", Category: "not found",
@@ -48,13 +42,7 @@ func (a *dashboard) uploadedFile(c echo.Context) error {
 			if err != nil {
 				return presignedFile{}, err
 			}
-			if file.PresignedURL == "" {
-				return presignedFile{}, &PageError{Status: http.StatusBadGateway, Heading: "No link to the file", Category: "file store",
-					Explanation: "Extend returned file " + id + " without a link to its bytes. Try again in a moment."}
-			}
-			f := presignedFile{url: file.PresignedURL, fileID: id, name: orDefault(file.Name, id+".pdf"), expires: now.Add(presignedKeep)}
-			a.presigned.put(key, f, now)
-			return f, nil
+			return presignedFile{url: file.PresignedURL, fileID: id, name: orDefault(file.Name, id+".pdf")}, nil
 		},
 		auditDetail: func(f presignedFile) string { return "viewed uploaded file " + f.fileID + " (" + f.name + ")" },
 		refusal:     func(status int) error { return fileStoreRefusal(status, "file "+id) },
