@@ -131,15 +131,21 @@ type deliveryPipeline struct {
 	tenants   []*tenantWork            // sorted by name
 	byTenant  map[string]*tenantWork
 	appliedAt time.Time
-	// The rollup rows of the hours and days the batch can move, locked.
-	hours, days *lockedRollups
+	// The rollup rows of the minutes, hours and days the batch can move,
+	// locked: one per table, in the order writeDeliveries locks them.
+	rollups []*lockedRollups
 }
 
 func newDeliveryPipeline(s *Store, ds []WebhookDelivery, todo []int, out []WebhookDeliveryResult) *deliveryPipeline {
 	clear(out)
 	p := &deliveryPipeline{s: s, ds: ds, todo: todo, out: out, obs: map[int]observationBatch{},
-		byTenant: map[string]*tenantWork{}, appliedAt: msTime(s.now()),
-		hours: newLockedRollups(hourRollups), days: newLockedRollups(dayRollups)}
+		byTenant: map[string]*tenantWork{}, appliedAt: msTime(s.now())}
+	if !s.noMinuteRollups {
+		p.rollups = append(p.rollups, newLockedRollups(minuteRollups, func(d *rollupDelta) map[int64]*Aggregate { return d.minutes }))
+	}
+	p.rollups = append(p.rollups,
+		newLockedRollups(hourRollups, func(d *rollupDelta) map[int64]*Aggregate { return d.buckets }),
+		newLockedRollups(dayRollups, func(d *rollupDelta) map[int64]*Aggregate { return d.days }))
 	for _, i := range todo {
 		d := ds[i]
 		if len(d.Runs) == 0 {
@@ -202,7 +208,7 @@ func (p *deliveryPipeline) run(ctx context.Context, conn *pgx.Conn) (fx batchEff
 	return fx, nil
 }
 
-// rollupKey is one rollup row: a tenant's hour or day.
+// rollupKey is one rollup row: a tenant's minute, hour or day.
 type rollupKey struct {
 	tenant string
 	bucket int64
@@ -212,13 +218,14 @@ type rollupKey struct {
 // locked, and the buckets it looked for (a bucket looked for and not
 // found has no row yet).
 type lockedRollups struct {
-	table  rollupTable
-	sought map[rollupKey]bool
-	found  map[rollupKey]Aggregate
+	table   rollupTable
+	deltaOf func(*rollupDelta) map[int64]*Aggregate // the table's part of a delta
+	sought  map[rollupKey]bool
+	found   map[rollupKey]Aggregate
 }
 
-func newLockedRollups(table rollupTable) *lockedRollups {
-	return &lockedRollups{table: table, sought: map[rollupKey]bool{}, found: map[rollupKey]Aggregate{}}
+func newLockedRollups(table rollupTable, deltaOf func(*rollupDelta) map[int64]*Aggregate) *lockedRollups {
+	return &lockedRollups{table: table, deltaOf: deltaOf, sought: map[rollupKey]bool{}, found: map[rollupKey]Aggregate{}}
 }
 
 // queueLock queues the read, locking, of tenant's rows of buckets.
@@ -335,10 +342,11 @@ func (p *deliveryPipeline) lockStep(ctx context.Context, conn *pgx.Conn, fx *bat
 	}
 
 	// A run's time (RunSnapshot.At) is its creation or first sighting,
-	// stored or observed: the rows of those hours and days are the ones
-	// the batch can move. The stored times are read in the statement.
+	// stored or observed: the rows of those minutes, hours and days are
+	// the ones the batch can move. The stored times are read in the
+	// statement.
 	for _, t := range p.tenants {
-		hours, days := map[int64]bool{}, map[int64]bool{}
+		var observedAt []int64
 		for _, i := range p.todo {
 			if p.ds[i].Tenant != t.tenant {
 				continue
@@ -347,23 +355,23 @@ func (p *deliveryPipeline) lockStep(ctx context.Context, conn *pgx.Conn, fx *bat
 				for _, o := range runs {
 					for _, at := range []time.Time{o.CreatedAt, o.SeenAt} {
 						if !at.IsZero() {
-							hours[bucketOf(at)] = true
-							days[floorMs(millis(at), RollupDay.Milliseconds())] = true
+							observedAt = append(observedAt, millis(at))
 						}
 					}
 				}
 			}
 		}
-		for _, l := range []struct {
-			rows    *lockedRollups
-			buckets map[int64]bool
-		}{{p.hours, hours}, {p.days, days}} {
-			size := l.rows.table.size
-			observed := slices.Sorted(maps.Keys(l.buckets))
-			for _, bucket := range observed {
-				l.rows.sought[rollupKey{t.tenant, bucket}] = true
+		for _, l := range p.rollups {
+			size := l.table.size
+			buckets := map[int64]bool{}
+			for _, at := range observedAt {
+				buckets[floorMs(at, size)] = true
 			}
-			b.Queue(`SELECT `+rollupColumns+` FROM `+l.rows.table.name+` WHERE tenant = $1 AND bucket IN (
+			observed := slices.Sorted(maps.Keys(buckets))
+			for _, bucket := range observed {
+				l.sought[rollupKey{t.tenant, bucket}] = true
+			}
+			b.Queue(`SELECT `+rollupColumns+` FROM `+l.table.name+` WHERE tenant = $1 AND bucket IN (
 					SELECT unnest($2::int8[])
 					UNION SELECT b FROM run_snapshots, LATERAL (VALUES (at - ((at % $3) + $3) % $3),
 						(first_seen_at - ((first_seen_at % $3) + $3) % $3)) AS v(b)
@@ -374,7 +382,7 @@ func (p *deliveryPipeline) lockStep(ctx context.Context, conn *pgx.Conn, fx *bat
 					if err != nil {
 						return err
 					}
-					l.rows.found[rollupKey{t.tenant, bucket}] = a
+					l.found[rollupKey{t.tenant, bucket}] = a
 				}
 				return rows.Err()
 			})
@@ -393,8 +401,9 @@ func (p *deliveryPipeline) lockStep(ctx context.Context, conn *pgx.Conn, fx *bat
 				continue
 			}
 			for _, at := range []time.Time{st.stored.At, st.stored.FirstSeenAt} {
-				p.hours.sought[rollupKey{t.tenant, bucketOf(at)}] = true
-				p.days.sought[rollupKey{t.tenant, floorMs(millis(at), RollupDay.Milliseconds())}] = true
+				for _, l := range p.rollups {
+					l.sought[rollupKey{t.tenant, floorMs(millis(at), l.table.size)}] = true
+				}
 			}
 		}
 	}
@@ -442,13 +451,10 @@ func (p *deliveryPipeline) applyInOrder() {
 
 // movedRollups is, per tenant in order, the buckets of one table whose
 // delta is not zero, sorted.
-func (p *deliveryPipeline) movedRollups(hours bool) []rollupKey {
+func (p *deliveryPipeline) movedRollups(l *lockedRollups) []rollupKey {
 	var keys []rollupKey
 	for _, t := range p.tenants {
-		deltas := t.delta.days
-		if hours {
-			deltas = t.delta.buckets
-		}
+		deltas := l.deltaOf(t.delta)
 		for _, bucket := range slices.Sorted(maps.Keys(deltas)) {
 			if !deltas[bucket].zero() {
 				keys = append(keys, rollupKey{t.tenant, bucket})
@@ -463,14 +469,11 @@ func (p *deliveryPipeline) movedRollups(hours bool) []rollupKey {
 // can move, so this costs nothing unless that reasoning is ever wrong.
 func (p *deliveryPipeline) lockUnforeseenRollups(ctx context.Context, conn *pgx.Conn) error {
 	b := &pgx.Batch{}
-	for _, l := range []struct {
-		rows  *lockedRollups
-		hours bool
-	}{{p.hours, true}, {p.days, false}} {
+	for _, l := range p.rollups {
 		missing := map[string][]int64{}
 		var tenants []string
-		for _, k := range p.movedRollups(l.hours) {
-			if !l.rows.sought[k] {
+		for _, k := range p.movedRollups(l) {
+			if !l.sought[k] {
 				if _, ok := missing[k.tenant]; !ok {
 					tenants = append(tenants, k.tenant)
 				}
@@ -478,7 +481,7 @@ func (p *deliveryPipeline) lockUnforeseenRollups(ctx context.Context, conn *pgx.
 			}
 		}
 		for _, t := range tenants {
-			l.rows.queueLock(b, t, missing[t])
+			l.queueLock(b, t, missing[t])
 		}
 	}
 	if b.Len() == 0 {
@@ -527,24 +530,18 @@ func (p *deliveryPipeline) writeStep(ctx context.Context, conn *pgx.Conn) error 
 	}
 
 	created, wantCreated := 0, 0
-	for _, l := range []struct {
-		rows  *lockedRollups
-		hours bool
-	}{{p.hours, true}, {p.days, false}} {
+	for _, l := range p.rollups {
 		var updates, inserts [][]any
-		for _, k := range p.movedRollups(l.hours) {
-			delta := p.byTenant[k.tenant].delta.days[k.bucket]
-			if l.hours {
-				delta = p.byTenant[k.tenant].delta.buckets[k.bucket]
-			}
-			if current, ok := l.rows.found[k]; ok {
+		for _, k := range p.movedRollups(l) {
+			delta := l.deltaOf(p.byTenant[k.tenant].delta)[k.bucket]
+			if current, ok := l.found[k]; ok {
 				current.merge(*delta)
 				updates = append(updates, append([]any{k.tenant, k.bucket}, rollupArgs(current)...))
 			} else {
 				inserts = append(inserts, append([]any{k.tenant, k.bucket}, rollupArgs(*delta)...))
 			}
 		}
-		table := l.rows.table.name
+		table := l.table.name
 		if len(updates) > 0 {
 			b.Queue(`UPDATE `+table+` AS t SET processed = u.processed, failed = u.failed, credits = u.credits,
 				pages = u.pages, fields_filled = u.fields_filled, fields_total = u.fields_total, failures = u.failures, timings = u.timings

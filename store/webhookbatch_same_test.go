@@ -95,11 +95,12 @@ func TestWebhookBatchMatchesOneByOne(t *testing.T) {
 		}
 
 		type state struct {
-			Runs   map[string]RunSnapshot
-			Other  Aggregate // the other tenant's
-			Hours  Series
-			Days   Series
-			Events []WebhookEvent
+			Runs    map[string]RunSnapshot
+			Other   Aggregate // the other tenant's
+			Hours   Series
+			Days    Series
+			Minutes map[int64]Aggregate // every minute row, which short ranges read at their edges
+			Events  []WebhookEvent
 		}
 		read := func(s *Store) state {
 			st := state{Runs: map[string]RunSnapshot{}}
@@ -124,6 +125,7 @@ func TestWebhookBatchMatchesOneByOne(t *testing.T) {
 			if st.Days, err = s.RunSeries(ctx, SeriesQuery{Tenant: tenant, From: from, To: from.Add(96 * time.Hour), Step: 24 * time.Hour}); err != nil {
 				t.Fatal(err)
 			}
+			st.Minutes = rollupRows(t, s, minuteRollups, tenant)
 			if st.Events, _, err = s.ListWebhookEvents(ctx, WebhookEventFilter{Tenant: tenant, Limit: 100}); err != nil {
 				t.Fatal(err)
 			}
@@ -139,6 +141,28 @@ func TestWebhookBatchMatchesOneByOne(t *testing.T) {
 			t.Errorf("what the batches left (-one by one +batched):\n%s", diff)
 		}
 	})
+}
+
+// rollupRows reads every row of a rollup table of tenant, by bucket.
+func rollupRows(t *testing.T, s *Store, table rollupTable, tenant string) map[int64]Aggregate {
+	t.Helper()
+	rows, err := s.query(context.Background(), `SELECT `+rollupColumns+` FROM `+table.name+` WHERE tenant = ?`, tenant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[int64]Aggregate{}
+	for rows.Next() {
+		bucket, a, err := scanRollup(rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[bucket] = a
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 // backendIndex is the position in storetest.Backends of s's database.
