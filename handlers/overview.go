@@ -93,12 +93,8 @@ func (a *dashboard) overviewModel(c echo.Context, tenant, ws string, rng views.T
 		return views.OverviewPage{}, err
 	}
 	p.Cards = figureCards(a.BasePath, ws, rng, p.Figures, prev)
-	reported, finished, exact, err := a.Store.FieldReports(ctx, tenant, rng.Start, rng.End, fieldReportsRead)
-	if err != nil {
-		return views.OverviewPage{}, err
-	}
 	cb := chartBuilder{basePath: a.BasePath, ws: ws, rng: rng, series: series, loc: TimeZoneOf(c.Request()),
-		fieldReports: fieldReportsNote(reported, finished, exact)}
+		fieldReports: fieldReportsNote(series.Total.FieldReports, series.Total.Finished())}
 	p.Charts = views.OverviewCharts{
 		Runs: cb.runsChart(), Latency: cb.latencyChart(), Stages: cb.stagesChart(),
 		Failures: cb.failuresChart(), Credits: cb.creditsChart(), Fill: cb.fillChart(),
@@ -118,23 +114,17 @@ type chartBuilder struct {
 	fieldReports string
 }
 
-// fieldReportsRead bounds the runs the fill chart's note reads, so the
-// page's cost stays flat in the size of history.
-const fieldReportsRead = 2_000
-
 // fieldReportsNote says how few of the range's finished runs reported
 // their field counts: most runs reach history from Extend's list, which
 // carries none, and a ratio of 3 runs should not read like one of 3,000.
-func fieldReportsNote(reported, finished int64, exact bool) string {
-	if finished == 0 || (exact && reported == finished) {
+// Both counts come from the rollups, exact for any range.
+func fieldReportsNote(reported, finished int64) string {
+	if finished == 0 || reported == finished {
 		return ""
 	}
 	runs := "runs"
 	if finished == 1 {
 		runs = "run"
-	}
-	if !exact {
-		return views.FormatCount(reported) + " of the newest " + views.FormatCount(finished) + " finished " + runs + " in this period reported their field counts."
 	}
 	return views.FormatCount(reported) + " of " + views.FormatCount(finished) + " finished " + runs + " in this period reported their field counts."
 }

@@ -77,18 +77,6 @@ func overviewPage(ctx context.Context, st *store.Store, _ string) error {
 	return err
 }
 
-// overviewFillPage is overviewPage with the fill chart's note: how many
-// of the 30 days' newest finished runs reported their field counts, a
-// read bounded like the handler's (2,000 runs).
-func overviewFillPage(ctx context.Context, st *store.Store, prefix string) error {
-	if err := overviewPage(ctx, st, prefix); err != nil {
-		return err
-	}
-	now := benchEnd
-	_, _, _, err := st.FieldReports(ctx, benchTenant, now.Truncate(24*time.Hour).AddDate(0, 0, -29), now, 2_000)
-	return err
-}
-
 // edgesPage is the store work of pages whose ranges end off the hour, as a
 // "last hour" or "last 7 days" asked at 11:42:36 does: the failures page
 // (a 7-day hourly series), the overview's last 24 hours, and the runs
@@ -138,7 +126,7 @@ func BenchmarkHistoryScale(b *testing.B) {
 			pages := []struct {
 				name string
 				fn   func(context.Context, *store.Store, string) error
-			}{{"list", listPage}, {"overview", overviewPage}, {"overview+fill", overviewFillPage}, {"search", searchPage}, {"edges", edgesPage}}
+			}{{"list", listPage}, {"overview", overviewPage}, {"search", searchPage}, {"edges", edgesPage}}
 			times := map[string][]time.Duration{}
 			b.ResetTimer()
 			for b.Loop() {

@@ -4,49 +4,49 @@ import (
 	"context"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
-// TestFieldReports counts the finished runs of a range that reported
-// their field counts, exactly under the limit and as "of the newest"
-// over it; runs outside the range, still processing or deleted do not
-// count.
-func TestFieldReports(t *testing.T) {
+// TestMigrationCountsFieldReports: migration 13 counts, in every rollup
+// row already stored, the finished runs that reported both their field
+// count and their filled values, as the rollups count them from then
+// on: runs still processing, failed runs without counts and deleted runs
+// do not count.
+func TestMigrationCountsFieldReports(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, dsn string) {
-		s := openMigrated(t, dsn)
 		ctx := context.Background()
-		base := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-		n := func(v int64) *int64 { return &v }
-		var runs []RunSnapshot
-		for i := range 10 {
-			r := RunSnapshot{RunID: "edr_f" + string(rune('a'+i)), RunFacts: RunFacts{Status: StatusProcessed, CreatedAt: base.Add(time.Duration(i) * time.Minute)}}
-			if i%3 == 0 { // a, d, g, j reported both
-				r.FieldCount, r.FieldsFilled = n(10), n(7)
-			}
-			if i == 1 {
-				r.FieldCount = n(10) // a count without filled values is no report
-			}
-			runs = append(runs, r)
+		s := openAt(t, dsn, 12)
+		withCounts := func(o RunObservation) RunObservation {
+			o.FieldCount, o.FieldsFilled = i64(12), i64(3)
+			return o
 		}
-		runs = append(runs,
-			RunSnapshot{RunID: "edr_busy", RunFacts: RunFacts{Status: StatusProcessing, CreatedAt: base.Add(2 * time.Minute), FieldCount: n(3), FieldsFilled: n(3)}},
-			RunSnapshot{RunID: "edr_before", RunFacts: RunFacts{Status: StatusFailed, CreatedAt: base.Add(-time.Minute), FieldCount: n(3), FieldsFilled: n(1)}},
-		)
-		if err := s.InsertSyntheticRuns(ctx, "us/ws_1", runs); err != nil {
+		observations := []RunObservation{
+			processed("edr_a", 1, 900), processed("edr_b", 70, 900), processed("edr_c", 1500, 900), // report
+			withCounts(failed("edr_d", 2, "INTERNAL_ERROR")), // reports
+			failed("edr_e", 3, "CORRUPT_FILE"),               // no counts
+			withCounts(processing("edr_f", 4)),               // not finished
+			processed("edr_g", 5, 900),                       // deleted below
+		}
+		if _, err := s.UpsertRuns(ctx, tenantA, observations); err != nil {
 			t.Fatal(err)
 		}
-		since, until := base, base.Add(10*time.Minute)
-		if reported, finished, exact, err := s.FieldReports(ctx, "us/ws_1", since, until, 100); err != nil || reported != 4 || finished != 10 || !exact {
-			t.Errorf("under the limit: %d of %d exact %v, %v; want 4 of 10 exact", reported, finished, exact, err)
+		if _, err := s.MarkRunDeleted(ctx, tenantA, "edr_g", time.Time{}); err != nil {
+			t.Fatal(err)
 		}
-		if reported, finished, exact, err := s.FieldReports(ctx, "us/ws_1", since, until, 10); err != nil || reported != 4 || finished != 10 || !exact {
-			t.Errorf("at the limit: %d of %d exact %v, %v; want 4 of 10 exact", reported, finished, exact, err)
+		dropFieldReports(t, s, 12)
+		if err := s.Migrate(ctx); err != nil {
+			t.Fatal(err)
 		}
-		// The newest 4: g, h, i, j; g and j reported.
-		if reported, finished, exact, err := s.FieldReports(ctx, "us/ws_1", since, until, 4); err != nil || reported != 2 || finished != 4 || exact {
-			t.Errorf("over the limit: %d of %d exact %v, %v; want 2 of the newest 4, not exact", reported, finished, exact, err)
+		if diff := cmp.Diff(recomputedRollups(t, s, tenantA), storedRollups(t, s, tenantA)); diff != "" {
+			t.Fatalf("rollups after the migration (-recomputed +stored):\n%s", diff)
 		}
-		if reported, finished, _, err := s.FieldReports(ctx, "us/ws_2", since, until, 100); err != nil || reported != 0 || finished != 0 {
-			t.Errorf("another tenant: %d of %d, %v", reported, finished, err)
+		total, err := s.RunTotal(ctx, tenantA, testStart.Add(-48*time.Hour), testStart.Add(48*time.Hour))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if total.FieldReports != 4 || total.Finished() != 5 {
+			t.Errorf("after the migration: %d of %d finished runs reported field counts; want 4 of 5", total.FieldReports, total.Finished())
 		}
 	})
 }

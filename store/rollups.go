@@ -52,10 +52,13 @@ type Aggregate struct {
 	Failures map[string]int64
 	Credits  float64
 	Pages    int64
-	// FieldsFilled of FieldsTotal fields in the schema, over the runs that
-	// reported both.
+	// FieldsFilled of FieldsTotal fields in the schema, over the
+	// FieldReports runs that reported both. Most runs reach history from
+	// Extend's list, which carries neither, so a fill ratio says how many
+	// runs it stands on.
 	FieldsFilled int64
 	FieldsTotal  int64
+	FieldReports int64
 	// Timings of the processed runs, in ms, indexed by Metric*; nil when
 	// none was reported.
 	Timings [metricCount]Histogram
@@ -101,6 +104,7 @@ func (a *Aggregate) addRun(r RunSnapshot, sign int64) {
 	if r.FieldsFilled != nil && r.FieldCount != nil {
 		a.FieldsFilled += sign * *r.FieldsFilled
 		a.FieldsTotal += sign * *r.FieldCount
+		a.FieldReports += sign
 	}
 	if r.Credits != nil {
 		a.Credits += float64(sign) * *r.Credits
@@ -140,6 +144,7 @@ func (a *Aggregate) merge(b Aggregate) {
 	a.Pages += b.Pages
 	a.FieldsFilled += b.FieldsFilled
 	a.FieldsTotal += b.FieldsTotal
+	a.FieldReports += b.FieldReports
 	for m := range b.Timings {
 		if b.Timings[m] != nil {
 			a.Timings[m].Add(b.Timings[m])
@@ -149,7 +154,7 @@ func (a *Aggregate) merge(b Aggregate) {
 
 // zero reports whether a adds nothing.
 func (a Aggregate) zero() bool {
-	if a.Pages != 0 || a.FieldsFilled != 0 || a.FieldsTotal != 0 || math.Abs(a.Credits) > 1e-9 {
+	if a.Pages != 0 || a.FieldsFilled != 0 || a.FieldsTotal != 0 || a.FieldReports != 0 || math.Abs(a.Credits) > 1e-9 {
 		return false
 	}
 	for _, m := range []map[string]int64{a.Runs, a.Failures} {
@@ -335,7 +340,7 @@ func (d *rollupDelta) apply(r RunSnapshot, sign int64) {
 	}
 }
 
-const rollupColumns = `bucket, processed, failed, credits, pages, fields_filled, fields_total, failures, timings`
+const rollupColumns = `bucket, processed, failed, credits, pages, fields_filled, fields_total, field_reports, failures, timings`
 
 // rollupTable names one rollup table and its statements.
 type rollupTable struct {
@@ -350,9 +355,9 @@ func newRollupTable(name string, size time.Duration) rollupTable {
 		name: name, size: size.Milliseconds(),
 		selectOne: sel,
 		insertOne: `INSERT INTO ` + name + ` (tenant, ` + rollupColumns + `)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, bucket) DO NOTHING RETURNING bucket`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (tenant, bucket) DO NOTHING RETURNING bucket`,
 		update: `UPDATE ` + name + ` SET processed = ?, failed = ?, credits = ?, pages = ?,
-			fields_filled = ?, fields_total = ?, failures = ?, timings = ? WHERE tenant = ? AND bucket = ?`,
+			fields_filled = ?, fields_total = ?, field_reports = ?, failures = ?, timings = ? WHERE tenant = ? AND bucket = ?`,
 	}
 }
 
@@ -364,13 +369,13 @@ var (
 
 // rollupRecord is a run_rollups row as scanned, before decoding.
 type rollupRecord struct {
-	bucket, processed, failed, pages, filled, total int64
-	credits                                         float64
-	failures, timings                               []byte
+	bucket, processed, failed, pages, filled, total, reports int64
+	credits                                                  float64
+	failures, timings                                        []byte
 }
 
 func (r *rollupRecord) scan(row rowScanner) error {
-	return row.Scan(&r.bucket, &r.processed, &r.failed, &r.credits, &r.pages, &r.filled, &r.total, &r.failures, &r.timings)
+	return row.Scan(&r.bucket, &r.processed, &r.failed, &r.credits, &r.pages, &r.filled, &r.total, &r.reports, &r.failures, &r.timings)
 }
 
 // addTo decodes the row into a, adding.
@@ -384,6 +389,7 @@ func (r *rollupRecord) addTo(a *Aggregate) error {
 	a.Pages += r.pages
 	a.FieldsFilled += r.filled
 	a.FieldsTotal += r.total
+	a.FieldReports += r.reports
 	return nil
 }
 
@@ -399,7 +405,7 @@ func scanRollup(row rowScanner) (int64, Aggregate, error) {
 }
 
 func rollupArgs(a Aggregate) []any {
-	return []any{a.Runs[StatusProcessed], a.Runs[StatusFailed], a.Credits, a.Pages, a.FieldsFilled, a.FieldsTotal,
+	return []any{a.Runs[StatusProcessed], a.Runs[StatusFailed], a.Credits, a.Pages, a.FieldsFilled, a.FieldsTotal, a.FieldReports,
 		encodeFailures(a.Failures), encodeTimings(a.Timings)}
 }
 

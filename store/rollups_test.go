@@ -14,14 +14,14 @@ import (
 
 // rollupRow is a rollup in comparable form.
 type rollupRow struct {
-	Processed, Failed, Pages, Filled, Total int64
-	Credits                                 float64
-	Failures                                string
-	Timings                                 string
+	Processed, Failed, Pages, Filled, Total, Reports int64
+	Credits                                          float64
+	Failures                                         string
+	Timings                                          string
 }
 
 func canonical(a Aggregate) rollupRow {
-	return rollupRow{a.Runs[StatusProcessed], a.Runs[StatusFailed], a.Pages, a.FieldsFilled, a.FieldsTotal,
+	return rollupRow{a.Runs[StatusProcessed], a.Runs[StatusFailed], a.Pages, a.FieldsFilled, a.FieldsTotal, a.FieldReports,
 		math.Round(a.Credits*1e6) / 1e6, string(encodeFailures(a.Failures)), string(encodeTimings(a.Timings))}
 }
 

@@ -544,7 +544,8 @@ func (p *deliveryPipeline) writeStep(ctx context.Context, conn *pgx.Conn) error 
 		table := l.table.name
 		if len(updates) > 0 {
 			b.Queue(`UPDATE `+table+` AS t SET processed = u.processed, failed = u.failed, credits = u.credits,
-				pages = u.pages, fields_filled = u.fields_filled, fields_total = u.fields_total, failures = u.failures, timings = u.timings
+				pages = u.pages, fields_filled = u.fields_filled, fields_total = u.fields_total, field_reports = u.field_reports,
+				failures = u.failures, timings = u.timings
 				FROM unnest(`+arrayParams(rollupArrayTypes)+`) AS u(tenant, `+rollupColumns+`)
 				WHERE t.tenant = u.tenant AND t.bucket = u.bucket`, columnsOf(updates, len(rollupArrayTypes))...)
 		}
@@ -628,7 +629,7 @@ var (
 	snapshotArrayTypes = []string{"text", "text", "int8", "text", "text", "text", "text", "text", "text",
 		"int8", "int8", "int8", "int8", "int8", "float8", "float8", "float8", "float8", "float8",
 		"int8", "int8", "int8", "int8", "int8", "text", "int8", "int8"}
-	rollupArrayTypes = []string{"text", "int8", "int8", "int8", "float8", "int8", "int8", "int8", "bytea", "bytea"}
+	rollupArrayTypes = []string{"text", "int8", "int8", "int8", "float8", "int8", "int8", "int8", "int8", "bytea", "bytea"}
 )
 
 // snapshotsUpdateFromArrays rewrites runs by ID from one array per column
