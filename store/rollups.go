@@ -374,8 +374,11 @@ type rollupRecord struct {
 	failures, timings                                        []byte
 }
 
-func (r *rollupRecord) scan(row rowScanner) error {
-	return row.Scan(&r.bucket, &r.processed, &r.failed, &r.credits, &r.pages, &r.filled, &r.total, &r.reports, &r.failures, &r.timings)
+func (r *rollupRecord) scan(row rowScanner) error { return row.Scan(r.targets()...) }
+
+// targets are the scan destinations of rollupColumns, in order.
+func (r *rollupRecord) targets() []any {
+	return []any{&r.bucket, &r.processed, &r.failed, &r.credits, &r.pages, &r.filled, &r.total, &r.reports, &r.failures, &r.timings}
 }
 
 // addTo decodes the row into a, adding.

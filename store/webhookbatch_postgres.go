@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -362,31 +363,25 @@ func (p *deliveryPipeline) lockStep(ctx context.Context, conn *pgx.Conn, fx *bat
 			}
 		}
 		for _, l := range p.rollups {
-			size := l.table.size
-			buckets := map[int64]bool{}
 			for _, at := range observedAt {
-				buckets[floorMs(at, size)] = true
+				l.sought[rollupKey{t.tenant, floorMs(at, l.table.size)}] = true
 			}
-			observed := slices.Sorted(maps.Keys(buckets))
-			for _, bucket := range observed {
-				l.sought[rollupKey{t.tenant, bucket}] = true
-			}
-			b.Queue(`SELECT `+rollupColumns+` FROM `+l.table.name+` WHERE tenant = $1 AND bucket IN (
-					SELECT unnest($2::int8[])
-					UNION SELECT b FROM run_snapshots, LATERAL (VALUES (at - ((at % $3) + $3) % $3),
-						(first_seen_at - ((first_seen_at % $3) + $3) % $3)) AS v(b)
-					WHERE tenant = $1 AND run_id = ANY($4::text[]))
-				ORDER BY bucket FOR UPDATE`, t.tenant, observed, size, t.runIDs).Query(func(rows pgx.Rows) error {
-				for rows.Next() {
-					bucket, a, err := scanRollup(rows)
-					if err != nil {
-						return err
-					}
-					l.found[rollupKey{t.tenant, bucket}] = a
-				}
-				return rows.Err()
-			})
 		}
+		b.Queue(rollupLockQuery(p.rollups), t.tenant, t.runIDs, observedAt).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var level int
+				var rec rollupRecord
+				if err := rows.Scan(append([]any{&level}, rec.targets()...)...); err != nil {
+					return err
+				}
+				var a Aggregate
+				if err := rec.addTo(&a); err != nil {
+					return err
+				}
+				p.rollups[level].found[rollupKey{t.tenant, rec.bucket}] = a
+			}
+			return rows.Err()
+		})
 	}
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("store %d webhook events: %w", len(p.todo), err)
@@ -447,6 +442,36 @@ func (p *deliveryPipeline) applyInOrder() {
 		}
 		r.Stored.AppliedAt = p.appliedAt
 	}
+}
+
+// rollupLockQuery reads and locks, in one statement, a tenant's rows of
+// each rollup table (in the order of levels, each by bucket) that the
+// batch can move: the buckets of the observed times ($3) and of the
+// stored runs' times (the runs of $2, locked by an earlier statement of
+// the same step). Each row comes with its level, the index in levels.
+func rollupLockQuery(levels []*lockedRollups) string {
+	var q strings.Builder
+	q.WriteString(`WITH stored AS MATERIALIZED (
+		SELECT at, first_seen_at FROM run_snapshots WHERE tenant = $1 AND run_id = ANY($2::text[]))`)
+	for i, l := range levels {
+		floor := func(col string) string {
+			size := strconv.FormatInt(l.table.size, 10)
+			return col + ` - ((` + col + ` % ` + size + `) + ` + size + `) % ` + size
+		}
+		fmt.Fprintf(&q, `,
+	level%d AS (SELECT %s FROM %s WHERE tenant = $1 AND bucket IN (
+		SELECT %s FROM unnest($3::int8[]) AS o(at)
+		UNION SELECT %s FROM stored UNION SELECT %s FROM stored)
+		ORDER BY bucket FOR UPDATE)`, i, rollupColumns, l.table.name, floor("at"), floor("at"), floor("first_seen_at"))
+	}
+	q.WriteString("\n")
+	for i := range levels {
+		if i > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		fmt.Fprintf(&q, "SELECT %d, * FROM level%d", i, i)
+	}
+	return q.String()
 }
 
 // movedRollups is, per tenant in order, the buckets of one table whose

@@ -174,3 +174,66 @@ func backendIndex(s *Store) int {
 	}
 	panic(fmt.Sprintf("no backend for %s", s.Dialect()))
 }
+
+// TestPipelinedBatchWritesItself: on PostgreSQL the pipelined writer
+// writes an ordinary batch (runs known and new, two tenants, rollup rows
+// old and new) itself, without leaving it to the statement-per-step
+// writer, which would write the same and hide a broken pipeline from the
+// tests that compare results.
+func TestPipelinedBatchWritesItself(t *testing.T) {
+	for _, backend := range storetest.Backends() {
+		if backend.Name != string(DialectPostgres) {
+			continue
+		}
+		ctx := context.Background()
+		s := openMigrated(t, backend.NewDSN(t), WithClock(storetest.NewClock(testStart).Now), WithSealer(newTestSealer(t)))
+		if _, err := s.CreateWebhookEndpointWithID(ctx, "ewh_pipe", NewWebhookEndpoint{Tenant: "d/ws_a", CreatedBy: "ada"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UpsertRuns(ctx, "d/ws_a", []RunObservation{processing("edr_known", 0)}); err != nil {
+			t.Fatal(err)
+		}
+		ds := []WebhookDelivery{}
+		for i, o := range []RunObservation{processed("edr_known", 1, 900), processed("edr_new", 2, 400), failed("edr_other", 3, "CORRUPT_FILE")} {
+			tenant := "d/ws_a"
+			if o.RunID == "edr_other" {
+				tenant = "d/ws_b"
+			}
+			id := fmt.Sprintf("evt_pipe_%d", i)
+			ds = append(ds, WebhookDelivery{Event: WebhookEvent{EndpointID: "ewh_pipe", EventID: id, EventType: "edit_run.processed",
+				Payload: []byte(`{"eventId":"` + id + `"}`)}, Tenant: tenant, Runs: []RunObservation{o}, Outcome: describeTestChanges})
+		}
+		todo := make([]int, len(ds))
+		for i := range ds {
+			if err := s.normalizeDelivery(&ds[i]); err != nil {
+				t.Fatal(err)
+			}
+			todo[i] = i
+		}
+		out := make([]WebhookDeliveryResult, len(ds))
+		conn, err := s.write.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		err = conn.Raw(func(dc any) error {
+			pc, ok := pgxConnOf(dc)
+			if !ok {
+				return fmt.Errorf("no pgx connection under %T", dc)
+			}
+			_, err := newDeliveryPipeline(s, ds, todo, out).run(ctx, pc)
+			return err
+		})
+		if err != nil {
+			t.Fatalf("the pipeline did not write the batch itself: %v", err)
+		}
+		for _, id := range []string{"edr_known", "edr_new"} {
+			if r, err := s.GetRun(ctx, "d/ws_a", id); err != nil || r.Status != StatusProcessed {
+				t.Errorf("%s after the batch: %+v, %v", id, r.Status, err)
+			}
+		}
+		if diff := cmp.Diff(recomputedRollups(t, s, "d/ws_a"), storedRollups(t, s, "d/ws_a")); diff != "" {
+			t.Errorf("rollups (-recomputed +stored):\n%s", diff)
+		}
+	}
+}
