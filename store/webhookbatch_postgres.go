@@ -39,13 +39,13 @@ import (
 // writeDeliveries' transaction (events, runs, endpoints, rollups), so the
 // two wait for each other rather than deadlock.
 //
-// A batch that creates rows (a run or a rollup hour seen for the first
-// time) checks, one round trip more, that no other transaction created
-// them meanwhile before it commits. What this writer does not expect it
-// leaves to txDeliveryWriter: a delivery of an event stored already (a
-// duplicate: counted, not applied), and a row another transaction created
-// between our read and our insert. Its transaction is then rolled back
-// and the batch written again, the other way.
+// A batch that creates rows (a run or a rollup row seen for the first
+// time) inserts them plainly: if another transaction created one between
+// our read and our insert, the unique index refuses it and nothing
+// commits. What this writer does not expect it leaves to
+// txDeliveryWriter: that race, and a delivery of an event stored already
+// (a duplicate: counted, not applied). Its transaction is then rolled
+// back and the batch written again, the other way.
 type pipelinedDeliveryWriter struct{}
 
 // errBatchRaced reports a batch that the pipeline leaves to
@@ -426,6 +426,10 @@ func (p *deliveryPipeline) applyInOrder() {
 					next = applyObservation(t.tenant, next, nextExists, o)
 					nextExists = true
 				}
+				// The run's ID comes with its insert, in the round trip
+				// that also writes the outcomes: until then it has a
+				// stand-in, so its first change reads as a creation.
+				next.ID = provisionalRunID
 				change = RunChange{RunID: runID, After: next, Changed: true}
 			}
 			st.now, st.exists = change.After, true
@@ -538,7 +542,7 @@ func (p *deliveryPipeline) writeStep(ctx context.Context, conn *pgx.Conn) error 
 	}
 	if len(inserts) > 0 {
 		b.Queue(`INSERT INTO run_snapshots (`+snapshotInsertColumns+`) SELECT * FROM unnest(`+arrayParams(snapshotArrayTypes)+`)
-			ON CONFLICT (tenant, run_id) DO NOTHING RETURNING id, tenant, run_id`, columnsOf(inserts, snapshotInsertArity)...).Query(func(rows pgx.Rows) error {
+			RETURNING id, tenant, run_id`, columnsOf(inserts, snapshotInsertArity)...).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var id int64
 				var k runKey
@@ -554,7 +558,6 @@ func (p *deliveryPipeline) writeStep(ctx context.Context, conn *pgx.Conn) error 
 		b.Queue(snapshotsUpdateFromArrays, columnsOf(updates, 1+snapshotInsertArity-2)...)
 	}
 
-	created, wantCreated := 0, 0
 	for _, l := range p.rollups {
 		var updates, inserts [][]any
 		for _, k := range p.movedRollups(l) {
@@ -575,42 +578,45 @@ func (p *deliveryPipeline) writeStep(ctx context.Context, conn *pgx.Conn) error 
 				WHERE t.tenant = u.tenant AND t.bucket = u.bucket`, columnsOf(updates, len(rollupArrayTypes))...)
 		}
 		if len(inserts) > 0 {
-			wantCreated += len(inserts)
-			b.Queue(`INSERT INTO `+table+` (tenant, `+rollupColumns+`) SELECT * FROM unnest(`+arrayParams(rollupArrayTypes)+`)
-				ON CONFLICT (tenant, bucket) DO NOTHING`, columnsOf(inserts, len(rollupArrayTypes))...).Exec(func(ct pgconn.CommandTag) error {
-				created += int(ct.RowsAffected())
-				return nil
-			})
+			b.Queue(`INSERT INTO `+table+` (tenant, `+rollupColumns+`) SELECT * FROM unnest(`+arrayParams(rollupArrayTypes)+`)`,
+				columnsOf(inserts, len(rollupArrayTypes))...)
 		}
 	}
 
-	if len(inserts) == 0 && wantCreated == 0 {
-		// Nothing in the batch depends on what another transaction did
-		// meanwhile: commit in the same round trip.
-		p.queueOutcomes(b)
-		return p.commit(ctx, conn, b)
-	}
-	if err := conn.SendBatch(ctx, b).Close(); err != nil {
-		return fmt.Errorf("apply %d webhook events: %w", len(p.obs), err)
-	}
-	if len(newIDs) != len(inserts) || created != wantCreated {
-		return errBatchRaced // another transaction created a run or rollup row meanwhile
+	// The rows inserted are new unless another transaction created one
+	// meanwhile: then the insert breaks the unique index, the transaction
+	// ends without committing, and the batch goes the other way
+	// (errBatchRaced). So the inserts, outcomes and COMMIT travel
+	// together, in one round trip.
+	p.queueOutcomes(b)
+	if err := p.commit(ctx, conn, b); err != nil {
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == pgUniqueViolation {
+			return errBatchRaced
+		}
+		return err
 	}
 	for i := range p.out {
 		for c := range p.out[i].Changes {
 			ch := &p.out[i].Changes[c]
-			if id, ok := newIDs[runKey{ch.After.Tenant, ch.RunID}]; ok {
-				if ch.Before.RunID != "" {
-					ch.Before.ID = id
-				}
-				ch.After.ID = id
+			if ch.After.ID != provisionalRunID {
+				continue
 			}
+			id := newIDs[runKey{ch.After.Tenant, ch.RunID}]
+			if ch.Before.ID == provisionalRunID {
+				ch.Before.ID = id
+			}
+			ch.After.ID = id
 		}
 	}
-	b = &pgx.Batch{}
-	p.queueOutcomes(b)
-	return p.commit(ctx, conn, b)
+	return nil
 }
+
+// provisionalRunID stands for the ID of a run the batch creates until its
+// insert returns one (no row has a negative ID).
+const provisionalRunID = -1
+
+// pgUniqueViolation is PostgreSQL's SQLSTATE for a duplicate key.
+const pgUniqueViolation = "23505"
 
 // queueOutcomes works out each applied event's outcome and queues their
 // writing.

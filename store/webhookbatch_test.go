@@ -31,7 +31,11 @@ func summarize(r WebhookDeliveryResult) deliverySummary {
 }
 
 func describeTestChange(c RunChange) string {
-	return fmt.Sprintf("%s %q→%s", c.RunID, c.Before.Status, c.After.Status)
+	created := ""
+	if c.Created() {
+		created = " (new)"
+	}
+	return fmt.Sprintf("%s %q→%s%s", c.RunID, c.Before.Status, c.After.Status, created)
 }
 
 func describeTestChanges(changes []RunChange) string {
@@ -57,12 +61,12 @@ func TestStoreWebhookDeliveries(t *testing.T) {
 		runs    []RunObservation
 		want    deliverySummary
 	}{
-		{"evt_1", run("edr_1", StatusProcessing), deliverySummary{Applied: true, Outcome: `edr_1 ""→PROCESSING;`, Deliveries: 1,
-			Changes: []string{`edr_1 ""→PROCESSING`}}},
-		{"evt_2", run("edr_2", StatusProcessed), deliverySummary{Applied: true, Outcome: `edr_2 ""→PROCESSED;`, Deliveries: 1,
-			Changes: []string{`edr_2 ""→PROCESSED`}}},
+		{"evt_1", run("edr_1", StatusProcessing), deliverySummary{Applied: true, Outcome: `edr_1 ""→PROCESSING (new);`, Deliveries: 1,
+			Changes: []string{`edr_1 ""→PROCESSING (new)`}}},
+		{"evt_2", run("edr_2", StatusProcessed), deliverySummary{Applied: true, Outcome: `edr_2 ""→PROCESSED (new);`, Deliveries: 1,
+			Changes: []string{`edr_2 ""→PROCESSED (new)`}}},
 		// evt_1 again in the same batch: counted, not applied again.
-		{"evt_1", run("edr_1", StatusProcessing), deliverySummary{Duplicate: true, Applied: true, Outcome: `edr_1 ""→PROCESSING;`, Deliveries: 2}},
+		{"evt_1", run("edr_1", StatusProcessing), deliverySummary{Duplicate: true, Applied: true, Outcome: `edr_1 ""→PROCESSING (new);`, Deliveries: 2}},
 		// Stored before the batch, without runs.
 		{"evt_old", nil, deliverySummary{Duplicate: true, Deliveries: 2}},
 		// The same run as evt_1, later in the batch: applied after it.
