@@ -117,9 +117,10 @@ type chartBuilder struct {
 // fieldReportsNote says how few of the range's finished runs reported
 // their field counts: most runs reach history from Extend's list, which
 // carries none, and a ratio of 3 runs should not read like one of 3,000.
-// Both counts come from the rollups, exact for any range.
+// Both counts come from the rollups, exact for any range. Nothing is
+// said when none reported: the empty chart says so itself.
 func fieldReportsNote(reported, finished int64) string {
-	if finished == 0 || reported == finished {
+	if reported == 0 || reported == finished {
 		return ""
 	}
 	runs := "runs"
