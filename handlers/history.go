@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"time"
@@ -78,19 +79,20 @@ var presetSpan = map[string]time.Duration{
 // maxCustomSpan bounds a custom range, so a series stays small.
 const maxCustomSpan = 366 * 24 * time.Hour
 
-// parseTimeLocal reads a range bound: the datetime-local form (UTC), or
-// RFC 3339.
-func parseTimeLocal(v string) (time.Time, bool) {
+// parseTimeLocal reads a range bound as wall time in loc: the
+// datetime-local form, with or without seconds (a fraction is accepted
+// after them), or RFC 3339, whose own offset wins. A wall time that loc
+// skips or repeats (a DST change) is still an instant: time.Date moves a
+// skipped one forward and takes the first of a repeated one.
+func parseTimeLocal(v string, loc *time.Location) (time.Time, bool) {
 	v = strings.TrimSpace(v)
 	if v == "" {
 		return time.Time{}, false
 	}
-	if t, err := time.Parse(views.DateTimeLayout, v); err == nil {
-		return t.UTC(), true
-	}
-	// With seconds (a fraction is accepted after them).
-	if t, err := time.Parse("2006-01-02T15:04:05", v); err == nil {
-		return t.UTC(), true
+	for _, layout := range []string{views.DateTimeLayout, "2006-01-02T15:04:05"} {
+		if t, err := time.ParseInLocation(layout, v, loc); err == nil {
+			return t.UTC(), true
+		}
 	}
 	if t, err := time.Parse(time.RFC3339, v); err == nil {
 		return t.UTC(), true
@@ -98,44 +100,78 @@ func parseTimeLocal(v string) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// parseTimeRange reads the range of the URL as of now; an absent or
-// unreadable one is def (a preset, or "" for none). A custom range may
-// leave out either bound; bounded reports whether both are needed, and
-// fills them in (from a day before to, to now).
+// parseTimeRange reads the range of the URL as of now; an absent one is
+// def (a preset, or "" for none), and so is an unreadable custom one,
+// with Invalid saying why. A custom range may leave out either bound;
+// bounded reports whether both are needed, and fills them in (from a day
+// before to, to now).
 func parseTimeRange(q url.Values, now time.Time, def string, bounded bool) views.TimeRange {
 	preset := q.Get(views.ParamRange)
 	if span, ok := presetSpan[preset]; ok {
 		return views.TimeRange{Preset: preset, Start: now.Add(-span), End: now}
 	}
+	var invalid string
 	if preset == views.RangeCustom {
-		from, okFrom := parseTimeLocal(q.Get(views.ParamFrom))
-		to, okTo := parseTimeLocal(q.Get(views.ParamTo))
-		if okFrom || okTo {
-			r := views.TimeRange{Preset: views.RangeCustom}
-			if okFrom {
-				r.Start, r.From = from, views.CustomRange(from, from).From
-			}
-			if okTo {
-				r.End, r.To = to, views.CustomRange(to, to).To
-			}
-			if bounded {
-				if !okTo {
-					r.End = now
-				}
-				if !okFrom {
-					r.Start = r.End.Add(-24 * time.Hour)
-				}
-			}
-			valid := r.Start.IsZero() || r.End.IsZero() || r.End.After(r.Start)
-			if valid && (!bounded || r.End.Sub(r.Start) <= maxCustomSpan) {
-				return r
-			}
+		var r views.TimeRange
+		if r, invalid = parseCustomRange(q, now, bounded); invalid == "" {
+			return r
 		}
 	}
+	r := views.TimeRange{Invalid: invalid}
 	if span, ok := presetSpan[def]; ok {
-		return views.TimeRange{Preset: def, Start: now.Add(-span), End: now}
+		r.Preset, r.Start, r.End = def, now.Add(-span), now
 	}
-	return views.TimeRange{}
+	return r
+}
+
+// parseCustomRange reads from and to in the URL's zone, or says in the
+// person's terms why it cannot.
+func parseCustomRange(q url.Values, now time.Time, bounded bool) (views.TimeRange, string) {
+	loc := time.UTC
+	if name := strings.TrimSpace(q.Get(views.ParamZone)); name != "" {
+		var ok bool
+		if loc, ok = loadZone(name); !ok {
+			return views.TimeRange{}, fmt.Sprintf("The custom range is in time zone %q, which Editwatch does not know.", name)
+		}
+	}
+	fromText, toText := q.Get(views.ParamFrom), q.Get(views.ParamTo)
+	from, okFrom := parseTimeLocal(fromText, loc)
+	to, okTo := parseTimeLocal(toText, loc)
+	switch {
+	case !okFrom && strings.TrimSpace(fromText) != "":
+		return views.TimeRange{}, fmt.Sprintf("The custom range's From, %q, is not a date and time.", fromText)
+	case !okTo && strings.TrimSpace(toText) != "":
+		return views.TimeRange{}, fmt.Sprintf("The custom range's To, %q, is not a date and time.", toText)
+	case !okFrom && !okTo:
+		return views.TimeRange{}, "A custom range needs a From or a To time."
+	}
+	// From and To go on in UTC (see views.TimeRange), so the links built
+	// from this range need no zone.
+	r := views.TimeRange{Preset: views.RangeCustom}
+	if okFrom {
+		r.Start, r.From = from, views.CustomRange(from, from).From
+	}
+	if okTo {
+		r.End, r.To = to, views.CustomRange(to, to).To
+	}
+	if bounded {
+		if !okTo {
+			r.End = now
+		}
+		if !okFrom {
+			r.Start = r.End.Add(-24 * time.Hour)
+		}
+	}
+	if !r.Start.IsZero() && !r.End.IsZero() && !r.End.After(r.Start) {
+		if !okTo {
+			return views.TimeRange{}, "The custom range starts in the future: give a From before now."
+		}
+		return views.TimeRange{}, "The custom range ends before it starts: To must be after From."
+	}
+	if bounded && r.End.Sub(r.Start) > maxCustomSpan {
+		return views.TimeRange{}, fmt.Sprintf("A custom range here spans at most %d days.", maxCustomSpan/(24*time.Hour))
+	}
+	return r, ""
 }
 
 // seriesStep chooses the bucket of a range's charts: about 24 to 60 of

@@ -241,7 +241,8 @@ func TestReasonFilterChoices(t *testing.T) {
 func TestTimeZoneCookie(t *testing.T) {
 	now := time.Date(2026, 12, 6, 15, 4, 5, 0, time.UTC)
 	for _, tc := range []struct{ cookie, want string }{
-		{"", "UTC"}, {"UTC", "UTC"}, {"Europe/Berlin", "CET"}, {"../../etc/passwd", "UTC"}, {"Mars/Olympus_Mons", "UTC"},
+		{"", "UTC"}, {"UTC", "UTC"}, {"Europe/Berlin", "CET"}, {"Europe%2FBerlin", "CET"}, {"../../etc/passwd", "UTC"},
+		{"Mars/Olympus_Mons", "UTC"}, {"Local", "UTC"}, {"%zz", "UTC"},
 	} {
 		req := httptest.NewRequest(http.MethodGet, "/", nil)
 		if tc.cookie != "" {

@@ -3,6 +3,7 @@ package views
 import (
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -10,11 +11,15 @@ import (
 // list's history filters and exports).
 const (
 	ParamRange  = "range"  // a preset (Range*) or RangeCustom
-	ParamFrom   = "from"   // custom range start, DateTimeLayout, UTC
-	ParamTo     = "to"     // custom range end, DateTimeLayout, UTC
+	ParamFrom   = "from"   // custom range start, DateTimeLayout, in ParamZone
+	ParamTo     = "to"     // custom range end, DateTimeLayout, in ParamZone
 	ParamReason = "reason" // runs: failure reason (history only)
 	ParamRunID  = "run"    // runs: run-ID prefix (history only)
 	ParamStuck  = "stuck"  // runs: "1" lists the stuck runs
+	// ParamZone is the IANA zone from and to were typed in (the custom
+	// range form sends the person's zone); absent means UTC, so links
+	// made before the form knew zones keep their meaning.
+	ParamZone = "zone"
 )
 
 // Time range presets.
@@ -27,7 +32,7 @@ const (
 )
 
 // DateTimeLayout is how custom range bounds appear in URLs and in the
-// datetime-local inputs; they are read as UTC.
+// datetime-local inputs; they are read in ParamZone (UTC without it).
 const DateTimeLayout = "2006-01-02T15:04"
 
 // Routes of the history pages, relative to the base path.
@@ -59,11 +64,20 @@ var RangePresets = []RangePreset{
 
 // TimeRange is a period as the URL carries it: a preset, or custom bounds.
 // Start and End are what the handler resolved it to.
+//
+// From and To are always UTC, whatever zone the person typed them in:
+// every link built from a range (chips, chart marks, exports, the runs
+// list) then means the same instants for whoever opens it, without
+// carrying a zone along. Only the custom range form speaks the person's
+// zone, and says which in ParamZone.
 type TimeRange struct {
 	Preset   string // one of the Range* constants; "" means no range
-	From, To string // custom bounds, DateTimeLayout
+	From, To string // custom bounds, DateTimeLayout, UTC
 	Start    time.Time
 	End      time.Time
+	// Invalid says, in the person's terms, why the custom range the URL
+	// asked for was set aside for this one ("" when it was not).
+	Invalid string
 }
 
 // IsZero reports whether no range is chosen.
@@ -82,12 +96,27 @@ const DateTimeSecondsLayout = "2006-01-02T15:04:05.999"
 
 // rangeBound writes a bound in UTC to the minute, or to the millisecond
 // when it is not a whole minute.
-func rangeBound(t time.Time) string {
-	t = t.UTC().Truncate(time.Millisecond)
-	if t.Equal(t.Truncate(time.Minute)) {
+func rangeBound(t time.Time) string { return boundIn(t, time.UTC) }
+
+// boundIn writes t as wall time in loc, in the datetime-local form.
+func boundIn(t time.Time, loc *time.Location) string {
+	t = t.In(loc).Truncate(time.Millisecond)
+	if t.Second() == 0 && t.Nanosecond() == 0 {
 		return t.Format(DateTimeLayout)
 	}
 	return t.Format(DateTimeSecondsLayout)
+}
+
+// BoundInput is a UTC bound of the URL (From or To) as the custom range
+// inputs show it: wall time in loc ("" stays "").
+func BoundInput(bound string, loc *time.Location) string {
+	t, err := time.Parse(DateTimeSecondsLayout, bound)
+	if err != nil {
+		if t, err = time.Parse(DateTimeLayout, bound); err != nil {
+			return bound
+		}
+	}
+	return boundIn(t, loc)
 }
 
 // addTo encodes the range into q.
@@ -106,29 +135,44 @@ func (r TimeRange) addTo(q url.Values) {
 	}
 }
 
-// Label names the range for people.
-func (r TimeRange) Label() string {
+// Label names the range for people, custom bounds in UTC.
+func (r TimeRange) Label() string { return r.LabelIn(time.UTC) }
+
+// LabelIn names the range for people, custom bounds in loc.
+func (r TimeRange) LabelIn(loc *time.Location) string {
 	for _, p := range RangePresets {
 		if p.Key == r.Preset {
 			return p.Label
 		}
 	}
 	if r.Preset == RangeCustom {
-		return rangeSpan(r.Start, r.End)
+		return rangeSpan(r.Start, r.End, loc)
 	}
 	return "All time"
 }
 
-func rangeSpan(start, end time.Time) string {
+// invalidNote is what a page says when it set the URL's custom range
+// aside for r.
+func (r TimeRange) invalidNote() string {
+	if r.IsZero() {
+		return r.Invalid + " Showing all time instead."
+	}
+	label := r.Label()
+	return r.Invalid + " Showing the " + strings.ToLower(label[:1]) + label[1:] + " instead."
+}
+
+func rangeSpan(start, end time.Time, loc *time.Location) string {
+	const layout = "2006-01-02 15:04"
+	zone := " " + ZoneLabel(loc)
 	switch {
 	case start.IsZero() && end.IsZero():
 		return "All time"
 	case start.IsZero():
-		return "Before " + end.UTC().Format("2006-01-02 15:04") + " UTC"
+		return "Before " + end.In(loc).Format(layout) + zone
 	case end.IsZero():
-		return "Since " + start.UTC().Format("2006-01-02 15:04") + " UTC"
+		return "Since " + start.In(loc).Format(layout) + zone
 	}
-	return start.UTC().Format("2006-01-02 15:04") + " – " + end.UTC().Format("2006-01-02 15:04") + " UTC"
+	return start.In(loc).Format(layout) + " – " + end.In(loc).Format(layout) + zone
 }
 
 // OverviewURL is the overview of a workspace over a range.
