@@ -87,7 +87,7 @@ func (a *dashboard) failureGroups(c echo.Context, tenant, ws string, rng views.T
 				g.FirstSeen = first
 			}
 		}
-		g.Spark = views.Sparkline{Values: rebin(per, sparklineBuckets), Label: "Failures with this reason over " + rng.Label()}
+		g.Spark = views.Sparkline{Values: rebin(per, sparklineBuckets), Label: "Failures with this reason over " + rng.LabelIn(TimeZoneOf(c.Request()))}
 		examples, err := a.failedRuns(c, tenant, reason, rng, failureExamples)
 		if err != nil {
 			return nil, err

@@ -150,7 +150,7 @@ func (cb chartBuilder) label(pt store.SeriesPoint) string {
 func (cb chartBuilder) runsChart() views.TimeChart {
 	ch := views.TimeChart{
 		ID: "runs-chart", Title: "Finished runs over time",
-		Desc:   "Runs that finished in each period, processed and failed stacked; " + cb.rng.Label() + ".",
+		Desc:   "Runs that finished in each period, processed and failed stacked; " + cb.rng.LabelIn(cb.loc) + ".",
 		Legend: []views.LegendItem{{Label: "Processed", Class: classProcessed}, {Label: "Failed", Class: classFailed}},
 		Note:   cb.note("Columns"),
 	}
@@ -186,7 +186,7 @@ func (cb chartBuilder) latencyChart() views.LineChart {
 
 func (cb chartBuilder) stagesChart() views.BarChart {
 	ch := views.BarChart{ID: "stages-chart", Title: "Time per stage (p50, p95)",
-		Desc:   "Median and 95th percentile of each stage over the processed runs of " + cb.rng.Label() + ".",
+		Desc:   "Median and 95th percentile of each stage over the processed runs of " + cb.rng.LabelIn(cb.loc) + ".",
 		Format: views.FormatMs,
 		Legend: []views.LegendItem{{Label: "p50", Class: classP50}, {Label: "p95", Class: classP95}}}
 	href := cb.runsURL(views.RunsFilter{Status: store.StatusProcessed, Range: cb.rng})
@@ -208,7 +208,7 @@ func (cb chartBuilder) stagesChart() views.BarChart {
 
 func (cb chartBuilder) failuresChart() views.BarChart {
 	ch := views.BarChart{ID: "failures-chart", Title: "Failures by reason",
-		Desc:   "Failed runs of " + cb.rng.Label() + " by failure reason.",
+		Desc:   "Failed runs of " + cb.rng.LabelIn(cb.loc) + " by failure reason.",
 		Legend: []views.LegendItem{{Label: "Failed runs", Class: classFailed}}}
 	type reasonCount struct {
 		reason string
