@@ -85,6 +85,10 @@ func (m *Monitor) storeDelivery(ctx context.Context, d store.WebhookDelivery) st
 func (m *Monitor) drainDeliveries() {
 	q := &m.deliveries
 	for {
+		// Wait for the senders just answered first, then sleep what is
+		// left of the interval: the other way round, the sleep (which
+		// overshoots by up to a millisecond) came on top of that wait.
+		q.awaitAnswered()
 		q.mu.Lock()
 		wait := q.interval - time.Since(q.lastStart)
 		q.mu.Unlock()
@@ -92,7 +96,6 @@ func (m *Monitor) drainDeliveries() {
 			// Deliveries are coming fast: let this batch fill up.
 			time.Sleep(wait)
 		}
-		q.awaitAnswered()
 		q.mu.Lock()
 		n := min(len(q.waiting), q.max)
 		if n == 0 {

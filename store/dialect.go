@@ -66,7 +66,7 @@ var (
 	}
 	postgresDialect = &dialect{
 		name: DialectPostgres, numbered: true, lockRows: true, replicas: true, like: "ILIKE",
-		optimize:   []string{`ANALYZE run_snapshots, run_rollups, webhook_events`},
+		optimize:   []string{`ANALYZE run_snapshots, run_rollups_minute, run_rollups, run_rollups_daily, webhook_events`},
 		goose:      goose.DialectPostgres,
 		names:      postgresNameSearch{},
 		deliveries: pipelinedDeliveryWriter{},
