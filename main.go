@@ -112,10 +112,15 @@ func buildVersion() string {
 }
 
 // serveHTTP runs srv on ln until ctx ends, then shuts down gracefully:
-// in-flight requests get up to 10 seconds to finish.
-func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, logger *slog.Logger) error {
+// in-flight requests get up to 10 seconds to finish. ready, if not nil,
+// runs once the server is serving (it may call the server itself), before
+// the wait for ctx: what it prints is the signal that the server is ready.
+func serveHTTP(ctx context.Context, srv *http.Server, ln net.Listener, logger *slog.Logger, ready func()) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	if ready != nil {
+		ready()
+	}
 	select {
 	case err := <-errc:
 		return fmt.Errorf("serve %s: %w", ln.Addr(), err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/editwatch/editwatch/config"
 	"github.com/editwatch/editwatch/extendapi"
@@ -136,17 +137,23 @@ func startLive(ctx context.Context, cfg config.Serve, st *store.Store, connector
 }
 
 // registerSandboxEndpoint makes live updates work in --sandbox mode with
-// no setup: in the background, the dashboard registers its own webhook
-// endpoint (at dashboardURL) for tenant, the demo workspace, through cl, a
-// client of the embedded sandbox. The request waits in the listener's
-// backlog until the server starts accepting, a moment later.
-func registerSandboxEndpoint(live *monitor.Live, st *store.Store, cl *extendapi.Client, tenant, dashboardURL string, logger *slog.Logger) {
-	live.Background(func(ctx context.Context) {
-		ep, err := upstream.RegisterSandboxEndpoint(ctx, st, cl, tenant, func(id string) string { return views.WebhookURL(dashboardURL, id) })
-		if err != nil {
-			logger.Warn("sandbox mode: could not register the dashboard's webhook endpoint; pages fall back to polling", "err", err)
-			return
-		}
-		logger.Info("sandbox mode: live updates through the embedded sandbox's webhooks", "endpoint", ep.ID, "extend_id", ep.ExtendID)
-	})
+// no setup: the dashboard registers its own webhook endpoint (at
+// dashboardURL) for tenant, the demo workspace, through cl, a client of
+// the embedded sandbox, which answers through the dashboard's own
+// listener (so call it once the server is serving). A failure is logged:
+// pages then fall back to polling.
+func registerSandboxEndpoint(ctx context.Context, st *store.Store, cl *extendapi.Client, tenant, dashboardURL string, logger *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, sandboxRegisterTimeout)
+	defer cancel()
+	ep, err := upstream.RegisterSandboxEndpoint(ctx, st, cl, tenant, func(id string) string { return views.WebhookURL(dashboardURL, id) })
+	if err != nil {
+		logger.Warn("sandbox mode: could not register the dashboard's webhook endpoint; pages fall back to polling", "err", err)
+		return
+	}
+	logger.Info("sandbox mode: live updates through the embedded sandbox's webhooks", "endpoint", ep.ID, "extend_id", ep.ExtendID)
 }
+
+// sandboxRegisterTimeout bounds the start-up's wait for the embedded
+// sandbox, which answers in-process: a machine busy enough to exceed it
+// starts without live updates rather than not at all.
+const sandboxRegisterTimeout = 30 * time.Second

@@ -43,7 +43,7 @@ func runSandbox(ctx context.Context, cfg config.Sandbox, logger *slog.Logger, st
 	if cfg.DataDir == "" {
 		fmt.Fprintln(stdout, "  state is in memory: use --data-dir to keep it across restarts")
 	}
-	return serveHTTP(ctx, newHTTPServer(sb, logger), ln, logger)
+	return serveHTTP(ctx, newHTTPServer(sb, logger), ln, logger, nil)
 }
 
 // keyHint names an API key by its last four characters, enough to tell

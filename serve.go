@@ -173,24 +173,29 @@ func runServe(ctx context.Context, cfg config.Serve, logger *slog.Logger, stdout
 	if err != nil {
 		return err
 	}
+	var sandboxClient *extendapi.Client
 	if sandboxInfo != nil {
-		cl, err := connector.Client(extendapi.APIKey(sandboxInfo.Key), sandboxInfo.InternalURL, sandboxInfo.Workspace)
-		if err != nil {
+		if sandboxClient, err = connector.Client(extendapi.APIKey(sandboxInfo.Key), sandboxInfo.InternalURL, sandboxInfo.Workspace); err != nil {
 			return err
 		}
-		registerSandboxEndpoint(live.live, st, cl, store.TenantFor(handlers.SandboxDeployment, sandboxWorkspace, ""),
-			local+cfg.BasePath, logger)
 	}
-
-	fmt.Fprintf(stdout, "Editwatch %s listening on http://%s%s\n", buildVersion(), ln.Addr(), cfg.BasePath)
-	if cfg.Sandbox {
-		fmt.Fprintf(stdout, "  Sandbox mode: the embedded Extend sandbox answers at %s%s_sandbox/ (data in %s)\n",
-			local, cfg.BasePath, filepath.Join(cfg.DataDir, "sandbox"))
-		fmt.Fprintf(stdout, "  Open %s%s and connect with the demo key %s for workspace %s (the connect page fills them in)\n",
-			local, cfg.BasePath, cfg.SandboxKey, sandboxWorkspace)
+	ready := func() {
+		if sandboxClient != nil {
+			// Before saying it listens: runs made in the sandbox from
+			// then on reach history through its webhooks.
+			registerSandboxEndpoint(ctx, st, sandboxClient, store.TenantFor(handlers.SandboxDeployment, sandboxWorkspace, ""),
+				local+cfg.BasePath, logger)
+		}
+		fmt.Fprintf(stdout, "Editwatch %s listening on http://%s%s\n", buildVersion(), ln.Addr(), cfg.BasePath)
+		if cfg.Sandbox {
+			fmt.Fprintf(stdout, "  Sandbox mode: the embedded Extend sandbox answers at %s%s_sandbox/ (data in %s)\n",
+				local, cfg.BasePath, filepath.Join(cfg.DataDir, "sandbox"))
+			fmt.Fprintf(stdout, "  Open %s%s and connect with the demo key %s for workspace %s (the connect page fills them in)\n",
+				local, cfg.BasePath, cfg.SandboxKey, sandboxWorkspace)
+		}
+		logger.Info("dashboard listening", "addr", ln.Addr().String(), "base_path", cfg.BasePath, "sandbox", cfg.Sandbox)
 	}
-	logger.Info("dashboard listening", "addr", ln.Addr().String(), "base_path", cfg.BasePath, "sandbox", cfg.Sandbox)
-	return serveHTTP(ctx, newHTTPServer(dashboard, logger), ln, logger)
+	return serveHTTP(ctx, newHTTPServer(dashboard, logger), ln, logger, ready)
 }
 
 // loopbackAddr is how this process reaches its own listener: an

@@ -76,7 +76,15 @@ func startServeArgs(t testing.TB, args ...string) (string, func() int) {
 		})
 		return exitCode
 	}
-	t.Cleanup(func() { stop() })
+	t.Cleanup(func() {
+		stop()
+		// A failed test shows the end of the server's log: what it did
+		// is usually why.
+		if t.Failed() {
+			log := stderr.String()
+			t.Logf("the end of the server's log:\n%s", log[max(0, len(log)-6000):])
+		}
+	})
 	listening := regexp.MustCompile(`listening on (http://\S+)`)
 	deadline := time.Now().Add(60 * time.Second)
 	for {
