@@ -23,6 +23,7 @@ import (
 
 	"github.com/editwatch/editwatch/extendapi"
 	"github.com/editwatch/editwatch/middleware"
+	"github.com/editwatch/editwatch/views"
 )
 
 // upstreamDashboard is one person's browser on a running dashboard, with the
@@ -93,6 +94,41 @@ func (d *upstreamDashboard) connect(key, ws string) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(resp.Request.URL.Path, "runs") {
 		d.t.Fatalf("connect %s: %d at %s", ws, resp.StatusCode, resp.Request.URL)
+	}
+}
+
+// deleteRun deletes a run as a person would: its page's delete form,
+// submitted and confirmed (what the browser's confirmation dialog adds).
+func (d *upstreamDashboard) deleteRun(ws, runID string) {
+	d.t.Helper()
+	page := d.get("runs/" + runID + "?ws=" + url.QueryEscape(ws))
+	form := pageTestID(page.doc(d.t), "delete-form")
+	action, ok := form.Attr("action")
+	if !ok {
+		d.t.Fatalf("run %s: no delete form (%d)", runID, page.StatusCode)
+	}
+	values := url.Values{}
+	form.Find("input").Each(func(_ int, s *goquery.Selection) {
+		if name, ok := s.Attr("name"); ok {
+			values.Set(name, s.AttrOr("value", ""))
+		}
+	})
+	values.Set(views.ConfirmField, "1")
+	base, err := url.Parse(d.base)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	ref, err := url.Parse(action)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	resp, err := d.client.PostForm(base.ResolveReference(ref).String(), values)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasSuffix(resp.Request.URL.Path, "/runs") {
+		d.t.Fatalf("delete %s: %d at %s", runID, resp.StatusCode, resp.Request.URL)
 	}
 }
 

@@ -112,6 +112,13 @@ func TestRunsListShowsNewRunsInBrowser(t *testing.T) {
 	// Swapped-in rows settle: none keeps the brief highlight (htmx-added).
 	waitFor("the new rows to settle", `document.querySelectorAll('tr.htmx-added').length === 0`, 10*time.Second)
 
+	// A run deleted by a teammate leaves the list, without a reload.
+	owner.deleteRun(sandboxWorkspace, ids[1])
+	waitFor("the deleted run's row to go", fmt.Sprintf(`!document.querySelector('[data-testid=run-row][data-run-id="%s"]')`, ids[1]), 30*time.Second)
+	if !holds(`window.editwatchNoReload === true`) {
+		t.Error("the page reloaded when a run was deleted")
+	}
+
 	// On the list's second page a new run only counts in the bar.
 	do("open the second page", chromedp.Click(chromedp.CSS(`[data-testid=pager-next]`)))
 	waitFor("the second page's stream", `location.search.includes('cursor=') && !!document.querySelector('[data-testid=runs-live][data-sse-open]')`, 30*time.Second)

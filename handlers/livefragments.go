@@ -91,9 +91,13 @@ func (a *dashboard) catchUp(ctx context.Context, w io.Writer, lv liveView) error
 
 // writeFragment sends the rendered change of e for lv's page, if it shows
 // the run: a runs list gets the run's row (row-<id>), or, for a run new
-// to history that matches its filter, the row as "created"; a run page
-// gets its status panel (status-<id>).
+// to history that matches its filter, the row as "created", or a deleted
+// run's ID ("deleted"); a run page gets its status panel (status-<id>).
 func (a *dashboard) writeFragment(ctx context.Context, w io.Writer, lv liveView, e monitor.Event) error {
+	if lv.kind == views.LiveViewRuns && e.Kind == monitor.EventDeleted {
+		// Only its ID: the list drops the row if it shows it.
+		return writeSSE(w, views.LiveEventDeleted, e.RunID)
+	}
 	if lv.kind == "" || e.Kind != monitor.EventRun {
 		return nil
 	}

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"strings"
@@ -78,5 +79,25 @@ func TestRunsStreamRendersInThePersonsZone(t *testing.T) {
 	}
 	if !strings.Contains(ev.Data, "JST") || strings.Contains(ev.Data, "UTC") {
 		t.Errorf("the row's times are not in the person's zone (Asia/Tokyo, JST): %q", ev.Data)
+	}
+}
+
+// A runs list's stream names a run deleted meanwhile ("deleted", its ID
+// alone), whatever its status and the list's filter: the page drops the
+// row if it shows it.
+func TestRunsStreamNamesDeletedRuns(t *testing.T) {
+	env := newLiveEnv(t, envOptions{})
+	env.connect(demoKey, demoWS)
+	endpoint := addEndpoint(t, env.st, "test/"+demoWS)
+	if status, _ := deliver(t, env.srv.URL+env.app.BasePath, endpoint, testWebhookSecret, runEventBody("evt_d1", "edr_gone1", "PROCESSED"), time.Now()); status != http.StatusOK {
+		t.Fatalf("webhook: %d", status)
+	}
+	stream := env.openStream(t, views.RunsEventsURL("", demoWS, views.RunsFilter{}, nil)[1:])
+	if _, err := env.app.Live.Monitor.RecordDeleted(context.Background(), "test/"+demoWS, "edr_gone1"); err != nil {
+		t.Fatal(err)
+	}
+	ev, ok := stream.next(t, views.LiveEventDeleted, 5*time.Second)
+	if !ok || ev.Data != "edr_gone1" {
+		t.Fatalf("deleted event %q (ok %v): want the run's ID", ev.Data, ok)
 	}
 }

@@ -44,6 +44,11 @@ func LiveStatusEvent(runID string) string { return "status-" + runID }
 // the workspace that matches the list's filters.
 const LiveEventCreated = "created"
 
+// LiveEventDeleted names the SSE event carrying the ID of a run deleted
+// (in Editwatch or found gone in Extend): a runs list showing it drops
+// its row (app.js), whatever its status.
+const LiveEventDeleted = "deleted"
+
 // What an event stream renders its fragments for (ParamLiveView).
 const (
 	LiveViewRuns = "runs" // a runs list: rows, new rows

@@ -185,6 +185,16 @@
   // so nothing moves under the reader's eyes.
   function onStreamMessage(evt) {
     var rows = evt.target;
+    if (rows && rows.hasAttribute && rows.hasAttribute('data-live-deleted-rows')) {
+      // A run deleted meanwhile leaves the list, and the selection.
+      evt.preventDefault();
+      var runID = evt.detail && evt.detail.data;
+      document.querySelectorAll('[data-testid=run-row]').forEach(function (row) {
+        if (row.getAttribute('data-run-id') === runID) row.remove();
+      });
+      renderBulkBar();
+      return;
+    }
     if (!rows || !rows.hasAttribute || !rows.hasAttribute('data-live-new-rows')) return;
     var away = rows.hasAttribute('data-live-paged') || rows.getBoundingClientRect().top < 0;
     if (!away) {
