@@ -70,7 +70,7 @@ func (s *Store) AlertStuckRuns(ctx context.Context, tenant string, startedBefore
 	if n == 0 {
 		return 0, nil, nil
 	}
-	ids, err := s.runIDs(ctx, `SELECT run_id FROM run_snapshots
+	ids, err := s.queryStrings(ctx, `SELECT run_id FROM run_snapshots
 		WHERE tenant = ? AND status = ? AND at < ? AND deleted_at IS NULL ORDER BY at, id LIMIT ?`,
 		tenant, StatusProcessing, millis(startedBefore), limit)
 	if err != nil {
@@ -135,26 +135,9 @@ func (s *Store) AlertExampleRuns(ctx context.Context, tenant string, since, unti
 		args = append(args, reason)
 	}
 	q += ` ORDER BY at DESC, id DESC LIMIT ?`
-	ids, err := s.runIDs(ctx, q, append(args, limit)...)
+	ids, err := s.queryStrings(ctx, q, append(args, limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("store: example runs of %s: %w", tenant, err)
 	}
 	return ids, nil
-}
-
-func (s *Store) runIDs(ctx context.Context, q string, args ...any) ([]string, error) {
-	rows, err := s.query(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	return ids, rows.Err()
 }

@@ -39,20 +39,8 @@ func (s *Store) RunLineage(ctx context.Context, tenant, runID string) (Lineage, 
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return l, fmt.Errorf("store: lineage of %s: %w", runID, err)
 	}
-	rows, err := s.query(ctx, `SELECT run_id FROM run_lineage WHERE tenant = ? AND rerun_of = ? ORDER BY created_at, run_id LIMIT ?`,
-		tenant, runID, maxRerunsListed)
-	if err != nil {
-		return l, fmt.Errorf("store: re-runs of %s: %w", runID, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return l, fmt.Errorf("store: re-runs of %s: %w", runID, err)
-		}
-		l.RerunAs = append(l.RerunAs, id)
-	}
-	if err := rows.Err(); err != nil {
+	if l.RerunAs, err = s.queryStrings(ctx, `SELECT run_id FROM run_lineage WHERE tenant = ? AND rerun_of = ? ORDER BY created_at, run_id LIMIT ?`,
+		tenant, runID, maxRerunsListed); err != nil {
 		return l, fmt.Errorf("store: re-runs of %s: %w", runID, err)
 	}
 	return l, nil

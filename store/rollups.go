@@ -601,23 +601,7 @@ func (s *Store) RunTotal(ctx context.Context, tenant string, from, to time.Time)
 		if p.hi <= p.lo {
 			continue
 		}
-		rows, err := s.query(ctx, `SELECT `+rollupColumns+` FROM `+p.table.name+` WHERE tenant = ? AND bucket >= ? AND bucket < ?`,
-			tenant, p.lo, p.hi)
-		if err != nil {
-			return Aggregate{}, fmt.Errorf("store: run total: %w", err)
-		}
-		for rows.Next() {
-			var rec rollupRecord
-			if err := rec.scan(rows); err != nil {
-				rows.Close()
-				return Aggregate{}, fmt.Errorf("store: run total: %w", err)
-			}
-			if err := rec.addTo(&total); err != nil {
-				rows.Close()
-				return Aggregate{}, fmt.Errorf("store: run total: %w", err)
-			}
-		}
-		if err := closeRows(rows); err != nil {
+		if err := s.addRollupRows(ctx, tenant, p.table, p.lo, p.hi, func(int64) *Aggregate { return &total }); err != nil {
 			return Aggregate{}, fmt.Errorf("store: run total: %w", err)
 		}
 	}

@@ -21,20 +21,12 @@ func (s *Store) GetRuns(ctx context.Context, tenant string, runIDs []string) (ma
 		for _, id := range part {
 			args = append(args, id)
 		}
-		rows, err := s.query(ctx, `SELECT `+snapshotColumns+` FROM run_snapshots WHERE tenant = ? AND run_id IN (`+placeholders(len(part))+`)`, args...)
+		runs, err := s.scanRuns(ctx, `SELECT `+snapshotColumns+` FROM run_snapshots WHERE tenant = ? AND run_id IN (`+placeholders(len(part))+`)`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("store: runs by ID: %w", err)
 		}
-		for rows.Next() {
-			r, err := scanSnapshot(rows)
-			if err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("store: runs by ID: %w", err)
-			}
+		for _, r := range runs {
 			out[r.RunID] = r
-		}
-		if err := closeRows(rows); err != nil {
-			return nil, fmt.Errorf("store: runs by ID: %w", err)
 		}
 	}
 	return out, nil
