@@ -224,7 +224,7 @@ func (a *dashboard) startBulkJob(c echo.Context, conn connection, tenant, reason
 	if deleting {
 		action, what = store.AuditDelete, "bulk delete of "
 	}
-	if err := a.audit(c, action, tenant, label, what+countRuns(len(ids))+" started"); err != nil {
+	if err := a.audit(c, action, tenant, label, what+views.RunsCount(len(ids))+" started"); err != nil {
 		return nil, err
 	}
 	return a.Reruns.Start(c.Request().Context(), upstream.RerunSpec{

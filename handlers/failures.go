@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strconv"
 
 	"github.com/labstack/echo/v4"
 
@@ -223,13 +222,6 @@ func rerunnable(reason string) bool {
 
 const notRerunnable = "These runs cannot be re-run: Extend could not download their file URL, so there is no file to start them with again. Start new runs with the file."
 
-func countRuns(n int) string {
-	if n == 1 {
-		return "1 run"
-	}
-	return itoa(n) + " runs"
-}
-
 // rerunJob is GET /failures/rerun/:job: the progress of a bulk re-run (with
 // each new run's status as history records it) or of a bulk delete, for
 // the session and workspace that started it only, on any replica.
@@ -398,5 +390,3 @@ func rerunErrorText(err error, ws string) string {
 	}
 	return err.Error()
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

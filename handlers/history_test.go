@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -323,7 +324,7 @@ func TestFailuresGroupsAndRerun(t *testing.T) {
 	if group.Length() != 1 {
 		t.Fatalf("no group for %s; page: %s", reason, errorText(response{body: d.Text()}))
 	}
-	wantCount := itoa(len(ids)) + " " + map[bool]string{true: "run", false: "runs"}[len(ids) == 1]
+	wantCount := strconv.Itoa(len(ids)) + " " + map[bool]string{true: "run", false: "runs"}[len(ids) == 1]
 	if got := strings.Join(strings.Fields(group.Find(`[data-testid="group-count"]`).Text()), " "); got != wantCount {
 		t.Errorf("group count = %q, want %q", got, wantCount)
 	}
@@ -338,7 +339,7 @@ func TestFailuresGroupsAndRerun(t *testing.T) {
 		t.Fatalf("re-run without confirmation: %d %s", r.StatusCode, errorText(r))
 	}
 	cd := r.doc(t)
-	if !strings.Contains(testid(cd, "bulk-confirm").Text(), "Re-run "+countRuns(len(ids))) {
+	if !strings.Contains(testid(cd, "bulk-confirm").Text(), "Re-run "+views.RunsCount(len(ids))) {
 		t.Fatalf("confirmation = %q", testid(cd, "bulk-confirm").Text())
 	}
 	r = env.post(action, url.Values{views.ConfirmField: {"1"}})

@@ -99,7 +99,7 @@ func TestRerunJobStoppedAndResumed(t *testing.T) {
 	if got := testid(d, "rerun-failed").Text(); !strings.Contains(got, ids[0]) || !strings.Contains(got, "Unknown") || !strings.Contains(got, "credits") {
 		t.Errorf("the run in flight is shown as %q", got)
 	}
-	if got := strings.Join(strings.Fields(testid(d, "rerun-resume").Text()), " "); got != "Resume: start the "+countRuns(len(ids)-1)+" not yet started" {
+	if got := strings.Join(strings.Fields(testid(d, "rerun-resume").Text()), " "); got != "Resume: start the "+views.RunsCount(len(ids)-1)+" not yet started" {
 		t.Errorf("resume button = %q", got)
 	}
 	action := testid(d, "rerun-resume-form").AttrOr("action", "")

@@ -53,14 +53,14 @@ type BulkConfirmPage struct {
 
 func (p BulkConfirmPage) heading() string {
 	if p.Action == BulkDelete {
-		return "Delete " + runsCount(p.Count) + "?"
+		return "Delete " + RunsCount(p.Count) + "?"
 	}
-	return "Re-run " + runsCount(p.Count) + "?"
+	return "Re-run " + RunsCount(p.Count) + "?"
 }
 
 func (p BulkConfirmPage) confirmLabel() string {
 	if p.Action == BulkDelete {
-		return "Delete " + runsCount(p.Count)
+		return "Delete " + RunsCount(p.Count)
 	}
 	return "Re-run"
 }
@@ -68,12 +68,13 @@ func (p BulkConfirmPage) confirmLabel() string {
 func (p BulkConfirmPage) creditsText() string {
 	s := formatNumber(p.Credits) + " credits"
 	if p.NoUsage > 0 {
-		s += " (at least: " + runsCount(p.NoUsage) + " have no usage recorded)"
+		s += " (at least: " + RunsCount(p.NoUsage) + " have no usage recorded)"
 	}
 	return s
 }
 
-func runsCount(n int) string {
+// RunsCount is "1 run" or "N runs".
+func RunsCount(n int) string {
 	if n == 1 {
 		return "1 run"
 	}

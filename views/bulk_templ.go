@@ -202,7 +202,7 @@ func BulkConfirmView(p BulkConfirmPage) templ.Component {
 						return templ_7745c5c3_Err
 					}
 					var templ_7745c5c3_Var12 string
-					templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(runsCount(p.FailAgain))
+					templ_7745c5c3_Var12, templ_7745c5c3_Err = templ.JoinStringErrs(RunsCount(p.FailAgain))
 					if templ_7745c5c3_Err != nil {
 						return templ.Error{Err: templ_7745c5c3_Err, FileName: `views/bulk.templ`, Line: 37, Col: 51}
 					}

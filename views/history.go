@@ -393,10 +393,10 @@ func (p RerunJobPage) polling() bool {
 
 func (p RerunJobPage) heading() string {
 	if p.Delete {
-		return "Deleting " + runsCount(p.Total)
+		return "Deleting " + RunsCount(p.Total)
 	}
 	if p.Selection {
-		return "Re-running " + runsCount(p.Total)
+		return "Re-running " + RunsCount(p.Total)
 	}
 	return "Re-running " + p.reasonTitle() + " failures"
 }
