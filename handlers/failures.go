@@ -61,6 +61,7 @@ func (a *dashboard) failureGroups(c echo.Context, tenant, ws string, rng views.T
 	if err != nil {
 		return nil, err
 	}
+	sparkLabel := "Failures with this reason over " + rng.LabelIn(TimeZoneOf(c.Request()))
 	var groups []views.FailureGroup
 	for reason, n := range series.Total.Failures {
 		if n <= 0 {
@@ -86,7 +87,7 @@ func (a *dashboard) failureGroups(c echo.Context, tenant, ws string, rng views.T
 				g.FirstSeen = first
 			}
 		}
-		g.Spark = views.Sparkline{Values: rebin(per, sparklineBuckets), Label: "Failures with this reason over " + rng.LabelIn(TimeZoneOf(c.Request()))}
+		g.Spark = views.Sparkline{Values: rebin(per, sparklineBuckets), Label: sparkLabel}
 		examples, err := a.failedRuns(c, tenant, reason, rng, failureExamples)
 		if err != nil {
 			return nil, err
