@@ -149,10 +149,10 @@ func parseCustomRange(q url.Values, now time.Time, bounded bool) (views.TimeRang
 	// from this range need no zone.
 	r := views.TimeRange{Preset: views.RangeCustom}
 	if okFrom {
-		r.Start, r.From = from, views.CustomRange(from, from).From
+		r.Start, r.From = from, views.RangeBound(from)
 	}
 	if okTo {
-		r.End, r.To = to, views.CustomRange(to, to).To
+		r.End, r.To = to, views.RangeBound(to)
 	}
 	if bounded {
 		if !okTo {

@@ -86,7 +86,7 @@ func (r TimeRange) IsZero() bool { return r.Preset == "" }
 // CustomRange is the custom range [start, end), for links to a chart's
 // time bucket.
 func CustomRange(start, end time.Time) TimeRange {
-	return TimeRange{Preset: RangeCustom, From: rangeBound(start), To: rangeBound(end), Start: start, End: end}
+	return TimeRange{Preset: RangeCustom, From: RangeBound(start), To: RangeBound(end), Start: start, End: end}
 }
 
 // DateTimeSecondsLayout is a range bound finer than a minute (the
@@ -94,9 +94,9 @@ func CustomRange(start, end time.Time) TimeRange {
 // chart's partial first or last step lists exactly the runs it counts.
 const DateTimeSecondsLayout = "2006-01-02T15:04:05.999"
 
-// rangeBound writes a bound in UTC to the minute, or to the millisecond
-// when it is not a whole minute.
-func rangeBound(t time.Time) string { return boundIn(t, time.UTC) }
+// RangeBound writes a bound as a URL carries it (From, To): in UTC, to
+// the minute, or to the millisecond when it is not a whole minute.
+func RangeBound(t time.Time) string { return boundIn(t, time.UTC) }
 
 // boundIn writes t as wall time in loc, in the datetime-local form.
 func boundIn(t time.Time, loc *time.Location) string {
