@@ -22,15 +22,16 @@ var chipCountCap = 10_000
 // count that stops at chipCountCap, shown as "at least" when it stops.
 func (a *dashboard) statusCounts(c echo.Context, tenant, ws string, f views.RunsFilter, threshold time.Duration, now time.Time) ([]views.StatusCount, error) {
 	ctx := c.Request().Context()
-	link := func(status string) string {
+	// A chip's list: the status chosen, every other filter kept.
+	only := func(status string) views.RunsFilter {
 		g := f
 		g.Status, g.Stuck = status, false
-		return views.RunsURL(a.BasePath, ws, g, "")
+		return g
 	}
 	statuses := []string{"", store.StatusProcessing, store.StatusProcessed, store.StatusFailed}
 	out := make([]views.StatusCount, 0, len(statuses))
 	for _, st := range statuses {
-		out = append(out, views.StatusCount{Status: st, URL: link(st), Active: !f.Stuck && f.Status == st, Exact: true})
+		out = append(out, views.StatusCount{Status: st, URL: views.RunsURL(a.BasePath, ws, only(st), ""), Active: !f.Stuck && f.Status == st, Exact: true})
 	}
 	if f.Source == "" && f.FileNameContains == "" && f.RunIDPrefix == "" && f.Reason == "" {
 		counts, err := a.Store.CountRuns(ctx, tenant, f.Range.Start, f.Range.End)
@@ -44,9 +45,7 @@ func (a *dashboard) statusCounts(c echo.Context, tenant, ws string, f views.Runs
 		return out, nil
 	}
 	for i := range out {
-		g := f
-		g.Status, g.Stuck = out[i].Status, false
-		n, exact, err := a.Store.CountMatching(ctx, historyFilter(tenant, g, threshold, now), chipCountCap)
+		n, exact, err := a.Store.CountMatching(ctx, historyFilter(tenant, only(out[i].Status), threshold, now), chipCountCap)
 		if err != nil {
 			return nil, err
 		}
