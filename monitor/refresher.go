@@ -61,8 +61,7 @@ type Refresher struct {
 type watchKey struct{ tenant, runID string }
 
 type watchedRun struct {
-	watchers map[uint64]FetchFunc
-	latest   uint64 // the most recent watcher, whose key polls
+	watchers holders[FetchFunc] // the most recent watcher's key polls
 	polling  bool
 	done     bool // finished or gone: nothing more to poll
 	wake     chan struct{}
@@ -106,11 +105,10 @@ func (r *Refresher) Watch(tenant, runID string, fetch FetchFunc) (stop func()) {
 	id := r.seq
 	w := r.runs[key]
 	if w == nil {
-		w = &watchedRun{watchers: map[uint64]FetchFunc{}, wake: make(chan struct{})}
+		w = &watchedRun{watchers: newHolders[FetchFunc](), wake: make(chan struct{})}
 		r.runs[key] = w
 	}
-	w.watchers[id] = fetch
-	w.latest = id
+	w.watchers.add(id, fetch)
 	if !w.polling && !w.done && r.ctx.Err() == nil {
 		w.polling = true
 		r.wg.Add(1)
@@ -121,14 +119,7 @@ func (r *Refresher) Watch(tenant, runID string, fetch FetchFunc) (stop func()) {
 		once.Do(func() {
 			r.mu.Lock()
 			defer r.mu.Unlock()
-			delete(w.watchers, id)
-			if w.latest == id {
-				w.latest = 0
-				for other := range w.watchers {
-					w.latest = max(w.latest, other)
-				}
-			}
-			if len(w.watchers) == 0 {
+			if w.watchers.remove(id) {
 				if r.runs[key] == w {
 					delete(r.runs, key)
 				}
@@ -179,7 +170,7 @@ func (r *Refresher) poll(key watchKey, w *watchedRun) {
 		case <-timer.C:
 		}
 		r.mu.Lock()
-		fetch := w.watchers[w.latest]
+		fetch := w.watchers.current()
 		r.mu.Unlock()
 		if fetch == nil {
 			return

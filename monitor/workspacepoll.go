@@ -74,9 +74,8 @@ type WorkspacePoller struct {
 
 // polledWorkspace is one workspace somebody wants polled.
 type polledWorkspace struct {
-	wants  map[uint64]want
-	latest uint64 // the most recent want, whose ListFunc polls
-	wake   chan struct{}
+	wants holders[want] // the most recent want's ListFunc polls
+	wake  chan struct{}
 }
 
 type want struct {
@@ -122,28 +121,20 @@ func (p *WorkspacePoller) Want(tenant, reason string, list ListFunc) (stop func(
 	id := p.seq
 	ws := p.tenants[tenant]
 	if ws == nil {
-		ws = &polledWorkspace{wants: map[uint64]want{}, wake: make(chan struct{})}
+		ws = &polledWorkspace{wants: newHolders[want](), wake: make(chan struct{})}
 		p.tenants[tenant] = ws
 		if p.ctx.Err() == nil {
 			p.wg.Add(1)
 			go p.poll(tenant, ws)
 		}
 	}
-	ws.wants[id] = want{reason: reason, list: list}
-	ws.latest = id
+	ws.wants.add(id, want{reason: reason, list: list})
 	var once sync.Once
 	return func() {
 		once.Do(func() {
 			p.mu.Lock()
 			defer p.mu.Unlock()
-			delete(ws.wants, id)
-			if ws.latest == id {
-				ws.latest = 0
-				for other := range ws.wants {
-					ws.latest = max(ws.latest, other)
-				}
-			}
-			if len(ws.wants) == 0 {
+			if ws.wants.remove(id) {
 				if p.tenants[tenant] == ws {
 					delete(p.tenants, tenant)
 				}
@@ -160,7 +151,7 @@ func (p *WorkspacePoller) Wanted(tenant string) []string {
 	defer p.mu.Unlock()
 	var out []string
 	if ws := p.tenants[tenant]; ws != nil {
-		for _, w := range ws.wants {
+		for _, w := range ws.wants.byID {
 			out = append(out, w.reason)
 		}
 	}
@@ -212,7 +203,7 @@ func (p *WorkspacePoller) pollOnce(tenant string, ws *polledWorkspace, lease str
 		}
 	}
 	p.mu.Lock()
-	list := ws.wants[ws.latest].list
+	list := ws.wants.current().list
 	p.mu.Unlock()
 	if list == nil {
 		return
