@@ -254,8 +254,15 @@ func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.NotFound(w, r)
 		return
 	}
-	h.Set("Content-Type", item.contentType)
 	h.Set("Cache-Control", cache)
+	item.serve(w, r, item.name)
+}
+
+// serve answers r with the asset, in the best encoding the client
+// accepts; name is for ServeContent. Cache headers are the caller's.
+func (item *asset) serve(w http.ResponseWriter, r *http.Request, name string) {
+	h := w.Header()
+	h.Set("Content-Type", item.contentType)
 	body, etag := item.body, `"`+item.hash+`"`
 	if len(item.encoded) > 0 {
 		// Caches must keep one copy per encoding, even of the identity one.
@@ -273,7 +280,7 @@ func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// ServeContent answers If-None-Match and Range against this encoding's
 	// own ETag.
 	h.Set("ETag", etag)
-	http.ServeContent(w, r, item.name, time.Time{}, bytes.NewReader(body))
+	http.ServeContent(w, r, name, time.Time{}, bytes.NewReader(body))
 }
 
 func (a *Assets) lookup(name string) (*asset, string) {

@@ -1,7 +1,6 @@
 package static
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
@@ -9,9 +8,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
-	"strconv"
 	"strings"
-	"time"
 )
 
 // PDFJSVersion is the pdfjs-dist release vendored in pdfjs-<version>/ (the
@@ -116,18 +113,7 @@ func (a *Assets) servePDFJS(w http.ResponseWriter, r *http.Request, rel string) 
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", item.contentType)
 	h.Set("Cache-Control", cacheImmutable)
 	h.Set("Content-Security-Policy", pdfjsCSP)
-	body, etag := item.body, `"`+item.hash+`"`
-	if len(item.encoded) > 0 {
-		h.Add("Vary", "Accept-Encoding")
-		if enc := item.negotiate(r.Header.Values("Accept-Encoding")); enc != nil {
-			h.Set("Content-Encoding", enc.coding)
-			h.Set("Content-Length", strconv.Itoa(len(enc.body)))
-			body, etag = enc.body, enc.etag
-		}
-	}
-	h.Set("ETag", etag)
-	http.ServeContent(w, r, path.Base(rel), time.Time{}, bytes.NewReader(body))
+	item.serve(w, r, path.Base(rel))
 }
