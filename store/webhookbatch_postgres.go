@@ -25,27 +25,29 @@ import (
 // PostgreSQL's backend to be scheduled, and those waits, not the rows, are
 // what a batch costs.
 //
-//  1. BEGIN; the tenants not known yet; insert the events (already marked
-//     applied: they commit together with their runs or not at all); lock
-//     the runs they name; record the endpoints' last delivery; lock the
-//     rollup rows the runs can move (the hours and days of the runs'
-//     stored times and of the observed ones).
-//  2. Insert the new runs and rewrite the changed ones; write the events'
-//     outcomes and the rollup rows; COMMIT.
+//  1. BEGIN; the tenants not known yet; lock the runs the events name;
+//     record the endpoints' last delivery; lock the rollup rows the runs
+//     can move (the minutes, hours and days of the runs' stored times and
+//     of the observed ones).
+//  2. Insert the new runs and rewrite the changed ones; insert the events,
+//     applied and with their outcomes (they commit together with their
+//     runs or not at all); write the rollup rows; COMMIT.
 //
 // The changes themselves are worked out in Go between the steps, with the
 // functions every other path uses (observedChange, rollupDelta), in the
-// order the deliveries arrived. Rows are locked in the order of
-// writeDeliveries' transaction (events, runs, endpoints, rollups), so the
-// two wait for each other rather than deadlock.
+// order the deliveries arrived. The events are inserted last because
+// only then are their outcomes known: inserted first, as
+// writeDeliveries' transaction does, each would be written twice.
 //
-// A batch that creates rows (a run or a rollup row seen for the first
-// time) inserts them plainly: if another transaction created one between
-// our read and our insert, the unique index refuses it and nothing
-// commits. What this writer does not expect it leaves to
-// txDeliveryWriter: that race, and a delivery of an event stored already
-// (a duplicate: counted, not applied). Its transaction is then rolled
-// back and the batch written again, the other way.
+// A batch inserts its rows plainly (its events, and a run or a rollup
+// row seen for the first time): if another transaction stored one
+// between our read and our insert, the unique index refuses it and
+// nothing commits. What this writer does not expect it leaves to
+// txDeliveryWriter: that race, a delivery of an event stored already (a
+// duplicate: counted, not applied), and a deadlock with
+// txDeliveryWriter's order of locks over such a duplicate. Its
+// transaction is then rolled back and the batch written again, the
+// other way.
 type pipelinedDeliveryWriter struct{}
 
 // errBatchRaced reports a batch that the pipeline leaves to
@@ -122,7 +124,7 @@ type tenantWork struct {
 	delta                 *rollupDelta
 }
 
-// deliveryPipeline is one batch on its way through the three steps.
+// deliveryPipeline is one batch on its way through the two steps.
 type deliveryPipeline struct {
 	s         *Store
 	ds        []WebhookDelivery
@@ -247,8 +249,8 @@ func (l *lockedRollups) queueLock(b *pgx.Batch, tenant string, buckets []int64) 
 	})
 }
 
-// lockStep is step 1: BEGIN, the tenants, the events, the run locks, the
-// endpoints, the rollup locks.
+// lockStep is step 1: BEGIN, the tenants, the run locks, the endpoints,
+// the rollup locks.
 func (p *deliveryPipeline) lockStep(ctx context.Context, conn *pgx.Conn, fx *batchEffects) error {
 	s := p.s
 	b := &pgx.Batch{}
@@ -261,51 +263,6 @@ func (p *deliveryPipeline) lockStep(ctx context.Context, conn *pgx.Conn, fx *bat
 		dep, ws := TenantParts(t.tenant)
 		b.Queue(s.d.rebind(tenantUpsert), t.tenant, dep, ws, millis(s.now()), boolInt(t.fromExtend), boolInt(t.synthetic))
 	}
-
-	// Events in one order, as insertWebhookEvents inserts them.
-	events := slices.Clone(p.todo)
-	slices.SortFunc(events, func(a, b int) int {
-		ea, eb := p.ds[a].Event, p.ds[b].Event
-		return cmp.Or(cmp.Compare(ea.EndpointID, eb.EndpointID), cmp.Compare(ea.EventID, eb.EventID))
-	})
-	cols := make([][]any, 7)
-	for _, i := range events {
-		e := p.ds[i].Event
-		var applied any
-		if _, ok := p.obs[i]; ok {
-			applied = millis(p.appliedAt)
-		}
-		for c, v := range []any{e.EndpointID, e.EventID, e.EventType, e.RunID, millis(e.ReceivedAt), e.Payload, applied} {
-			cols[c] = append(cols[c], v)
-		}
-	}
-	type eventKey struct{ endpoint, event string }
-	inserted := 0
-	b.Queue(`INSERT INTO webhook_events (endpoint_id, event_id, event_type, run_id, received_at, payload, applied_at, verified)
-		SELECT endpoint_id, event_id, event_type, run_id, received_at, payload, applied_at, 1
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::bytea[], $7::int8[])
-			WITH ORDINALITY AS u(endpoint_id, event_id, event_type, run_id, received_at, payload, applied_at, n)
-		ORDER BY n
-		ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id, endpoint_id, event_id`,
-		anySlices(cols)...).Query(func(rows pgx.Rows) error {
-		byKey := make(map[eventKey]int, len(events))
-		for _, i := range events {
-			byKey[eventKey{p.ds[i].Event.EndpointID, p.ds[i].Event.EventID}] = i
-		}
-		for rows.Next() {
-			var id int64
-			var k eventKey
-			if err := rows.Scan(&id, &k.endpoint, &k.event); err != nil {
-				return err
-			}
-			i := byKey[k]
-			e := p.ds[i].Event
-			p.out[i] = WebhookDeliveryResult{Stored: WebhookEvent{ID: id, EndpointID: e.EndpointID, EventID: e.EventID,
-				EventType: e.EventType, RunID: e.RunID, ReceivedAt: e.ReceivedAt, Verified: true, Payload: e.Payload, Deliveries: 1}}
-			inserted++
-		}
-		return rows.Err()
-	})
 
 	for _, t := range p.tenants {
 		b.Queue(`SELECT `+snapshotColumns+` FROM run_snapshots WHERE tenant = $1 AND run_id = ANY($2::text[])
@@ -386,9 +343,6 @@ func (p *deliveryPipeline) lockStep(ctx context.Context, conn *pgx.Conn, fx *bat
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return fmt.Errorf("store %d webhook events: %w", len(p.todo), err)
 	}
-	if inserted != len(p.todo) {
-		return errBatchRaced // some are duplicates
-	}
 	// The stored times' buckets, now known, were looked for too.
 	for _, t := range p.tenants {
 		for _, st := range t.runs {
@@ -444,7 +398,6 @@ func (p *deliveryPipeline) applyInOrder() {
 				delete(byRun, o.RunID) // a run named twice in one event changes once
 			}
 		}
-		r.Stored.AppliedAt = p.appliedAt
 	}
 }
 
@@ -522,8 +475,8 @@ func (p *deliveryPipeline) lockUnforeseenRollups(ctx context.Context, conn *pgx.
 	return nil
 }
 
-// writeStep is step 2: the runs, the outcomes, the rollup rows, COMMIT;
-// with a round trip more when the batch creates rows.
+// writeStep is step 2: the runs, the rollup rows, the events with their
+// outcomes, COMMIT.
 func (p *deliveryPipeline) writeStep(ctx context.Context, conn *pgx.Conn) error {
 	b := &pgx.Batch{}
 	var inserts, updates [][]any
@@ -586,11 +539,11 @@ func (p *deliveryPipeline) writeStep(ctx context.Context, conn *pgx.Conn) error 
 	// The rows inserted are new unless another transaction created one
 	// meanwhile: then the insert breaks the unique index, the transaction
 	// ends without committing, and the batch goes the other way
-	// (errBatchRaced). So the inserts, outcomes and COMMIT travel
-	// together, in one round trip.
-	p.queueOutcomes(b)
+	// (errBatchRaced). So the inserts, the events' among them, and the
+	// COMMIT travel together, in one round trip.
+	p.queueEvents(b)
 	if err := p.commit(ctx, conn, b); err != nil {
-		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && pgErr.Code == pgUniqueViolation {
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && (pgErr.Code == pgUniqueViolation || pgErr.Code == pgDeadlockDetected) {
 			return errBatchRaced
 		}
 		return err
@@ -615,28 +568,66 @@ func (p *deliveryPipeline) writeStep(ctx context.Context, conn *pgx.Conn) error 
 // insert returns one (no row has a negative ID).
 const provisionalRunID = -1
 
-// pgUniqueViolation is PostgreSQL's SQLSTATE for a duplicate key.
-const pgUniqueViolation = "23505"
+// PostgreSQL's SQLSTATEs for a duplicate key, and for a deadlock it broke
+// by ending this transaction: the batch locks its runs and rollup rows
+// before it inserts its events, txDeliveryWriter after, so the two can
+// deadlock over an event delivered to both at once (a redelivery while
+// the first delivery is being stored, on another replica).
+const (
+	pgUniqueViolation  = "23505"
+	pgDeadlockDetected = "40P01"
+)
 
-// queueOutcomes works out each applied event's outcome and queues their
-// writing.
-func (p *deliveryPipeline) queueOutcomes(b *pgx.Batch) {
-	var ids []int64
-	var outcomes []string
-	for _, i := range p.todo {
-		if _, ok := p.obs[i]; !ok {
-			continue
-		}
+// queueEvents works out each applied event's outcome and queues the
+// insert of the events, outcomes and all. An event stored already (a
+// duplicate, delivered meanwhile to another replica) breaks the unique
+// index: the transaction ends without committing, and the batch goes the
+// other way (errBatchRaced), where duplicates are counted, not applied.
+func (p *deliveryPipeline) queueEvents(b *pgx.Batch) {
+	// In one order, as insertWebhookEvents inserts them.
+	events := slices.Clone(p.todo)
+	slices.SortFunc(events, func(a, b int) int {
+		ea, eb := p.ds[a].Event, p.ds[b].Event
+		return cmp.Or(cmp.Compare(ea.EndpointID, eb.EndpointID), cmp.Compare(ea.EventID, eb.EventID))
+	})
+	cols := make([][]any, 8)
+	for _, i := range events {
+		e := p.ds[i].Event
 		r := &p.out[i]
-		r.Stored.Outcome = p.ds[i].Outcome(r.Changes)
-		if r.Stored.Outcome != "" {
-			ids, outcomes = append(ids, r.Stored.ID), append(outcomes, r.Stored.Outcome)
+		r.Stored = WebhookEvent{EndpointID: e.EndpointID, EventID: e.EventID, EventType: e.EventType, RunID: e.RunID,
+			ReceivedAt: e.ReceivedAt, Verified: true, Payload: e.Payload, Deliveries: 1}
+		var applied any
+		if _, ok := p.obs[i]; ok {
+			applied = millis(p.appliedAt)
+			r.Stored.AppliedAt = p.appliedAt
+			r.Stored.Outcome = p.ds[i].Outcome(r.Changes)
+		}
+		for c, v := range []any{e.EndpointID, e.EventID, e.EventType, e.RunID, millis(e.ReceivedAt), e.Payload, applied, r.Stored.Outcome} {
+			cols[c] = append(cols[c], v)
 		}
 	}
-	if len(ids) > 0 {
-		b.Queue(`UPDATE webhook_events AS e SET outcome = u.outcome
-			FROM unnest($1::int8[], $2::text[]) AS u(id, outcome) WHERE e.id = u.id`, ids, outcomes)
-	}
+	type eventKey struct{ endpoint, event string }
+	b.Queue(`INSERT INTO webhook_events (endpoint_id, event_id, event_type, run_id, received_at, payload, applied_at, outcome, verified)
+		SELECT endpoint_id, event_id, event_type, run_id, received_at, payload, applied_at, outcome, 1
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::int8[], $6::bytea[], $7::int8[], $8::text[])
+			WITH ORDINALITY AS u(endpoint_id, event_id, event_type, run_id, received_at, payload, applied_at, outcome, n)
+		ORDER BY n
+		RETURNING id, endpoint_id, event_id`,
+		anySlices(cols)...).Query(func(rows pgx.Rows) error {
+		byKey := make(map[eventKey]int, len(events))
+		for _, i := range events {
+			byKey[eventKey{p.ds[i].Event.EndpointID, p.ds[i].Event.EventID}] = i
+		}
+		for rows.Next() {
+			var id int64
+			var k eventKey
+			if err := rows.Scan(&id, &k.endpoint, &k.event); err != nil {
+				return err
+			}
+			p.out[byKey[k]].Stored.ID = id
+		}
+		return rows.Err()
+	})
 }
 
 func (p *deliveryPipeline) commit(ctx context.Context, conn *pgx.Conn, b *pgx.Batch) error {
