@@ -5,10 +5,12 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -21,7 +23,8 @@ import (
 // real forms, in headless Chromium against `editwatch --sandbox`: a run
 // from a Detect-fields schema with values (boxes from the schema), a run
 // from instructions only (boxes from the input's widgets), and a two-page
-// form (page picker, side by side). It checks the page is drawn, one box
+// form (page picker, side by side), a FAILED run (the fields its message
+// names marked red). It checks the page is drawn, one box
 // per field sits on its page, a row and its box are linked, the audit log
 // holds the view, and nothing breaks the CSP, neither in the page nor in
 // PDF.js's worker (whose console is watched too). Screenshots go to
@@ -65,6 +68,9 @@ func TestDocumentViewInBrowser(t *testing.T) {
 	tab.waitFor("its box highlighted", `[...document.querySelectorAll('g.docbox.is-active')].some(g => g.dataset.field === `+jsString(valued)+` && g.dataset.outcome === 'filled')`, 10*time.Second)
 	if got := tab.evalString(`document.querySelector('[data-testid=docview-field]').textContent`); !strings.Contains(got, valued) || !strings.Contains(got, "filled") {
 		t.Errorf("the field panel says %q, want the field's name and that it was filled", got)
+	}
+	if got := tab.evalString(activeBoxOutOfView(views.FileEdited)); got != "" {
+		t.Errorf("Show on page left the field's box out of view: %s", got)
 	}
 	tab.do("select the box on the page", chromedp.Evaluate[chromedp.Void](`(() => {
 		document.querySelector('[data-testid=filled-value].is-selected').classList.remove('is-selected');
@@ -110,7 +116,55 @@ func TestDocumentViewInBrowser(t *testing.T) {
 	}
 	saveDocViewShots(tab, shots, "two-pages")
 
-	// 4. Detect fields on the new-run page: the uploaded input is shown
+	// 4. A FAILED run: its input is shown, with the field its failure
+	// message names marked as failed (red), and only the fields it names.
+	failed := runToEnd(t, api, fileID, &extendapi.EditConfig{Schema: breakProperty(t, schema, valued)})
+	if failed.Status != extendapi.StatusFailed || !strings.Contains(failed.FailureMessage, valued) {
+		t.Fatalf("run with %q broken: %s %s %q, want FAILED naming it", valued, failed.Status, failed.FailureReason, failed.FailureMessage)
+	}
+	openDocView(tab, failed.ID)
+	// The pointer, left where an earlier click put it, would point at
+	// another box.
+	tab.do("move the pointer off the page", chromedp.MouseEvent(input.DispatchMouseEventTypeMouseMoved, 1, 1))
+	if !tab.evalBool(canvasDrawn(views.FileInput)) {
+		t.Error("failed run: the input canvas is blank")
+	}
+	var named []string
+	for name := range schemaFields {
+		if strings.Contains(failed.FailureMessage, name) {
+			named = append(named, name)
+		}
+	}
+	slices.Sort(named)
+	if got := tab.evalString(`[...document.querySelectorAll('[data-kind=input] g.docbox[data-outcome=failed]')].map(g => g.dataset.field).sort().join(',')`); got != strings.Join(named, ",") {
+		t.Errorf("failed run: boxes marked failed %q, want the fields its message names %q", got, strings.Join(named, ","))
+	}
+	// It opens on the named field: its box selected and in view, its
+	// details in the panel.
+	tab.waitFor("the named field selected", `[...document.querySelectorAll('[data-kind=input] g.docbox.is-active')].some(g => g.dataset.field === `+jsString(valued)+` && g.dataset.outcome === 'failed')`, 10*time.Second)
+	if got := tab.evalString(`document.querySelector('[data-testid=docview-field]').textContent`); !strings.Contains(got, valued) {
+		t.Errorf("failed run: the field panel says %q, want the field its message names", got)
+	}
+	if got := tab.evalString(activeBoxOutOfView(views.FileInput)); got != "" {
+		t.Errorf("failed run: the named field's box is not scrolled into view: %s", got)
+	}
+	// Red, unlike the others, selected or not: the mark is the box's
+	// colour, not only an attribute.
+	if got := tab.evalString(`(() => {
+		const stroke = sel => { const r = document.querySelector(sel + ' rect'); return r ? getComputedStyle(r).stroke : 'none'; };
+		const failed = stroke('[data-kind=input] g.docbox[data-outcome=failed]');
+		const other = stroke('[data-kind=input] g.docbox:not([data-outcome=failed])');
+		const [r, g, b] = (failed.match(/\d+/g) || []).map(Number);
+		return failed === other ? 'failed boxes look like the others: ' + failed : r > 150 && r > g * 2 && r > b * 2 ? '' : 'failed boxes are not red: ' + failed;
+	})()`); got != "" {
+		t.Errorf("failed run: %s", got)
+	}
+	if got := tab.evalString(`document.querySelector('[data-docview]').innerText`); !strings.Contains(got, "failure message") {
+		t.Errorf("failed run: the legend does not explain the red boxes:\n%s", got)
+	}
+	saveDocViewShots(tab, shots, "failed")
+
+	// 5. Detect fields on the new-run page: the uploaded input is shown
 	// with one box per detected field before any run starts.
 	tab.open("new run form", views.NewRunURL("/", sandboxWorkspace), `!!document.querySelector('[data-testid=file-input]')`)
 	tab.do("choose the form", chromedp.SetUploadFiles(chromedp.CSS(`[data-testid=file-input]`), []string{sampleForm}))
@@ -163,6 +217,19 @@ func openDocView(tab *browserTab, runID string) {
 	if state := tab.evalString(`document.querySelector('[data-docview]').dataset.state`); state != "ready" {
 		tab.t.Fatalf("document view of %s: %s\n%s", runID, state, tab.evalString(`document.querySelector('[data-docview]').innerText`))
 	}
+}
+
+// activeBoxOutOfView says where the selected box of the pane is when it
+// is not inside the pane's visible part, and "" when it is.
+func activeBoxOutOfView(kind string) string {
+	return `(() => {
+		const g = document.querySelector('[data-kind=` + kind + `] g.docbox.is-active');
+		if (!g) return 'no box selected';
+		const sc = g.closest('[data-testid=docview-pane]').querySelector('.docview-scroller');
+		const s = sc.getBoundingClientRect(), b = g.getBoundingClientRect();
+		return b.top >= s.top && b.bottom <= s.bottom && b.left >= s.left && b.right <= s.right ? '' :
+			JSON.stringify({box: [b.left, b.top, b.right, b.bottom], pane: [s.left, s.top, s.right, s.bottom], scrollTop: sc.scrollTop});
+	})()`
 }
 
 // canvasDrawn is true when the pane's canvas has pixels other than white.
@@ -296,6 +363,16 @@ func schemaFieldPages(t *testing.T, schema json.RawMessage) map[string]int {
 // startRun starts an edit run and waits until it is PROCESSED.
 func startRun(t *testing.T, api *extendapi.Client, fileID string, cfg *extendapi.EditConfig) string {
 	t.Helper()
+	run := runToEnd(t, api, fileID, cfg)
+	if run.Status != extendapi.StatusProcessed {
+		t.Fatalf("run %s %s: %s %s", run.ID, run.Status, run.FailureReason, run.FailureMessage)
+	}
+	return run.ID
+}
+
+// runToEnd starts an edit run and waits until it ends, either way.
+func runToEnd(t *testing.T, api *extendapi.Client, fileID string, cfg *extendapi.EditConfig) *extendapi.EditRun {
+	t.Helper()
 	ctx := context.Background()
 	run, err := api.CreateEditRun(ctx, &extendapi.CreateEditRunRequest{File: &extendapi.FileRef{ID: fileID}, Config: cfg})
 	if err != nil {
@@ -311,10 +388,23 @@ func startRun(t *testing.T, api *extendapi.Client, fileID string, cfg *extendapi
 			t.Fatal(err)
 		}
 	}
-	if run.Status != extendapi.StatusProcessed {
-		t.Fatalf("run %s %s: %s %s", run.ID, run.Status, run.FailureReason, run.FailureMessage)
+	return run
+}
+
+// breakProperty gives the schema's property name a type Extend refuses,
+// so that a run with it fails with a message naming the property.
+func breakProperty(t *testing.T, schema json.RawMessage, name string) json.RawMessage {
+	t.Helper()
+	var s map[string]any
+	if err := json.Unmarshal(schema, &s); err != nil {
+		t.Fatal(err)
 	}
-	return run.ID
+	s["properties"].(map[string]any)[name].(map[string]any)["type"] = 5
+	out, err := json.Marshal(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func mapKeys[V any](m map[string]V) []string {

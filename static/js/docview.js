@@ -97,6 +97,10 @@ class DocView {
     this.setMode(this.defaultMode());
     this.sideBySide.addEventListener('change', () => this.setMode(this.defaultMode()));
     await this.render();
+    // A FAILED run opens on what its message names: the field's page,
+    // its box in view and its details in the panel.
+    const named = this.failed && this.fields.find((f) => f.outcome === 'failed' && f.places.length);
+    if (named) await this.select(named.name, 'row');
     // Fit width follows the window; the observer's first call (on
     // observe) changes nothing.
     let width = this.panesEl.clientWidth;
@@ -473,11 +477,16 @@ class DocView {
     }
   }
 
+  // scrollToBox brings the box a third of the way into its pane. From
+  // where both are on screen: the box's SVG units are PDF points, not
+  // pixels, and the sheet's offsetTop is measured from whichever ancestor
+  // is positioned, not from the pane.
   scrollToBox(file, g) {
-    const box = g.getBBox();
     const s = file.scroller;
-    const top = file.sheet.offsetTop + box.y - s.clientHeight / 3;
-    const left = file.sheet.offsetLeft + box.x - s.clientWidth / 3;
+    const box = g.getBoundingClientRect();
+    const pane = s.getBoundingClientRect();
+    const top = s.scrollTop + box.top - pane.top - s.clientHeight / 3;
+    const left = s.scrollLeft + box.left - pane.left - s.clientWidth / 3;
     this.syncing = true;
     s.scrollTo({ top: Math.max(0, top), left: Math.max(0, left) });
     requestAnimationFrame(() => (this.syncing = false));
