@@ -2,11 +2,15 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/editwatch/editwatch/store/storetest"
 )
 
 // TestConcurrentReplicasUpsert: two stores on one database (two replicas)
@@ -194,4 +198,105 @@ func TestConcurrentReplicasDuplicateDeliveries(t *testing.T) {
 			t.Errorf("%d deliveries counted, want %d", counted, deliveries)
 		}
 	})
+}
+
+// TestWebhookDeadlockIsRunAgain plays, step by step, the deadlock that a
+// redelivery can cause between the pipeline (runs locked, then the event
+// inserted) and a transaction that inserts the event first, then locks
+// its run: the latter, which waited first, is the one PostgreSQL ends,
+// and it must run again (and find the event stored by then) rather than
+// fail the delivery.
+func TestWebhookDeadlockIsRunAgain(t *testing.T) {
+	dsn := ""
+	for _, b := range storetest.Backends() {
+		if b.Name == "postgres" {
+			dsn = b.NewDSN(t)
+		}
+	}
+	if dsn == "" {
+		t.Skip("needs PostgreSQL (EDITWATCH_TEST_POSTGRES)")
+	}
+	ctx := context.Background()
+	s := openMigrated(t, dsn, WithSealer(newTestSealer(t)))
+	if _, err := s.CreateWebhookEndpointWithID(ctx, "ewh_dl", NewWebhookEndpoint{Tenant: tenantA, CreatedBy: "ada"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpsertRuns(ctx, tenantA, []RunObservation{processing("edr_dl", 0)}); err != nil {
+		t.Fatal(err)
+	}
+
+	// The other side, on its own connection: the run locked first.
+	other, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	tx, err := other.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM run_snapshots WHERE tenant = $1 AND run_id = $2 FOR UPDATE`, tenantA, "edr_dl"); err != nil {
+		t.Fatal(err)
+	}
+	var otherPID int
+	if err := tx.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&otherPID); err != nil {
+		t.Fatal(err)
+	}
+
+	// This side inserts the event, then waits for the run.
+	type result struct {
+		duplicate bool
+		err       error
+	}
+	done := make(chan result, 1)
+	go func() {
+		_, dup, _, err := s.StoreAndApplyWebhookEvent(ctx, WebhookEvent{EndpointID: "ewh_dl", EventID: "evt_dl",
+			EventType: "edit_run.processed", RunID: "edr_dl", Payload: []byte(`{}`)}, tenantA,
+			[]RunObservation{processed("edr_dl", 1, 100)}, describeTestChanges)
+		done <- result{dup, err}
+	}()
+	waitForLockWait(t, other, otherPID)
+
+	// The other side now inserts the same event: each waits for the
+	// other. PostgreSQL ends the one whose deadlock_timeout ran out
+	// first, this side's.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_events (endpoint_id, event_id, event_type, run_id, received_at, verified, applied_at, outcome)
+		VALUES ('ewh_dl', 'evt_dl', 'edit_run.processed', 'edr_dl', 1, 1, 1, 'applied by the other side')`); err != nil {
+		t.Fatalf("the other side lost the deadlock instead (%v): the test did not play the case", err)
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case r := <-done:
+		if r.err != nil {
+			t.Fatalf("the delivery failed on a deadlock it could have run again: %v", r.err)
+		}
+		if !r.duplicate {
+			t.Error("run again, the delivery should find the event the other side stored: a duplicate")
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the delivery did not end")
+	}
+	ev, _, err := s.ListWebhookEvents(ctx, WebhookEventFilter{Tenant: tenantA, Limit: 10})
+	if err != nil || len(ev) != 1 || ev[0].Deliveries != 2 {
+		t.Fatalf("events %+v, %v; want the one event, delivered twice", ev, err)
+	}
+}
+
+// waitForLockWait waits until a session waits for a lock the backend
+// holder holds.
+func waitForLockWait(t *testing.T, db *sql.DB, holder int) {
+	t.Helper()
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		var n int
+		if err := db.QueryRow(`SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, holder).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n > 0 {
+			return
+		}
+	}
+	t.Fatal("the delivery never waited for the run's lock")
 }

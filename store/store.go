@@ -16,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
 )
@@ -241,6 +242,23 @@ func (s *Store) inWriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error 
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// inWriteTxRetryingDeadlocks is inWriteTx for a transaction that may
+// deadlock with another over the same rows taken in another order, and
+// can simply run again: fn starts from nothing each time (it resets what
+// it fills in) and PostgreSQL has rolled the loser back whole. The
+// webhook paths need it: a batch on the pipeline locks its runs before
+// inserting its events, a transaction of this kind after, and a
+// redelivery reaching two replicas at once can close the circle.
+func (s *Store) inWriteTxRetryingDeadlocks(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	for attempt := 1; ; attempt++ {
+		err := s.inWriteTx(ctx, fn)
+		if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != pgDeadlockDetected || attempt == 3 {
+			return err
+		}
+		s.logger.InfoContext(ctx, "store: a webhook transaction lost a deadlock; running it again", "attempt", attempt)
+	}
 }
 
 // millis is how times are stored: Unix milliseconds, UTC.

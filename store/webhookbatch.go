@@ -146,7 +146,7 @@ type txDeliveryWriter struct{}
 
 func (txDeliveryWriter) write(ctx context.Context, s *Store, ds []WebhookDelivery, todo []int, out []WebhookDeliveryResult) (batchEffects, error) {
 	var fx batchEffects
-	err := s.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err := s.inWriteTxRetryingDeadlocks(ctx, func(tx *sql.Tx) error {
 		clear(out)
 		var err error
 		fx.flags, fx.touched, err = s.writeDeliveries(ctx, tx, ds, todo, out)

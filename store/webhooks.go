@@ -299,7 +299,7 @@ func (s *Store) StoreAndApplyWebhookEvent(ctx context.Context, e WebhookEvent, t
 			return WebhookEvent{}, false, nil, fmt.Errorf("store: store webhook event %s: %w", e.EventID, err)
 		}
 	}
-	err = s.inWriteTx(ctx, func(tx *sql.Tx) error {
+	err = s.inWriteTxRetryingDeadlocks(ctx, func(tx *sql.Tx) error {
 		changes = nil
 		if stored, duplicate, err = s.insertWebhookEvent(ctx, tx, e); err != nil {
 			return err
