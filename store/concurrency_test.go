@@ -257,6 +257,9 @@ func TestWebhookDeadlockIsRunAgain(t *testing.T) {
 		done <- result{dup, err}
 	}()
 	waitForLockWait(t, other, otherPID)
+	// Well apart, so that this side's deadlock_timeout runs out first even
+	// on a machine too busy to schedule its backend at once.
+	time.Sleep(300 * time.Millisecond)
 
 	// The other side now inserts the same event: each waits for the
 	// other. PostgreSQL ends the one whose deadlock_timeout ran out
