@@ -135,16 +135,19 @@ type deliveryPipeline struct {
 	byTenant  map[string]*tenantWork
 	appliedAt time.Time
 	// The rollup rows of the minutes, hours and days the batch can move,
-	// locked: one per table, in the order writeDeliveries locks them.
+	// locked: one per table, in the order writeDeliveries locks them; and
+	// the statement that locks them (rollupLockSQL).
 	rollups []*lockedRollups
+	lockSQL string
 }
 
 func newDeliveryPipeline(s *Store, ds []WebhookDelivery, todo []int, out []WebhookDeliveryResult) *deliveryPipeline {
 	clear(out)
 	p := &deliveryPipeline{s: s, ds: ds, todo: todo, out: out, obs: map[int]observationBatch{},
-		byTenant: map[string]*tenantWork{}, appliedAt: msTime(s.now())}
+		byTenant: map[string]*tenantWork{}, appliedAt: msTime(s.now()), lockSQL: rollupLockSQLNoMinutes}
 	if !s.noMinuteRollups {
 		p.rollups = append(p.rollups, newLockedRollups(minuteRollups, func(d *rollupDelta) map[int64]*Aggregate { return d.minutes }))
+		p.lockSQL = rollupLockSQL
 	}
 	p.rollups = append(p.rollups,
 		newLockedRollups(hourRollups, func(d *rollupDelta) map[int64]*Aggregate { return d.buckets }),
@@ -324,7 +327,7 @@ func (p *deliveryPipeline) lockStep(ctx context.Context, conn *pgx.Conn, fx *bat
 				l.sought[rollupKey{t.tenant, floorMs(at, l.table.size)}] = true
 			}
 		}
-		b.Queue(rollupLockQuery(p.rollups), t.tenant, t.runIDs, observedAt).Query(func(rows pgx.Rows) error {
+		b.Queue(p.lockSQL, t.tenant, t.runIDs, observedAt).Query(func(rows pgx.Rows) error {
 			for rows.Next() {
 				var level int
 				var rec rollupRecord
@@ -401,25 +404,34 @@ func (p *deliveryPipeline) applyInOrder() {
 	}
 }
 
+// rollupLockSQL and rollupLockSQLNoMinutes (for a schema without minute
+// rollups) are rollupLockQuery's statements for the tables a batch
+// writes, in deliveryPipeline.rollups' order: built once, not per tenant
+// and batch (the batch writer's hot path).
+var (
+	rollupLockSQL          = rollupLockQuery([]rollupTable{minuteRollups, hourRollups, dayRollups})
+	rollupLockSQLNoMinutes = rollupLockQuery([]rollupTable{hourRollups, dayRollups})
+)
+
 // rollupLockQuery reads and locks, in one statement, a tenant's rows of
 // each rollup table (in the order of levels, each by bucket) that the
 // batch can move: the buckets of the observed times ($3) and of the
 // stored runs' times (the runs of $2, locked by an earlier statement of
 // the same step). Each row comes with its level, the index in levels.
-func rollupLockQuery(levels []*lockedRollups) string {
+func rollupLockQuery(levels []rollupTable) string {
 	var q strings.Builder
 	q.WriteString(`WITH stored AS MATERIALIZED (
 		SELECT at, first_seen_at FROM run_snapshots WHERE tenant = $1 AND run_id = ANY($2::text[]))`)
-	for i, l := range levels {
+	for i, table := range levels {
 		floor := func(col string) string {
-			size := strconv.FormatInt(l.table.size, 10)
+			size := strconv.FormatInt(table.size, 10)
 			return col + ` - ((` + col + ` % ` + size + `) + ` + size + `) % ` + size
 		}
 		fmt.Fprintf(&q, `,
 	level%d AS (SELECT %s FROM %s WHERE tenant = $1 AND bucket IN (
 		SELECT %s FROM unnest($3::int8[]) AS o(at)
 		UNION SELECT %s FROM stored UNION SELECT %s FROM stored)
-		ORDER BY bucket FOR UPDATE)`, i, rollupColumns, l.table.name, floor("at"), floor("at"), floor("first_seen_at"))
+		ORDER BY bucket FOR UPDATE)`, i, rollupColumns, table.name, floor("at"), floor("at"), floor("first_seen_at"))
 	}
 	q.WriteString("\n")
 	for i := range levels {
