@@ -16,7 +16,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" database/sql driver
 )
@@ -254,7 +253,7 @@ func (s *Store) inWriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error 
 func (s *Store) inWriteTxRetryingDeadlocks(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		err := s.inWriteTx(ctx, fn)
-		if pgErr, ok := errors.AsType[*pgconn.PgError](err); !ok || pgErr.Code != pgDeadlockDetected || attempt == 3 {
+		if !isPgError(err, pgDeadlockDetected) || attempt == 3 {
 			return err
 		}
 		s.logger.InfoContext(ctx, "store: a webhook transaction lost a deadlock; running it again", "attempt", attempt)

@@ -555,7 +555,7 @@ func (p *deliveryPipeline) writeStep(ctx context.Context, conn *pgx.Conn) error 
 	// COMMIT travel together, in one round trip.
 	p.queueEvents(b)
 	if err := p.commit(ctx, conn, b); err != nil {
-		if pgErr, ok := errors.AsType[*pgconn.PgError](err); ok && (pgErr.Code == pgUniqueViolation || pgErr.Code == pgDeadlockDetected) {
+		if isPgError(err, pgUniqueViolation, pgDeadlockDetected) {
 			return errBatchRaced
 		}
 		return err
@@ -589,6 +589,12 @@ const (
 	pgUniqueViolation  = "23505"
 	pgDeadlockDetected = "40P01"
 )
+
+// isPgError reports whether err is PostgreSQL's answer with one of codes.
+func isPgError(err error, codes ...string) bool {
+	pgErr, ok := errors.AsType[*pgconn.PgError](err)
+	return ok && slices.Contains(codes, pgErr.Code)
+}
 
 // queueEvents works out each applied event's outcome and queues the
 // insert of the events, outcomes and all. An event stored already (a
