@@ -29,9 +29,9 @@ const (
 // BenchmarkWebhookIngest is the sustained rate of webhook events
 // verified, stored, applied and published by 32 concurrent senders, each
 // a run finishing that history had seen processing (the store's planner
-// statistics refreshed before each path, as in a database in service): once batched (the
-// default), and once with a transaction per event (WebhookBatch 1, the
-// path before batching). Beside them, in the same run, the rate of raw
+// statistics refreshed before each path, as in a database in service):
+// once batched (the default), and once with a transaction per event
+// (WebhookBatch 1, the path before batching). Beside them, in the same run, the rate of raw
 // single-row inserts, one transaction each, one after another, into the
 // same database: what one durable write per event would cost.
 func BenchmarkWebhookIngest(b *testing.B) {
@@ -62,6 +62,11 @@ func BenchmarkWebhookIngest(b *testing.B) {
 				b.Fatal(err)
 			}
 			raw := openRaw(b, dsn)
+			deliver := func(m *Monitor, senders int, bodies [][]byte) {
+				sendConcurrently(b, senders, bodies, func(body []byte) error {
+					return receiveSigned(ctx, m, ep.ID, secrets, body)
+				})
+			}
 			// Untimed, a round through each path first: a service in
 			// steady state has its pools' connections open and its
 			// endpoint looked up. Otherwise the first path measured pays
@@ -69,10 +74,7 @@ func BenchmarkWebhookIngest(b *testing.B) {
 			// milliseconds of CPU each, 32 of them at once), the others
 			// not, and that was most of the gap between runs.
 			for _, p := range paths {
-				bodies := processingRuns(b, paths[0].m, "warmup_"+p.name, warmupEvents)
-				sendConcurrently(b, p.senders, bodies, func(body []byte) error {
-					return receiveSigned(ctx, p.m, ep.ID, secrets, body)
-				})
+				deliver(p.m, p.senders, processingRuns(b, paths[0].m, "warmup_"+p.name, warmupEvents))
 			}
 			elapsed := map[string]time.Duration{}
 			n := 0
@@ -87,9 +89,7 @@ func BenchmarkWebhookIngest(b *testing.B) {
 						b.Fatal(err)
 					}
 					start := time.Now()
-					sendConcurrently(b, p.senders, bodies, func(body []byte) error {
-						return receiveSigned(ctx, p.m, ep.ID, secrets, body)
-					})
+					deliver(p.m, p.senders, bodies)
 					elapsed[p.name] += time.Since(start)
 				}
 				start := time.Now()
