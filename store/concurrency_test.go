@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"net/url"
 	"sync"
 	"testing"
 	"time"
@@ -203,9 +204,16 @@ func TestConcurrentReplicasDuplicateDeliveries(t *testing.T) {
 // TestWebhookDeadlockIsRunAgain plays, step by step, the deadlock that a
 // redelivery can cause between the pipeline (runs locked, then the event
 // inserted) and a transaction that inserts the event first, then locks
-// its run: the latter, which waited first, is the one PostgreSQL ends,
-// and it must run again (and find the event stored by then) rather than
-// fail the delivery.
+// its run: when PostgreSQL ends the latter, it must run again (and find
+// the event stored by then) rather than fail the delivery.
+//
+// PostgreSQL ends the waiter whose deadlock_timeout runs out after the
+// cycle closed, and each waiter checks only once. Left to the default
+// (1 s for both) the victim depended on how fast a busy machine let the
+// test close the cycle, and CI once saw the other side ended instead.
+// So the store's sessions check after 8 s, by which time the cycle is
+// closed even under -race on a loaded machine, and the other side's
+// session never checks while the test runs.
 func TestWebhookDeadlockIsRunAgain(t *testing.T) {
 	dsn := ""
 	for _, b := range storetest.Backends() {
@@ -217,7 +225,8 @@ func TestWebhookDeadlockIsRunAgain(t *testing.T) {
 		t.Skip("needs PostgreSQL (EDITWATCH_TEST_POSTGRES)")
 	}
 	ctx := context.Background()
-	s := openMigrated(t, dsn, WithSealer(newTestSealer(t)))
+	requireSuperuser(t, dsn, "to set deadlock_timeout per session")
+	s := openMigrated(t, withRuntimeParam(t, dsn, "deadlock_timeout", "8s"), WithSealer(newTestSealer(t)))
 	if _, err := s.CreateWebhookEndpointWithID(ctx, "ewh_dl", NewWebhookEndpoint{Tenant: tenantA, CreatedBy: "ada"}); err != nil {
 		t.Fatal(err)
 	}
@@ -236,6 +245,14 @@ func TestWebhookDeadlockIsRunAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tx.Rollback()
+	// A statement timeout, so that a test that failed to close the cycle
+	// in time fails instead of waiting for a deadlock check that never
+	// comes.
+	for _, set := range []string{`SET LOCAL deadlock_timeout = '10min'`, `SET LOCAL statement_timeout = '60s'`} {
+		if _, err := tx.ExecContext(ctx, set); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `SELECT 1 FROM run_snapshots WHERE tenant = $1 AND run_id = $2 FOR UPDATE`, tenantA, "edr_dl"); err != nil {
 		t.Fatal(err)
 	}
@@ -257,13 +274,9 @@ func TestWebhookDeadlockIsRunAgain(t *testing.T) {
 		done <- result{dup, err}
 	}()
 	waitForLockWait(t, other, otherPID)
-	// Well apart, so that this side's deadlock_timeout runs out first even
-	// on a machine too busy to schedule its backend at once.
-	time.Sleep(300 * time.Millisecond)
 
 	// The other side now inserts the same event: each waits for the
-	// other. PostgreSQL ends the one whose deadlock_timeout ran out
-	// first, this side's.
+	// other. PostgreSQL ends this side when its deadlock_timeout runs out.
 	if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_events (endpoint_id, event_id, event_type, run_id, received_at, verified, applied_at, outcome)
 		VALUES ('ewh_dl', 'evt_dl', 'edit_run.processed', 'edr_dl', 1, 1, 1, 'applied by the other side')`); err != nil {
 		t.Fatalf("the other side lost the deadlock instead (%v): the test did not play the case", err)
@@ -302,4 +315,36 @@ func waitForLockWait(t *testing.T, db *sql.DB, holder int) {
 		}
 	}
 	t.Fatal("the delivery never waited for the run's lock")
+}
+
+// requireSuperuser skips the test when the PostgreSQL role of dsn may not
+// change superuser-only settings, saying what for.
+func requireSuperuser(t *testing.T, dsn, why string) {
+	t.Helper()
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var super bool
+	if err := db.QueryRow(`SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&super); err != nil {
+		t.Fatal(err)
+	}
+	if !super {
+		t.Skipf("needs a PostgreSQL superuser %s: EDITWATCH_TEST_POSTGRES names a role that is not", why)
+	}
+}
+
+// withRuntimeParam returns the PostgreSQL URL dsn with a setting that
+// every session opened from it starts with.
+func withRuntimeParam(t *testing.T, dsn, name, value string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set(name, value)
+	u.RawQuery = q.Encode()
+	return u.String()
 }
