@@ -143,7 +143,7 @@ func (a *dashboard) runsBulk(c echo.Context) error {
 		if err != nil {
 			return err
 		}
-		return redirect(c, views.RerunJobURL(a.BasePath, conn.Ref(), job.ID()))
+		return redirect(c, views.JobURL(a.BasePath, conn.Ref(), job.ID()))
 	}
 	ids := plan.ids(form.Get(views.FieldSkipFailing) == "1")
 	if len(ids) == 0 {
@@ -156,7 +156,7 @@ func (a *dashboard) runsBulk(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	return redirect(c, views.RerunJobURL(a.BasePath, conn.Ref(), job.ID()))
+	return redirect(c, views.JobURL(a.BasePath, conn.Ref(), job.ID()))
 }
 
 // bulkSelection reads the selected runs from history: the IDs ticked, or

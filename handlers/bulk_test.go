@@ -78,10 +78,10 @@ func TestBulkRerunConfirmsFirst(t *testing.T) {
 		confirmed[k] = v
 	}
 	r = env.post(bulk, confirmed)
-	if r.StatusCode != http.StatusSeeOther || !strings.Contains(location(t, r), views.RouteFailuresRerun+"/") {
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(location(t, r), jobURLPrefix) {
 		t.Fatalf("confirmed: %d %s", r.StatusCode, errorText(r))
 	}
-	jobID := strings.TrimPrefix(strings.SplitN(location(t, r), "?", 2)[0], testBase+views.RouteFailuresRerun+"/")
+	jobID := jobIDOf(t, location(t, r))
 	if job, ok := env.app.Reruns.Get(jobID); ok {
 		select {
 		case <-job.Done():
@@ -129,7 +129,7 @@ func TestBulkRerunOfRealRuns(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("bulk: %d %s", r.StatusCode, errorText(r))
 	}
-	jobID := strings.TrimPrefix(strings.SplitN(location(t, r), "?", 2)[0], testBase+views.RouteFailuresRerun+"/")
+	jobID := jobIDOf(t, location(t, r))
 	job, ok := env.app.Reruns.Get(jobID)
 	if !ok {
 		t.Fatal("no job")

@@ -21,10 +21,10 @@ import (
 // worker ended.
 func bulkJobID(t *testing.T, env *testEnv, r response) string {
 	t.Helper()
-	if r.StatusCode != http.StatusSeeOther || !strings.Contains(location(t, r), views.RouteFailuresRerun+"/") {
+	if r.StatusCode != http.StatusSeeOther || !strings.HasPrefix(location(t, r), jobURLPrefix) {
 		t.Fatalf("confirmed: %d %s", r.StatusCode, errorText(r))
 	}
-	jobID := strings.TrimPrefix(strings.SplitN(location(t, r), "?", 2)[0], testBase+views.RouteFailuresRerun+"/")
+	jobID := jobIDOf(t, location(t, r))
 	job, ok := env.app.Reruns.Get(jobID)
 	if !ok {
 		t.Fatalf("no job %s in this process", jobID)

@@ -347,7 +347,7 @@ func TestFailuresGroupsAndRerun(t *testing.T) {
 		t.Fatalf("confirmed re-run: %d %s", r.StatusCode, errorText(r))
 	}
 	jobURL := location(t, r)
-	jobID := strings.TrimPrefix(strings.SplitN(jobURL, "?", 2)[0], testBase+views.RouteFailuresRerun+"/")
+	jobID := jobIDOf(t, jobURL)
 	job, ok := env.app.Reruns.Get(jobID)
 	if !ok {
 		t.Fatalf("job %q not registered", jobID)

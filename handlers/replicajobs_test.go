@@ -59,7 +59,7 @@ func TestJobsSeenFromAnotherReplica(t *testing.T) {
 		t.Fatalf("confirmed re-run: %d %s", r.StatusCode, errorText(r))
 	}
 	jobURL := location(t, r)
-	jobID := strings.TrimPrefix(strings.SplitN(jobURL, "?", 2)[0], testBase+views.RouteFailuresRerun+"/")
+	jobID := jobIDOf(t, jobURL)
 	if _, ok := viewer.app.Reruns.Get(jobID); ok {
 		t.Fatal("the viewer runs the job itself")
 	}

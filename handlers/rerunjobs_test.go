@@ -56,7 +56,7 @@ func TestRerunJobStoppedAndResumed(t *testing.T) {
 	if r.StatusCode != http.StatusSeeOther {
 		t.Fatalf("confirmed re-run: %d %s", r.StatusCode, errorText(r))
 	}
-	first := strings.TrimPrefix(strings.SplitN(location(t, r), "?", 2)[0], testBase+views.RouteFailuresRerun+"/")
+	first := jobIDOf(t, location(t, r))
 	if job, ok := env.app.Reruns.Get(first); ok {
 		select {
 		case <-job.Done():
@@ -83,9 +83,26 @@ func TestRerunJobStoppedAndResumed(t *testing.T) {
 	if err := env.st.StartJobItem(ctx, "rr_lost", "w_dead", 0); err != nil {
 		t.Fatal(err)
 	}
-	jobURL := views.RerunJobURL(testBase, demoWS, "rr_lost")
+	jobURL := views.JobURL(testBase, demoWS, "rr_lost")
+	// Job pages lived under /failures/rerun/ before delete jobs shared
+	// them: a link shared then still leads to the job.
+	legacy := strings.Replace(jobURL, jobURLPrefix, testBase+"failures/rerun/", 1)
+	if r := env.get(legacy); r.StatusCode != http.StatusMovedPermanently || r.Header.Get("Location") != jobURL {
+		t.Errorf("GET %s: %d to %q, want 301 to %s", legacy, r.StatusCode, r.Header.Get("Location"), jobURL)
+	}
 	if d := env.get(jobURL).doc(t); testid(d, "rerun-progress").AttrOr("data-finished", "") != "false" || testid(d, "rerun-resume-form").Length() != 0 {
 		t.Fatal("a job whose worker beats is shown stopped")
+	}
+	// A bulk delete's page speaks of a delete, not a re-run.
+	deleteSpec, _ := json.Marshal(map[string]any{"conn": conns[0], "delete": true})
+	if err := env.st.CreateJob(ctx, store.Job{ID: "dl_busy", Kind: "delete", Tenant: demoTenant, Worker: "w_alive", SessionID: sid, Actor: "ada",
+		Spec: string(deleteSpec), StartedAt: env.st.Now()}, false, ids); err != nil {
+		t.Fatal(err)
+	}
+	if r := env.post(views.JobResumeURL(testBase, demoWS, "dl_busy"), url.Values{}); r.StatusCode != http.StatusSeeOther {
+		t.Errorf("resuming a running delete: %d %s", r.StatusCode, errorText(r))
+	} else if flash := testid(env.get(location(t, r)).doc(t), "flash").Text(); !strings.Contains(flash, "This delete is still running.") {
+		t.Errorf("flash after resuming a running delete = %q", flash)
 	}
 	ahead.Store(int64(store.JobLostAfter + time.Second))
 
@@ -138,4 +155,17 @@ func TestRerunJobStoppedAndResumed(t *testing.T) {
 	} else if flash := testid(env.get(location(t, r)).doc(t), "flash").Text(); !strings.Contains(flash, "no runs left") {
 		t.Errorf("flash after resuming a finished job = %q", flash)
 	}
+}
+
+// jobURLPrefix is the path that views.JobURL puts before a job's ID.
+var jobURLPrefix = strings.TrimSuffix(views.JobURL(testBase, "", "x"), "x")
+
+// jobIDOf is the ID of the job whose page jobURL is.
+func jobIDOf(t *testing.T, jobURL string) string {
+	t.Helper()
+	path := strings.SplitN(jobURL, "?", 2)[0]
+	if !strings.HasPrefix(path, jobURLPrefix) {
+		t.Fatalf("%q is not a job page (%s…)", jobURL, jobURLPrefix)
+	}
+	return strings.TrimPrefix(path, jobURLPrefix)
 }

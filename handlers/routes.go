@@ -113,8 +113,11 @@ func routes(e *echo.Echo, app *dashboard) {
 
 	g.GET("/"+views.RouteFailures, app.failures)
 	g.POST("/"+views.RouteFailuresRerun, app.failuresRerun, app.requireAct)
-	g.GET("/"+views.RouteRerunJob, app.rerunJob)
-	g.POST("/"+views.RouteRerunJobResume, app.resumeRerunJob, app.requireAct)
+	g.GET("/"+views.RouteJob, app.jobProgress)
+	g.POST("/"+views.RouteJobResume, app.resumeJob, app.requireAct)
+	g.GET("/"+views.RouteLegacyRerunJob, app.legacyJobProgress)
+	// A progress page open since before the move posts its resume form here.
+	g.POST("/"+views.RouteLegacyRerunJobResume, app.resumeJob, app.requireAct)
 	g.GET("/"+views.RouteExportCSV, app.exportCSV)
 	g.GET("/"+views.RouteExportNDJSON, app.exportNDJSON)
 	g.GET("/"+views.RouteAudit, app.auditLog)

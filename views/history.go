@@ -38,13 +38,22 @@ const DateTimeLayout = "2006-01-02T15:04"
 // Routes of the history pages, relative to the base path.
 const (
 	RouteFailures      = "failures"
-	RouteFailuresRerun = "failures/rerun"      // POST reason, range; confirmed=1
-	RouteRerunJob      = "failures/rerun/:job" // GET: progress of a bulk re-run
-	// RouteRerunJobResume is POST: go on with a stopped bulk re-run.
-	RouteRerunJobResume = "failures/rerun/:job/resume"
-	RouteExportCSV      = "runs/export.csv"
-	RouteExportNDJSON   = "runs/export.ndjson"
+	RouteFailuresRerun = "failures/rerun" // POST reason, range; confirmed=1
+	// RouteJob is GET: the progress of a bulk job, a re-run or a delete.
+	RouteJob = "jobs/:job"
+	// RouteJobResume is POST: go on with a stopped bulk job.
+	RouteJobResume = "jobs/:job/resume"
+	// RouteLegacyRerunJob and RouteLegacyRerunJobResume are where job
+	// pages lived before delete jobs shared them: links people shared
+	// still lead there.
+	RouteLegacyRerunJob       = "failures/rerun/:job"
+	RouteLegacyRerunJobResume = "failures/rerun/:job/resume"
+	RouteExportCSV            = "runs/export.csv"
+	RouteExportNDJSON         = "runs/export.ndjson"
 )
+
+// jobsPath is the path under which RouteJob and RouteJobResume live.
+const jobsPath = "jobs"
 
 // Values of Base.NavActive for the history pages.
 const (
@@ -197,14 +206,14 @@ func FailuresRerunURL(basePath, ws, reason string, r TimeRange) string {
 	return withQuery(joinPath(basePath, RouteFailuresRerun), q)
 }
 
-// RerunJobURL is the progress page of a bulk re-run.
-func RerunJobURL(basePath, ws, job string) string {
-	return withQuery(joinPath(basePath, RouteFailuresRerun+"/"+url.PathEscape(job)), wsQuery(ws))
+// JobURL is the progress page of a bulk job (a re-run or a delete).
+func JobURL(basePath, ws, job string) string {
+	return withQuery(joinPath(basePath, jobsPath+"/"+url.PathEscape(job)), wsQuery(ws))
 }
 
-// RerunJobResumeURL resumes a stopped bulk re-run.
-func RerunJobResumeURL(basePath, ws, job string) string {
-	return withQuery(joinPath(basePath, RouteFailuresRerun+"/"+url.PathEscape(job)+"/resume"), wsQuery(ws))
+// JobResumeURL resumes a stopped bulk job.
+func JobResumeURL(basePath, ws, job string) string {
+	return withQuery(joinPath(basePath, jobsPath+"/"+url.PathEscape(job)+"/resume"), wsQuery(ws))
 }
 
 // ExportURL downloads what the runs list shows for f, as "csv" or

@@ -112,7 +112,7 @@ func fixtureHistoryRunsPage() RunsPage {
 func fixtureRerunJobPage(done bool) RerunJobPage {
 	return RerunJobPage{Base: testBase(NavFailures), ID: "rr_1", Reason: "CORRUPT_FILE", Total: 3, Done: 2,
 		Created: []string{"edr_new1"}, Failed: []RerunFailure{{RunID: "edr_old2", Error: "Run not found"}}, Finished: done,
-		Workspace: testWS, StatusURL: RerunJobURL(testBasePath, testWS, "rr_1"), BackURL: FailuresURL(testBasePath, testWS, TimeRange{})}
+		Workspace: testWS, StatusURL: JobURL(testBasePath, testWS, "rr_1"), BackURL: FailuresURL(testBasePath, testWS, TimeRange{})}
 }
 
 func TestTimeRangeURLs(t *testing.T) {
