@@ -445,16 +445,7 @@ type browserTab struct {
 // newBrowserTab starts Chromium; it closes when the test ends.
 func newBrowserTab(t *testing.T, chromium, origin string) *browserTab {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(int(wideViewport.width), int(wideViewport.height)))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil { // start the browser on the un-timed context
-		t.Fatalf("start chromium: %v", err)
-	}
+	ctx, _ := testenv.StartBrowser(t, chromium, int(wideViewport.width), int(wideViewport.height))
 	b := &browserTab{t: t, ctx: ctx, origin: origin}
 	messages := chromedp.Console(ctx)
 	go func() { // ends when the browser closes

@@ -40,15 +40,8 @@ func TestEndToEndInBrowser(t *testing.T) {
 	defer stopServe()
 	base = strings.TrimSuffix(base, "/")
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.WindowSize(1360, 900))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil { // start the browser on the un-timed context
-		t.Fatalf("start chromium: %v", err)
-	}
+	ctx, closeBrowser := testenv.StartBrowser(t, chromium, 1360, 900)
+	defer closeBrowser()
 	messages := chromedp.Console(ctx)
 	downloads := t.TempDir()
 	if _, err := chromedp.CallBrowser(ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
@@ -235,7 +228,7 @@ func TestEndToEndInBrowser(t *testing.T) {
 	// the browser's context after a moment ends the stream of messages.
 	collected, stop := context.WithTimeout(context.Background(), time.Second)
 	defer stop()
-	go func() { <-collected.Done(); cancel() }()
+	go func() { <-collected.Done(); closeBrowser() }()
 	for m, err := range messages {
 		if err != nil {
 			break

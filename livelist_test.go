@@ -33,15 +33,8 @@ func TestRunsListShowsNewRunsInBrowser(t *testing.T) {
 	}
 	owner.setFaults(`{"processingTime": "1s"}`)
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.WindowSize(1360, 900))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	tab, cancelTab := chromedp.NewContext(allocCtx)
-	defer cancelTab()
-	if err := chromedp.Do(tab); err != nil { // starts Chromium for the tab's lifetime
-		t.Fatalf("start chromium: %v", err)
-	}
+	tab, closeBrowser := testenv.StartBrowser(t, chromium, 1360, 900)
+	defer closeBrowser()
 	do := func(name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(tab, 30*time.Second)

@@ -27,15 +27,8 @@ func TestLiveUpdatesPausedInTheOldestTab(t *testing.T) {
 	defer stopServe()
 	base = strings.TrimSuffix(base, "/")
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.WindowSize(1360, 900))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	first, cancelFirst := chromedp.NewContext(allocCtx)
-	defer cancelFirst()
-	if err := chromedp.Do(first); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	first, closeBrowser := testenv.StartBrowser(t, chromium, 1360, 900)
+	defer closeBrowser()
 	do := func(tab context.Context, name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		ctx, cancel := context.WithTimeout(tab, 30*time.Second)

@@ -332,15 +332,7 @@ type ssoBrowser struct {
 
 func newSSOBrowser(t *testing.T, chromium, shots string) *ssoBrowser {
 	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true), chromedp.WindowSize(1360, 900))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	t.Cleanup(cancelAlloc)
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil { // start the browser on the un-timed context
-		t.Fatalf("start chromium: %v", err)
-	}
+	ctx, cancel := testenv.StartBrowser(t, chromium, 1360, 900)
 	return &ssoBrowser{t: t, ctx: ctx, cancel: cancel, shots: shots, messages: chromedp.Console(ctx)}
 }
 

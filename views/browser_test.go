@@ -100,16 +100,8 @@ func TestBrowserBehaviour(t *testing.T) {
 	srv := httptest.NewServer(fixture.handler(t))
 	defer srv.Close()
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-component-update", true), chromedp.WindowSize(1280, 900))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	// Start the browser on the un-timed context, then bound each step.
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	ctx, closeBrowser := testenv.StartBrowser(t, chromium, 1280, 900)
+	defer closeBrowser()
 	messages := chromedp.Console(ctx)
 
 	runsURL := srv.URL + testBasePath + "runs?ws=" + testWS
@@ -269,7 +261,7 @@ func TestBrowserBehaviour(t *testing.T) {
 	// Collect what the console said; any CSP violation or exception fails.
 	cancelStep, stop := context.WithTimeout(context.Background(), time.Second)
 	defer stop()
-	go func() { <-cancelStep.Done(); cancel() }()
+	go func() { <-cancelStep.Done(); closeBrowser() }()
 	for m, err := range messages {
 		if err != nil {
 			break

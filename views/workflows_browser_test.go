@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/editwatch/editwatch/internal/testenv"
 	"github.com/editwatch/editwatch/static"
 )
 
@@ -86,15 +87,8 @@ func TestBrowserWorkflows(t *testing.T) {
 	chromium := findChromium(t)
 	srv := httptest.NewServer(workflowPages(t))
 	defer srv.Close()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-component-update", true), chromedp.WindowSize(1280, 900))
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
+	ctx, closeBrowser := testenv.StartBrowser(t, chromium, 1280, 900)
+	defer closeBrowser()
 	do := func(t *testing.T, name string, actions ...chromedp.Action[chromedp.Void]) {
 		t.Helper()
 		stepCtx, cancel := context.WithTimeout(ctx, 30*time.Second)

@@ -6,11 +6,14 @@
 package testenv
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/chromedp"
 
 	"github.com/editwatch/editwatch/internal/pdfreadback"
 )
@@ -78,6 +81,31 @@ func Chromium(t testing.TB) string {
 	}
 	unavailable(t, "no Chromium found: apt-get install chromium, or set EDITWATCH_CHROMIUM")
 	return ""
+}
+
+// StartBrowser starts the Chromium that Chromium found, headless with a
+// fresh profile and a window of width×height, and returns its first tab
+// (more tabs: chromedp.NewContext(tab)). The browser is started on a
+// context without a deadline, so that tests bound each step instead.
+// closeBrowser ends it; so does the end of the test. Tests close it
+// before stopping a server it still streams from, so that the server does
+// not wait for those streams.
+func StartBrowser(t testing.TB, chromium string, width, height int) (tab context.Context, closeBrowser func()) {
+	t.Helper()
+	// chromedp's defaults already hold the flags this project starts
+	// Chromium with (headless, no first run, no background networking, no
+	// sync, a temporary profile); these add what a container needs.
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-component-update", true), chromedp.WindowSize(width, height))
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	tab, cancelTab := chromedp.NewContext(allocCtx)
+	closeBrowser = func() { cancelTab(); cancelAlloc() }
+	t.Cleanup(closeBrowser)
+	if err := chromedp.Do(tab); err != nil {
+		closeBrowser()
+		t.Fatalf("start chromium: %v", err)
+	}
+	return tab, closeBrowser
 }
 
 // PDFReaders makes sure the outside PDF readers (qpdf, pdftotext) that
