@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -347,4 +349,136 @@ func withRuntimeParam(t *testing.T, dsn, name, value string) string {
 	q.Set(name, value)
 	u.RawQuery = q.Encode()
 	return u.String()
+}
+
+// TestRedeliveryTakesTurns: a delivery of an event that another replica's
+// transaction is still storing waits for that transaction's turn on the
+// event (an advisory lock), holding nothing else, instead of inserting
+// the event and then waiting for its run, a deadlock PostgreSQL breaks
+// only after deadlock_timeout. Each webhook path is played against a
+// transaction that does what a pipelined batch does: the event's turn,
+// then its run locked, then the event inserted.
+func TestRedeliveryTakesTurns(t *testing.T) {
+	dsn := ""
+	for _, b := range storetest.Backends() {
+		if b.Name == "postgres" {
+			dsn = b.NewDSN(t)
+		}
+	}
+	if dsn == "" {
+		t.Skip("needs PostgreSQL (EDITWATCH_TEST_POSTGRES)")
+	}
+	ctx := context.Background()
+	s := openMigrated(t, dsn, WithSealer(newTestSealer(t)))
+	if _, err := s.CreateWebhookEndpointWithID(ctx, "ewh_turns", NewWebhookEndpoint{Tenant: tenantA, CreatedBy: "ada"}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+
+	delivery := func(event, run string) WebhookDelivery {
+		return WebhookDelivery{Event: WebhookEvent{EndpointID: "ewh_turns", EventID: event, EventType: "edit_run.processed", RunID: run,
+			Payload: []byte(`{}`)}, Tenant: tenantA, Runs: []RunObservation{processed(run, 1, 100)}, Outcome: describeTestChanges}
+	}
+	for _, tc := range []struct {
+		name string
+		// deliver sends the redelivery of event (for run) the way the
+		// path under test receives it; fresh names a run no one else
+		// touches, for a batch's second event.
+		deliver    func(event, run, fresh string) ([]WebhookDeliveryResult, error)
+		deliveries int // of the event, once both sides are done
+	}{
+		{"one event", func(event, run, _ string) ([]WebhookDeliveryResult, error) {
+			var r WebhookDeliveryResult
+			d := delivery(event, run)
+			r.Stored, r.Duplicate, r.Changes, r.Err = s.StoreAndApplyWebhookEvent(ctx, d.Event, d.Tenant, d.Runs, d.Outcome)
+			return []WebhookDeliveryResult{r}, r.Err
+		}, 2},
+		{"batch, one statement per step", func(event, run, _ string) ([]WebhookDeliveryResult, error) {
+			// The same event twice in one batch takes this path.
+			rs := s.StoreWebhookDeliveries(ctx, []WebhookDelivery{delivery(event, run), delivery(event, run)})
+			return rs, errors.Join(rs[0].Err, rs[1].Err)
+		}, 3},
+		{"batch, pipelined", func(event, run, fresh string) ([]WebhookDeliveryResult, error) {
+			rs := s.StoreWebhookDeliveries(ctx, []WebhookDelivery{delivery(event, run), delivery("evt_other_"+fresh, fresh)})
+			return rs[:1], errors.Join(rs[0].Err, rs[1].Err)
+		}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			suffix := strings.NewReplacer(" ", "_", ",", "").Replace(tc.name)
+			event, run, fresh := "evt_"+suffix, "edr_"+suffix, "edr_fresh_"+suffix
+			if _, err := s.UpsertRuns(ctx, tenantA, []RunObservation{processing(run, 0), processing(fresh, 0)}); err != nil {
+				t.Fatal(err)
+			}
+			tx, err := other.BeginTx(ctx, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tx.Rollback()
+			if _, err := tx.ExecContext(ctx, `SET LOCAL statement_timeout = '60s'`); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1, $2)`, webhookEventTurnClass, webhookEventTurnKey("ewh_turns", event)); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tx.ExecContext(ctx, `SELECT 1 FROM run_snapshots WHERE tenant = $1 AND run_id = $2 FOR UPDATE`, tenantA, run); err != nil {
+				t.Fatal(err)
+			}
+			var otherPID int
+			if err := tx.QueryRowContext(ctx, `SELECT pg_backend_pid()`).Scan(&otherPID); err != nil {
+				t.Fatal(err)
+			}
+
+			type result struct {
+				rs  []WebhookDeliveryResult
+				err error
+			}
+			done := make(chan result, 1)
+			go func() {
+				rs, err := tc.deliver(event, run, fresh)
+				done <- result{rs, err}
+			}()
+			waitForLockWait(t, other, otherPID)
+			var waitsFor string
+			if err := other.QueryRow(`SELECT string_agg(DISTINCT l.locktype, ',') FROM pg_stat_activity a
+				JOIN pg_locks l ON l.pid = a.pid AND NOT l.granted WHERE $1 = ANY(pg_blocking_pids(a.pid))`, otherPID).Scan(&waitsFor); err != nil {
+				t.Fatal(err)
+			}
+			if waitsFor != "advisory" {
+				t.Errorf("the redelivery waits for a lock of type %q, want only the event's turn (advisory)", waitsFor)
+			}
+
+			// A deadlock would end one side here: this one, or the delivery.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO webhook_events (endpoint_id, event_id, event_type, run_id, received_at, verified, applied_at, outcome)
+				VALUES ('ewh_turns', $1, 'edit_run.processed', $2, 1, 1, 1, 'applied by the other side')`, event, run); err != nil {
+				t.Fatalf("the other side's insert: %v", err)
+			}
+			if err := tx.Commit(); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case r := <-done:
+				if r.err != nil {
+					t.Fatalf("the redelivery failed: %v", r.err)
+				}
+				for _, d := range r.rs {
+					if !d.Duplicate || d.Stored.Outcome != "applied by the other side" {
+						t.Errorf("the redelivery after its turn: duplicate %v, outcome %q; want a duplicate of the stored event", d.Duplicate, d.Stored.Outcome)
+					}
+				}
+			case <-time.After(30 * time.Second):
+				t.Fatal("the redelivery did not end")
+			}
+			var deliveries int
+			if err := other.QueryRow(`SELECT deliveries FROM webhook_events WHERE endpoint_id = 'ewh_turns' AND event_id = $1`, event).Scan(&deliveries); err != nil {
+				t.Fatal(err)
+			}
+			if deliveries != tc.deliveries {
+				t.Errorf("the event counts %d deliveries, want %d", deliveries, tc.deliveries)
+			}
+		})
+	}
 }

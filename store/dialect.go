@@ -51,6 +51,10 @@ type dialect struct {
 	names nameSearch
 	// deliveries writes a batch of webhook deliveries in one transaction.
 	deliveries deliveryWriter
+	// eventTurns: concurrent deliveries of one webhook event take turns
+	// by an advisory lock (webhookEventTurnClass). SQLite's one writer
+	// takes turns already.
+	eventTurns bool
 }
 
 var (
@@ -70,6 +74,7 @@ var (
 		goose:      goose.DialectPostgres,
 		names:      postgresNameSearch{},
 		deliveries: pipelinedDeliveryWriter{},
+		eventTurns: true,
 	}
 )
 

@@ -52,6 +52,9 @@ func (s *Store) prepareHot(ctx context.Context) error {
 		s.hot.stmts = map[string]*sql.Stmt{}
 	}
 	queries := slices.Concat(hotQueries[:], s.d.names.hotQueries())
+	if s.d.eventTurns {
+		queries = append(queries, webhookEventInsertInTurn)
+	}
 	for _, q := range hotLockingReads {
 		queries = append(queries, s.d.forUpdate(q))
 	}

@@ -168,15 +168,22 @@ type tenantFlags struct {
 }
 
 // writeDeliveries is the body of StoreWebhookDeliveries' transaction: it
-// inserts every event (duplicates found as StoreAndApplyWebhookEvent finds
-// them), records each endpoint's last delivery once, and applies the new
-// events' runs with one upsert per tenant, so the run rows are locked in
-// one statement and the rollups written once for the whole batch.
+// takes the events' turns, inserts every event (duplicates found as
+// StoreAndApplyWebhookEvent finds them), applies the new events' runs
+// with one upsert per tenant, so the run rows are locked in one statement
+// and the rollups written once for the whole batch, and records each
+// endpoint's last delivery once: locks in the order of every webhook path
+// (see pipelinedDeliveryWriter).
 func (s *Store) writeDeliveries(ctx context.Context, tx *sql.Tx, ds []WebhookDelivery, todo []int, out []WebhookDeliveryResult) (flags []tenantFlags, touched []endpointTouch, err error) {
 	lastDelivery := map[string]time.Time{}
 	var endpoints []string
 	var apply, dups []int
 	inserted := map[int64]int{} // event row → the delivery that inserted it
+	if s.d.eventTurns {
+		if _, err := tx.ExecContext(ctx, webhookEventTurnsSQL, webhookEventTurnClass, webhookEventTurnKeys(ds, todo)); err != nil {
+			return nil, nil, fmt.Errorf("webhook events' turns: %w", err)
+		}
+	}
 	ids, err := s.insertWebhookEvents(ctx, tx, ds, todo)
 	if err != nil {
 		return nil, nil, err
@@ -225,7 +232,16 @@ func (s *Store) writeDeliveries(ctx context.Context, tx *sql.Tx, ds []WebhookDel
 			}
 		}
 	}
-	slices.Sort(endpoints) // rows locked in one order
+	// After the runs, as every transaction of a tenant waits for its
+	// rollup rows; tenants in one order, so two batches wait rather than
+	// deadlock.
+	for _, tenant := range slices.Sorted(maps.Keys(deltas)) {
+		if err := s.applyRollupDelta(ctx, tx, tenant, deltas[tenant]); err != nil {
+			return nil, nil, fmt.Errorf("rollups of %s: %w", tenant, err)
+		}
+	}
+	// The endpoints last, in one order, as every webhook path locks them.
+	slices.Sort(endpoints)
 	for _, ep := range endpoints {
 		if last, ok := s.endpointTouched.Load(ep); ok && millis(lastDelivery[ep])-last.(int64) < 1000 {
 			continue // recorded less than a second ago: the statement would change nothing
@@ -234,13 +250,6 @@ func (s *Store) writeDeliveries(ctx context.Context, tx *sql.Tx, ds []WebhookDel
 			return nil, nil, fmt.Errorf("webhook endpoint %s: %w", ep, err)
 		}
 		touched = append(touched, endpointTouch{ep, millis(lastDelivery[ep])})
-	}
-	// Last, as every transaction of a tenant waits for its rollup rows;
-	// tenants in one order, so two batches wait rather than deadlock.
-	for _, tenant := range slices.Sorted(maps.Keys(deltas)) {
-		if err := s.applyRollupDelta(ctx, tx, tenant, deltas[tenant]); err != nil {
-			return nil, nil, fmt.Errorf("rollups of %s: %w", tenant, err)
-		}
 	}
 	// A duplicate of an event this batch inserted was read before the
 	// event was applied: it is applied now.

@@ -25,13 +25,14 @@ import (
 // PostgreSQL's backend to be scheduled, and those waits, not the rows, are
 // what a batch costs.
 //
-//  1. BEGIN; the tenants not known yet; lock the runs the events name;
-//     record the endpoints' last delivery; lock the rollup rows the runs
-//     can move (the minutes, hours and days of the runs' stored times and
-//     of the observed ones).
-//  2. Insert the new runs and rewrite the changed ones; insert the events,
+//  1. BEGIN; the events' turns (webhookEventTurnClass); the tenants not
+//     known yet; lock the runs the events name; lock the rollup rows the
+//     runs can move (the minutes, hours and days of the runs' stored times
+//     and of the observed ones).
+//  2. Insert the new runs and rewrite the changed ones; write the rollup
+//     rows; record the endpoints' last delivery; insert the events,
 //     applied and with their outcomes (they commit together with their
-//     runs or not at all); write the rollup rows; COMMIT.
+//     runs or not at all); COMMIT.
 //
 // The changes themselves are worked out in Go between the steps, with the
 // functions every other path uses (observedChange, rollupDelta), in the
@@ -39,15 +40,19 @@ import (
 // only then are their outcomes known: inserted first, as
 // writeDeliveries' transaction does, each would be written twice.
 //
+// Every webhook path takes its locks in one order: the events' turns,
+// tenants, runs, rollup rows, endpoints. Events are inserted at different
+// points, but a transaction inserts an event only in its turn, so no
+// other transaction can hold that row.
+//
 // A batch inserts its rows plainly (its events, and a run or a rollup
 // row seen for the first time): if another transaction stored one
 // between our read and our insert, the unique index refuses it and
 // nothing commits. What this writer does not expect it leaves to
 // txDeliveryWriter: that race, a delivery of an event stored already (a
-// duplicate: counted, not applied), and a deadlock with
-// txDeliveryWriter's order of locks over such a duplicate. Its
-// transaction is then rolled back and the batch written again, the
-// other way.
+// duplicate: counted, not applied), and a deadlock, should a path outside
+// webhooks ever lock in another order. Its transaction is then rolled
+// back and the batch written again, the other way.
 type pipelinedDeliveryWriter struct{}
 
 // errBatchRaced reports a batch that the pipeline leaves to
@@ -139,6 +144,8 @@ type deliveryPipeline struct {
 	// the statement that locks them (rollupLockSQL).
 	rollups []*lockedRollups
 	lockSQL string
+	// touches is the endpoints' last deliveries, to record in step 2.
+	touches []endpointTouch
 }
 
 func newDeliveryPipeline(s *Store, ds []WebhookDelivery, todo []int, out []WebhookDeliveryResult) *deliveryPipeline {
@@ -198,7 +205,7 @@ func (p *deliveryPipeline) run(ctx context.Context, conn *pgx.Conn) (fx batchEff
 			err = classify(err)
 		}
 	}()
-	if err := p.lockStep(ctx, conn, &fx); err != nil {
+	if err := p.lockStep(ctx, conn); err != nil {
 		return batchEffects{}, err
 	}
 	p.applyInOrder()
@@ -208,6 +215,7 @@ func (p *deliveryPipeline) run(ctx context.Context, conn *pgx.Conn) (fx batchEff
 	if err := p.writeStep(ctx, conn); err != nil {
 		return batchEffects{}, err
 	}
+	fx.touched = p.touches
 	for _, t := range p.tenants {
 		fx.flags = append(fx.flags, tenantFlags{tenant: t.tenant, fromExtend: t.fromExtend, synthetic: t.synthetic})
 	}
@@ -252,12 +260,16 @@ func (l *lockedRollups) queueLock(b *pgx.Batch, tenant string, buckets []int64) 
 	})
 }
 
-// lockStep is step 1: BEGIN, the tenants, the run locks, the endpoints,
-// the rollup locks.
-func (p *deliveryPipeline) lockStep(ctx context.Context, conn *pgx.Conn, fx *batchEffects) error {
+// lockStep is step 1: BEGIN, the events' turns, the tenants, the run
+// locks, the rollup locks.
+func (p *deliveryPipeline) lockStep(ctx context.Context, conn *pgx.Conn) error {
 	s := p.s
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
+	// The events' turns first (see webhookEventTurnClass): a batch holding
+	// a redelivered event waits here, holding nothing, for the delivery
+	// before it.
+	b.Queue(webhookEventTurnsSQL, webhookEventTurnClass, webhookEventTurnKeys(p.ds, p.todo))
 	for _, t := range p.tenants {
 		want := tenantFlagBits(t.fromExtend, t.synthetic)
 		if known, ok := s.tenantFlags.Load(t.tenant); ok && known.(uint8)&want == want {
@@ -279,27 +291,6 @@ func (p *deliveryPipeline) lockStep(ctx context.Context, conn *pgx.Conn, fx *bat
 			}
 			return rows.Err()
 		})
-	}
-
-	var endpoints []string
-	lastDelivery := map[string]time.Time{}
-	for _, i := range p.todo {
-		e := p.ds[i].Event
-		if last, seen := lastDelivery[e.EndpointID]; !seen || e.ReceivedAt.After(last) {
-			if !seen {
-				endpoints = append(endpoints, e.EndpointID)
-			}
-			lastDelivery[e.EndpointID] = e.ReceivedAt
-		}
-	}
-	slices.Sort(endpoints)
-	for _, ep := range endpoints {
-		at := millis(lastDelivery[ep])
-		if last, ok := s.endpointTouched.Load(ep); ok && at-last.(int64) < 1000 {
-			continue // recorded less than a second ago: the statement would change nothing
-		}
-		b.Queue(s.d.rebind(webhookEndpointTouch), at, ep, at-1000)
-		fx.touched = append(fx.touched, endpointTouch{ep, at})
 	}
 
 	// A run's time (RunSnapshot.At) is its creation or first sighting,
@@ -487,8 +478,8 @@ func (p *deliveryPipeline) lockUnforeseenRollups(ctx context.Context, conn *pgx.
 	return nil
 }
 
-// writeStep is step 2: the runs, the rollup rows, the events with their
-// outcomes, COMMIT.
+// writeStep is step 2: the runs, the rollup rows, the endpoints, the
+// events with their outcomes, COMMIT.
 func (p *deliveryPipeline) writeStep(ctx context.Context, conn *pgx.Conn) error {
 	b := &pgx.Batch{}
 	var inserts, updates [][]any
@@ -553,6 +544,7 @@ func (p *deliveryPipeline) writeStep(ctx context.Context, conn *pgx.Conn) error 
 	// ends without committing, and the batch goes the other way
 	// (errBatchRaced). So the inserts, the events' among them, and the
 	// COMMIT travel together, in one round trip.
+	p.queueEndpointTouches(b)
 	p.queueEvents(b)
 	if err := p.commit(ctx, conn, b); err != nil {
 		if isPgError(err, pgUniqueViolation, pgDeadlockDetected) {
@@ -574,6 +566,32 @@ func (p *deliveryPipeline) writeStep(ctx context.Context, conn *pgx.Conn) error 
 		}
 	}
 	return nil
+}
+
+// queueEndpointTouches records each endpoint's last delivery, after the
+// runs and rollups as every webhook path does (see writeDeliveries), and
+// at most once a second per endpoint.
+func (p *deliveryPipeline) queueEndpointTouches(b *pgx.Batch) {
+	var endpoints []string
+	lastDelivery := map[string]time.Time{}
+	for _, i := range p.todo {
+		e := p.ds[i].Event
+		if last, seen := lastDelivery[e.EndpointID]; !seen || e.ReceivedAt.After(last) {
+			if !seen {
+				endpoints = append(endpoints, e.EndpointID)
+			}
+			lastDelivery[e.EndpointID] = e.ReceivedAt
+		}
+	}
+	slices.Sort(endpoints)
+	for _, ep := range endpoints {
+		at := millis(lastDelivery[ep])
+		if last, ok := p.s.endpointTouched.Load(ep); ok && at-last.(int64) < 1000 {
+			continue // recorded less than a second ago: the statement would change nothing
+		}
+		b.Queue(p.s.d.rebind(webhookEndpointTouch), at, ep, at-1000)
+		p.touches = append(p.touches, endpointTouch{ep, at})
+	}
 }
 
 // provisionalRunID stands for the ID of a run the batch creates until its

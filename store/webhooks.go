@@ -304,16 +304,17 @@ func (s *Store) StoreAndApplyWebhookEvent(ctx context.Context, e WebhookEvent, t
 		if stored, duplicate, err = s.insertWebhookEvent(ctx, tx, e); err != nil {
 			return err
 		}
-		if err := s.touchWebhookEndpoint(ctx, tx, e.EndpointID, e.ReceivedAt); err != nil {
-			return err
+		if !duplicate && len(obs) > 0 {
+			if changes, err = s.upsertInTx(ctx, tx, tenant, batch); err != nil {
+				return err
+			}
+			if err := s.markWebhookEventAppliedInTx(ctx, tx, &stored, outcome(changes)); err != nil {
+				return err
+			}
 		}
-		if duplicate || len(obs) == 0 {
-			return nil
-		}
-		if changes, err = s.upsertInTx(ctx, tx, tenant, batch); err != nil {
-			return err
-		}
-		return s.markWebhookEventAppliedInTx(ctx, tx, &stored, outcome(changes))
+		// After the runs and their rollups, as every webhook path locks
+		// them: in one order, transactions wait rather than deadlock.
+		return s.touchWebhookEndpoint(ctx, tx, e.EndpointID, e.ReceivedAt)
 	})
 	if err != nil {
 		return WebhookEvent{}, false, nil, fmt.Errorf("store: store webhook event %s: %w", e.EventID, err)
@@ -340,8 +341,15 @@ func (s *Store) countDuplicateDelivery(ctx context.Context, tx *sql.Tx, e Webhoo
 // stored event with duplicate true.
 func (s *Store) insertWebhookEvent(ctx context.Context, tx *sql.Tx, e WebhookEvent) (stored WebhookEvent, duplicate bool, err error) {
 	var id int64
-	err = s.txQueryRow(ctx, tx, webhookEventInsert,
-		e.EndpointID, e.EventID, e.EventType, e.RunID, millis(e.ReceivedAt), e.Payload).Scan(&id)
+	if s.d.eventTurns {
+		// The event's turn first (see webhookEventTurnClass), in the same
+		// statement: no round trip more than SQLite's.
+		err = s.txQueryRow(ctx, tx, webhookEventInsertInTurn, webhookEventTurnClass, webhookEventTurnKey(e.EndpointID, e.EventID),
+			e.EndpointID, e.EventID, e.EventType, e.RunID, millis(e.ReceivedAt), e.Payload).Scan(&id)
+	} else {
+		err = s.txQueryRow(ctx, tx, webhookEventInsert,
+			e.EndpointID, e.EventID, e.EventType, e.RunID, millis(e.ReceivedAt), e.Payload).Scan(&id)
+	}
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		stored, err = s.countDuplicateDelivery(ctx, tx, e)
@@ -372,6 +380,14 @@ const (
 	webhookEventInsert = `INSERT INTO webhook_events
 			(endpoint_id, event_id, event_type, run_id, received_at, verified, payload)
 			VALUES (?, ?, ?, ?, ?, 1, ?)
+			ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id`
+	// webhookEventInsertInTurn is webhookEventInsert after the event's
+	// advisory lock (PostgreSQL): the row to insert is made from the
+	// lock's result, so the lock is held before the insert looks for the
+	// event.
+	webhookEventInsertInTurn = `WITH turn AS (SELECT pg_advisory_xact_lock(?, ?))
+			INSERT INTO webhook_events (endpoint_id, event_id, event_type, run_id, received_at, verified, payload)
+			SELECT ?, ?, ?, ?, ?, 1, ? FROM turn
 			ON CONFLICT (endpoint_id, event_id) DO NOTHING RETURNING id`
 	webhookEndpointTouch = `UPDATE webhook_endpoints SET last_delivery_at = ?
 		WHERE id = ? AND (last_delivery_at IS NULL OR last_delivery_at <= ?)`
