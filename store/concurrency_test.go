@@ -217,31 +217,13 @@ func TestConcurrentReplicasDuplicateDeliveries(t *testing.T) {
 // closed even under -race on a loaded machine, and the other side's
 // session never checks while the test runs.
 func TestWebhookDeadlockIsRunAgain(t *testing.T) {
-	dsn := ""
-	for _, b := range storetest.Backends() {
-		if b.Name == "postgres" {
-			dsn = b.NewDSN(t)
-		}
-	}
-	if dsn == "" {
-		t.Skip("needs PostgreSQL (EDITWATCH_TEST_POSTGRES)")
-	}
 	ctx := context.Background()
-	requireSuperuser(t, dsn, "to set deadlock_timeout per session")
-	s := openMigrated(t, withRuntimeParam(t, dsn, "deadlock_timeout", "8s"), WithSealer(newTestSealer(t)))
-	if _, err := s.CreateWebhookEndpointWithID(ctx, "ewh_dl", NewWebhookEndpoint{Tenant: tenantA, CreatedBy: "ada"}); err != nil {
-		t.Fatal(err)
-	}
+	s, other := postgresWithEndpoint(t, "ewh_dl", "deadlock_timeout", "8s")
 	if _, err := s.UpsertRuns(ctx, tenantA, []RunObservation{processing("edr_dl", 0)}); err != nil {
 		t.Fatal(err)
 	}
 
 	// The other side, on its own connection: the run locked first.
-	other, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
 	tx, err := other.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -319,6 +301,31 @@ func waitForLockWait(t *testing.T, db *sql.DB, holder int) {
 	t.Fatal("the delivery never waited for the run's lock")
 }
 
+// postgresWithEndpoint opens a migrated store on a fresh PostgreSQL
+// database (it skips without one) with webhook endpoint endpointID of
+// tenantA, and, for the test's other side, a pool of its own on the same
+// database. settings are name, value pairs that the store's sessions
+// start with (superuser ones: the test skips without a superuser).
+func postgresWithEndpoint(t *testing.T, endpointID string, settings ...string) (s *Store, other *sql.DB) {
+	t.Helper()
+	dsn := storetest.PostgresDSN(t)
+	storeDSN := dsn
+	for i := 0; i+1 < len(settings); i += 2 {
+		requireSuperuser(t, dsn, "to set "+settings[i]+" per session")
+		storeDSN = withRuntimeParam(t, storeDSN, settings[i], settings[i+1])
+	}
+	s = openMigrated(t, storeDSN, WithSealer(newTestSealer(t)))
+	if _, err := s.CreateWebhookEndpointWithID(context.Background(), endpointID, NewWebhookEndpoint{Tenant: tenantA, CreatedBy: "ada"}); err != nil {
+		t.Fatal(err)
+	}
+	other, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { other.Close() })
+	return s, other
+}
+
 // requireSuperuser skips the test when the PostgreSQL role of dsn may not
 // change superuser-only settings, saying what for.
 func requireSuperuser(t *testing.T, dsn, why string) {
@@ -359,25 +366,8 @@ func withRuntimeParam(t *testing.T, dsn, name, value string) string {
 // transaction that does what a pipelined batch does: the event's turn,
 // then its run locked, then the event inserted.
 func TestRedeliveryTakesTurns(t *testing.T) {
-	dsn := ""
-	for _, b := range storetest.Backends() {
-		if b.Name == "postgres" {
-			dsn = b.NewDSN(t)
-		}
-	}
-	if dsn == "" {
-		t.Skip("needs PostgreSQL (EDITWATCH_TEST_POSTGRES)")
-	}
 	ctx := context.Background()
-	s := openMigrated(t, dsn, WithSealer(newTestSealer(t)))
-	if _, err := s.CreateWebhookEndpointWithID(ctx, "ewh_turns", NewWebhookEndpoint{Tenant: tenantA, CreatedBy: "ada"}); err != nil {
-		t.Fatal(err)
-	}
-	other, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	s, other := postgresWithEndpoint(t, "ewh_turns")
 
 	delivery := func(event, run string) WebhookDelivery {
 		return WebhookDelivery{Event: WebhookEvent{EndpointID: "ewh_turns", EventID: event, EventType: "edit_run.processed", RunID: run,
