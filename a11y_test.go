@@ -68,7 +68,9 @@ func TestAccessibility(t *testing.T) {
 	// would pull the page from under axe.
 	others := tab.otherNavPages()
 	processing := tab.firstRunID(views.StatusProcessing)
-	processed := tab.firstRunID(views.StatusProcessed)
+	// The run whose file name is longest: its pages show that name and
+	// must still fit a phone.
+	processed := tab.longestNamedRunID(views.StatusProcessed)
 	failed := tab.firstRunID(views.StatusFailed)
 	if processed == "" || failed == "" {
 		t.Fatalf("the sandbox lists no processed (%q) or no failed (%q) run", processed, failed)
@@ -312,8 +314,16 @@ const layoutProblems = `((wide) => {
 		});
 		const innermost = out.filter(el => !out.some(o => o !== el && el.contains(o)))
 			.sort((a, b) => b.getBoundingClientRect().right - a.getBoundingClientRect().right);
+		// Text that runs out of its box (a long word) leaves every box in
+		// place: name the boxes whose own content is wider than they are.
+		const spilling = innermost.length > 0 ? [] : Array.from(document.body.querySelectorAll('*')).filter(el =>
+			el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX === 'visible' && !scrolls(el) &&
+			el.getBoundingClientRect().left + el.scrollWidth > width + 0.5);
 		problems.push('the page is ' + document.documentElement.scrollWidth + ' px wide on a ' + width + ' px screen: ' +
-			innermost.slice(0, 5).map(el => name(el) + ' ends at ' + Math.round(el.getBoundingClientRect().right) + ' px').join('; '));
+			innermost.slice(0, 5).map(el => name(el) + ' ends at ' + Math.round(el.getBoundingClientRect().right) + ' px')
+				.concat(spilling.filter(el => !spilling.some(o => o !== el && el.contains(o))).slice(0, 5)
+					.map(el => name(el) + "'s content (" + JSON.stringify(el.textContent.trim().slice(0, 60)) + ') needs ' + el.scrollWidth + ' px of ' + el.clientWidth))
+				.join('; '));
 	}
 	if (wide) {
 		for (const table of document.querySelectorAll('table')) {
@@ -548,6 +558,16 @@ func (b *browserTab) firstRunID(status string) string {
 	b.open(status+" runs", views.RunsURL("/", sandboxWorkspace, views.RunsFilter{Status: status}, ""),
 		`!!document.querySelector('[data-testid=run-row], [data-testid=runs-empty]')`)
 	return b.evalString(`document.querySelector('[data-testid=run-row]')?.dataset.runId ?? ''`)
+}
+
+// longestNamedRunID is, of the first page of runs with status, the one
+// with the longest file name.
+func (b *browserTab) longestNamedRunID(status string) string {
+	b.t.Helper()
+	b.firstRunID(status)
+	return b.evalString(`Array.from(document.querySelectorAll('[data-testid=run-row]'))
+		.map(r => ({id: r.dataset.runId, name: r.querySelector('td[title]')?.title ?? ''}))
+		.reduce((a, b) => b.name.length > a.name.length ? b : a, {id: '', name: ''}).id`)
 }
 
 // setTheme picks the theme the way a person does, in the header's theme

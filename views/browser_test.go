@@ -73,6 +73,14 @@ func (f *browserFixture) handler(t *testing.T) http.Handler {
 		p.ID = r.PathValue("id")
 		page(w, r, RunView(p))
 	})
+	mux.HandleFunc("GET "+testBasePath+"confirm", func(w http.ResponseWriter, r *http.Request) {
+		// The widest a run's delete confirmation gets: an ID of wide
+		// letters and the longest of the sandbox's file names.
+		id := "edr_" + strings.Repeat("W", 24)
+		page(w, r, ConfirmView(ConfirmPage{Base: base(NavRuns), Heading: "Delete run " + id + "?",
+			Message:   "Extend permanently deletes run " + id + " (vendor-onboarding-stark-industries.pdf) and all its data, including the edited PDF. This cannot be undone.",
+			ActionURL: testBasePath + "runs/" + id + "/delete", ConfirmLabel: "Delete run", CancelURL: testBasePath + "runs/" + id}))
+	})
 	mux.HandleFunc("POST "+testBasePath+"runs/{id}/delete", func(w http.ResponseWriter, r *http.Request) {
 		if err := r.ParseForm(); err != nil {
 			t.Error(err)
@@ -256,6 +264,17 @@ func TestBrowserBehaviour(t *testing.T) {
 		// Every time, also in rows htmx swapped in, gets its hover text in
 		// the browser's time zone instead of the server's UTC format.
 		waitFor(t, `Array.from(document.querySelectorAll('time[data-relative]')).every(function(e){return e.title !== '' && !/^\d{4}-\d\d-\d\d .* UTC$/.test(e.title)})`)
+	})
+
+	t.Run("confirmation page on a phone", func(t *testing.T) {
+		// The page a browser without JavaScript gets: long words wrap
+		// instead of widening the page.
+		step(t, "phone", chromedp.EmulateViewport(390, 844), chromedp.Navigate(srv.URL+testBasePath+"confirm"),
+			chromedp.WaitVisible(`[data-testid=confirm-page]`))
+		defer step(t, "desktop", chromedp.EmulateViewport(1280, 900))
+		if got := eval(t, `document.documentElement.scrollWidth + ' px on a ' + document.documentElement.clientWidth + ' px screen'`); got != "390 px on a 390 px screen" {
+			t.Errorf("the confirmation page is %s", got)
+		}
 	})
 
 	// Collect what the console said; any CSP violation or exception fails.
