@@ -9,7 +9,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"time"
 )
 
 // WebhookDelivery is one verified delivery for StoreWebhookDeliveries:
@@ -161,6 +160,35 @@ type endpointTouch struct {
 	at       int64
 }
 
+// endpointTouchesDue is each endpoint's last delivery among deliveries
+// todo, in the one order rows are locked in, leaving out the endpoints
+// recorded less than a second before it: for those the statement would
+// change nothing.
+func (s *Store) endpointTouchesDue(ds []WebhookDelivery, todo []int) []endpointTouch {
+	var endpoints []string
+	lastDelivery := map[string]int64{}
+	for _, i := range todo {
+		e := ds[i].Event
+		at, seen := lastDelivery[e.EndpointID]
+		if !seen {
+			endpoints = append(endpoints, e.EndpointID)
+		}
+		if !seen || millis(e.ReceivedAt) > at {
+			lastDelivery[e.EndpointID] = millis(e.ReceivedAt)
+		}
+	}
+	slices.Sort(endpoints)
+	var due []endpointTouch
+	for _, ep := range endpoints {
+		at := lastDelivery[ep]
+		if last, ok := s.endpointTouched.Load(ep); ok && at-last.(int64) < 1000 {
+			continue
+		}
+		due = append(due, endpointTouch{ep, at})
+	}
+	return due
+}
+
 // tenantFlags is what a committed batch stored on a tenant (noteTenant).
 type tenantFlags struct {
 	tenant                string
@@ -175,8 +203,6 @@ type tenantFlags struct {
 // endpoint's last delivery once: locks in the order of every webhook path
 // (see pipelinedDeliveryWriter).
 func (s *Store) writeDeliveries(ctx context.Context, tx *sql.Tx, ds []WebhookDelivery, todo []int, out []WebhookDeliveryResult) (flags []tenantFlags, touched []endpointTouch, err error) {
-	lastDelivery := map[string]time.Time{}
-	var endpoints []string
 	var apply, dups []int
 	inserted := map[int64]int{} // event row → the delivery that inserted it
 	if s.d.eventTurns {
@@ -201,12 +227,6 @@ func (s *Store) writeDeliveries(ctx context.Context, tx *sql.Tx, ds []WebhookDel
 			dup = true
 		}
 		out[i] = WebhookDeliveryResult{Stored: stored, Duplicate: dup}
-		if last, seen := lastDelivery[e.EndpointID]; !seen || e.ReceivedAt.After(last) {
-			if !seen {
-				endpoints = append(endpoints, e.EndpointID)
-			}
-			lastDelivery[e.EndpointID] = e.ReceivedAt
-		}
 		switch {
 		case dup:
 			dups = append(dups, i)
@@ -240,16 +260,12 @@ func (s *Store) writeDeliveries(ctx context.Context, tx *sql.Tx, ds []WebhookDel
 			return nil, nil, fmt.Errorf("rollups of %s: %w", tenant, err)
 		}
 	}
-	// The endpoints last, in one order, as every webhook path locks them.
-	slices.Sort(endpoints)
-	for _, ep := range endpoints {
-		if last, ok := s.endpointTouched.Load(ep); ok && millis(lastDelivery[ep])-last.(int64) < 1000 {
-			continue // recorded less than a second ago: the statement would change nothing
+	// The endpoints last, as every webhook path locks them.
+	touched = s.endpointTouchesDue(ds, todo)
+	for _, t := range touched {
+		if err := s.touchWebhookEndpoint(ctx, tx, t.endpoint, fromMillis(t.at)); err != nil {
+			return nil, nil, fmt.Errorf("webhook endpoint %s: %w", t.endpoint, err)
 		}
-		if err := s.touchWebhookEndpoint(ctx, tx, ep, lastDelivery[ep]); err != nil {
-			return nil, nil, fmt.Errorf("webhook endpoint %s: %w", ep, err)
-		}
-		touched = append(touched, endpointTouch{ep, millis(lastDelivery[ep])})
 	}
 	// A duplicate of an event this batch inserted was read before the
 	// event was applied: it is applied now.

@@ -569,28 +569,11 @@ func (p *deliveryPipeline) writeStep(ctx context.Context, conn *pgx.Conn) error 
 }
 
 // queueEndpointTouches records each endpoint's last delivery, after the
-// runs and rollups as every webhook path does (see writeDeliveries), and
-// at most once a second per endpoint.
+// runs and rollups as every webhook path does (see writeDeliveries).
 func (p *deliveryPipeline) queueEndpointTouches(b *pgx.Batch) {
-	var endpoints []string
-	lastDelivery := map[string]time.Time{}
-	for _, i := range p.todo {
-		e := p.ds[i].Event
-		if last, seen := lastDelivery[e.EndpointID]; !seen || e.ReceivedAt.After(last) {
-			if !seen {
-				endpoints = append(endpoints, e.EndpointID)
-			}
-			lastDelivery[e.EndpointID] = e.ReceivedAt
-		}
-	}
-	slices.Sort(endpoints)
-	for _, ep := range endpoints {
-		at := millis(lastDelivery[ep])
-		if last, ok := p.s.endpointTouched.Load(ep); ok && at-last.(int64) < 1000 {
-			continue // recorded less than a second ago: the statement would change nothing
-		}
-		b.Queue(p.s.d.rebind(webhookEndpointTouch), at, ep, at-1000)
-		p.touches = append(p.touches, endpointTouch{ep, at})
+	p.touches = p.s.endpointTouchesDue(p.ds, p.todo)
+	for _, t := range p.touches {
+		b.Queue(p.s.d.rebind(webhookEndpointTouch), t.at, t.endpoint, t.at-1000)
 	}
 }
 
@@ -599,10 +582,8 @@ func (p *deliveryPipeline) queueEndpointTouches(b *pgx.Batch) {
 const provisionalRunID = -1
 
 // PostgreSQL's SQLSTATEs for a duplicate key, and for a deadlock it broke
-// by ending this transaction: the batch locks its runs and rollup rows
-// before it inserts its events, txDeliveryWriter after, so the two can
-// deadlock over an event delivered to both at once (a redelivery while
-// the first delivery is being stored, on another replica).
+// by ending this transaction (the webhook paths lock in one order, but a
+// writer outside them may not).
 const (
 	pgUniqueViolation  = "23505"
 	pgDeadlockDetected = "40P01"
