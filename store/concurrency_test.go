@@ -116,9 +116,8 @@ func TestConcurrentReplicasWebhookBatches(t *testing.T) {
 // two replicas at once, as Extend does when it redelivers while the
 // first delivery is being stored: each event is applied once and counted
 // as often as it came. Some batches repeat an event themselves, which
-// sends them down the statement-per-step path, whose locks come in
-// another order than the pipeline's (on PostgreSQL): a deadlock between
-// the two must cost a wait, not a delivery.
+// sends them down the statement-per-step path (on PostgreSQL): the two
+// paths take turns on the events they share, and no delivery fails.
 func TestConcurrentReplicasDuplicateDeliveries(t *testing.T) {
 	forEachBackend(t, func(t *testing.T, dsn string) {
 		ctx := context.Background()

@@ -247,9 +247,9 @@ func (s *Store) inWriteTx(ctx context.Context, fn func(tx *sql.Tx) error) error 
 // deadlock with another over the same rows taken in another order, and
 // can simply run again: fn starts from nothing each time (it resets what
 // it fills in) and PostgreSQL has rolled the loser back whole. The
-// webhook paths need it: a batch on the pipeline locks its runs before
-// inserting its events, a transaction of this kind after, and a
-// redelivery reaching two replicas at once can close the circle.
+// webhook paths take their locks in one order (see
+// webhookEventTurnClass); this covers a writer outside them that does
+// not.
 func (s *Store) inWriteTxRetryingDeadlocks(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	for attempt := 1; ; attempt++ {
 		err := s.inWriteTx(ctx, fn)

@@ -341,15 +341,14 @@ func (s *Store) countDuplicateDelivery(ctx context.Context, tx *sql.Tx, e Webhoo
 // stored event with duplicate true.
 func (s *Store) insertWebhookEvent(ctx context.Context, tx *sql.Tx, e WebhookEvent) (stored WebhookEvent, duplicate bool, err error) {
 	var id int64
+	insert, args := webhookEventInsert, []any{e.EndpointID, e.EventID, e.EventType, e.RunID, millis(e.ReceivedAt), e.Payload}
 	if s.d.eventTurns {
 		// The event's turn first (see webhookEventTurnClass), in the same
 		// statement: no round trip more than SQLite's.
-		err = s.txQueryRow(ctx, tx, webhookEventInsertInTurn, webhookEventTurnClass, webhookEventTurnKey(e.EndpointID, e.EventID),
-			e.EndpointID, e.EventID, e.EventType, e.RunID, millis(e.ReceivedAt), e.Payload).Scan(&id)
-	} else {
-		err = s.txQueryRow(ctx, tx, webhookEventInsert,
-			e.EndpointID, e.EventID, e.EventType, e.RunID, millis(e.ReceivedAt), e.Payload).Scan(&id)
+		insert = webhookEventInsertInTurn
+		args = append([]any{webhookEventTurnClass, webhookEventTurnKey(e.EndpointID, e.EventID)}, args...)
 	}
+	err = s.txQueryRow(ctx, tx, insert, args...).Scan(&id)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		stored, err = s.countDuplicateDelivery(ctx, tx, e)
