@@ -48,9 +48,9 @@ func (a *dashboard) jobProgress(c echo.Context) error {
 	return a.render(c, http.StatusOK, views.RerunJobView(page))
 }
 
-// resumeJob is POST /jobs/:job/resume: go on with a job
-// that stopped, from the runs it had not started. The runs that were in
-// flight when it stopped stay unknown: they may have spent credits.
+// resumeJob is POST /jobs/:job/resume: go on with a job that stopped,
+// from the runs it had not started. The runs that were in flight when it
+// stopped stay unknown: they may have spent credits.
 func (a *dashboard) resumeJob(c echo.Context) error {
 	conn, job, err := a.ownJob(c)
 	if err != nil || job.ID == "" {

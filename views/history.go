@@ -40,14 +40,14 @@ const (
 	RouteFailures      = "failures"
 	RouteFailuresRerun = "failures/rerun" // POST reason, range; confirmed=1
 	// RouteJob is GET: the progress of a bulk job, a re-run or a delete.
-	RouteJob = "jobs/:job"
+	RouteJob = jobsPath + "/:job"
 	// RouteJobResume is POST: go on with a stopped bulk job.
-	RouteJobResume = "jobs/:job/resume"
+	RouteJobResume = RouteJob + "/resume"
 	// RouteLegacyRerunJob and RouteLegacyRerunJobResume are where job
 	// pages lived before delete jobs shared them: links people shared
 	// still lead there.
-	RouteLegacyRerunJob       = "failures/rerun/:job"
-	RouteLegacyRerunJobResume = "failures/rerun/:job/resume"
+	RouteLegacyRerunJob       = RouteFailuresRerun + "/:job"
+	RouteLegacyRerunJobResume = RouteLegacyRerunJob + "/resume"
 	RouteExportCSV            = "runs/export.csv"
 	RouteExportNDJSON         = "runs/export.ndjson"
 )
