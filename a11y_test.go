@@ -555,16 +555,22 @@ func (b *browserTab) otherNavPages() []navLink {
 // firstRunID is the ID of the newest run with status, or "".
 func (b *browserTab) firstRunID(status string) string {
 	b.t.Helper()
+	b.openRuns(status)
+	return b.evalString(`document.querySelector('[data-testid=run-row]')?.dataset.runId ?? ''`)
+}
+
+// openRuns opens the first page of the runs with status.
+func (b *browserTab) openRuns(status string) {
+	b.t.Helper()
 	b.open(status+" runs", views.RunsURL("/", sandboxWorkspace, views.RunsFilter{Status: status}, ""),
 		`!!document.querySelector('[data-testid=run-row], [data-testid=runs-empty]')`)
-	return b.evalString(`document.querySelector('[data-testid=run-row]')?.dataset.runId ?? ''`)
 }
 
 // longestNamedRunID is, of the first page of runs with status, the one
 // with the longest file name.
 func (b *browserTab) longestNamedRunID(status string) string {
 	b.t.Helper()
-	b.firstRunID(status)
+	b.openRuns(status)
 	return b.evalString(`Array.from(document.querySelectorAll('[data-testid=run-row]'))
 		.map(r => ({id: r.dataset.runId, name: r.querySelector('td[title]')?.title ?? ''}))
 		.reduce((a, b) => b.name.length > a.name.length ? b : a, {id: '', name: ''}).id`)
